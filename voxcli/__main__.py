@@ -1,0 +1,6 @@
+"""Allow ``python -m voxcli``."""
+
+from voxcli.cli import main
+
+if __name__ == "__main__":
+    main()

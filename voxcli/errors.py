@@ -1,0 +1,46 @@
+"""Errors a user can act on.
+
+Every :class:`VoxError` carries one line naming the problem and, where there is one, the fix.
+The CLI turns them into that line and the exit code; nothing else reaches the user as a traceback
+unless ``--debug`` is given.
+"""
+
+from __future__ import annotations
+
+
+class VoxError(Exception):
+    """A problem the user can fix; ``exit_code`` is what the process exits with."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, fix: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.fix})" if self.fix else self.message
+
+
+class UsageError(VoxError):
+    """Bad command-line input: a missing file, an unknown format, a bad option value."""
+
+    exit_code = 2
+
+
+class BookError(VoxError):
+    """A book that cannot be read: malformed, unsafe, DRM-protected or empty."""
+
+    exit_code = 3
+
+
+class ConfigError(VoxError):
+    """A voices.toml problem."""
+
+    exit_code = 4
+
+
+class EngineError(VoxError):
+    """A speech engine or model that is missing or failed."""
+
+    exit_code = 5

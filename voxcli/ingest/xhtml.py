@@ -1,0 +1,228 @@
+"""XHTML content documents to speakable paragraphs.
+
+The document is parsed from its bytes so that lxml honours the declared encoding (UTF-8, UTF-16,
+cp1252, ...). Block structure becomes paragraphs; scripts, styles, page-break markers, footnotes
+and endnotes are dropped, and ruby annotations are read once. Documents can be cut into sections
+at element ids, which is how table-of-contents entries with ``#fragments`` become chapters.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from html.entities import name2codepoint
+
+from lxml import etree, html
+
+from voxcli.ingest.archive import safe_xml_parser
+from voxcli.ingest.textutil import clean_inline
+
+OPS_NS = "http://www.idpf.org/2007/ops"
+
+# Elements whose content is never read aloud.
+SKIP_TAGS = frozenset(
+    {"head", "script", "style", "noscript", "template", "rt", "rp", "svg", "math", "object",
+     "iframe", "audio", "video", "canvas", "button", "input", "select", "textarea", "nav"}
+)
+# Semantic types (epub:type or role) of material that interrupts the reading: notes and page numbers.
+SKIP_TYPES = frozenset(
+    {"noteref", "footnote", "footnotes", "endnote", "endnotes", "rearnote", "rearnotes", "note",
+     "annoref", "annotation", "pagebreak", "doc-noteref", "doc-footnote", "doc-endnote",
+     "doc-endnotes", "doc-pagebreak", "doc-backlink", "doc-footnotes", "navigation"}
+)
+BLOCK_TAGS = frozenset(
+    {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "dl", "dt", "dd",
+     "blockquote", "pre", "section", "article", "aside", "header", "footer", "main", "figure",
+     "figcaption", "table", "thead", "tbody", "tfoot", "tr", "td", "th", "caption", "hr", "address",
+     "body", "center", "details", "summary", "hgroup", "fieldset", "legend", "html"}
+)
+HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+# A note or paragraph number: "12", "[3]", "iv", "*", "†".
+_MARKER_TEXT = re.compile(r"^[\[(]?(?:\d{1,4}|[ivxlcIVXLC]{1,6}|[*†‡§¶]{1,3})[\])]?$")
+
+_XML_ENTITIES = frozenset({"amp", "lt", "gt", "quot", "apos"})
+_ENTITY_REF = re.compile(rb"&([A-Za-z][A-Za-z0-9]{1,31});")
+
+
+def _numeric_entities(data: bytes) -> bytes:
+    """Turn HTML named entities (&nbsp; &mdash; ...) into numeric ones an XML parser knows."""
+
+    def repl(match: re.Match[bytes]) -> bytes:
+        name = match.group(1).decode("ascii")
+        if name in _XML_ENTITIES or name not in name2codepoint:
+            return match.group(0)
+        return b"&#%d;" % name2codepoint[name]
+
+    return _ENTITY_REF.sub(repl, data)
+
+
+def parse_document(data: bytes) -> etree._Element | None:
+    """Parse an (X)HTML document from bytes; None when nothing usable is in it."""
+    if not data.strip():
+        return None
+    if not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        data = _numeric_entities(data)
+    try:
+        root = etree.fromstring(data, parser=safe_xml_parser())
+    except etree.XMLSyntaxError:
+        root = None
+    if root is None or localname(root) != "html":
+        # Not well-formed XML: fall back to the forgiving HTML parser (which reads <meta charset>).
+        try:
+            root = html.document_fromstring(data, parser=html.HTMLParser(no_network=True,
+                                                                          remove_comments=True))
+        except (etree.ParserError, ValueError):
+            return None
+    return root
+
+
+def localname(el: etree._Element) -> str:
+    tag: object = el.tag  # a function for comments and processing instructions
+    if not isinstance(tag, str):
+        return ""
+    return tag.rsplit("}", 1)[-1].lower()
+
+
+def all_text(el: etree._Element) -> str:
+    """Every text node under an element, unfiltered."""
+    return "".join(str(t) for t in el.itertext())
+
+
+def _types(el: etree._Element) -> set[str]:
+    values = (el.get(f"{{{OPS_NS}}}type") or "") + " " + (el.get("epub:type") or "") + " " + (
+        el.get("role") or "")
+    return set(values.lower().split())
+
+
+def _is_marker(el: etree._Element, name: str) -> bool:
+    """A note reference or paragraph number without semantic markup (``<sup><a>3</a></sup>``,
+    SiSU's ``<label><a href="#o4">4</a></label>``): not part of what the author wants read."""
+    if name not in ("a", "sup", "label"):
+        return False
+    if not _MARKER_TEXT.match(all_text(el).strip()):
+        return False
+    parent = el.getparent()
+    parent_name = localname(parent) if parent is not None else ""
+    child_names = {localname(c) for c in el}
+    if name == "label":
+        return True
+    if name == "a":
+        return parent_name in ("sup", "label") or "sup" in child_names
+    return parent_name == "a" or "a" in child_names
+
+
+def _hidden(el: etree._Element) -> bool:
+    if el.get("hidden") is not None or el.get("aria-hidden") == "true":
+        return True
+    style = (el.get("style") or "").replace(" ", "").lower()
+    return "display:none" in style or "visibility:hidden" in style
+
+
+@dataclass
+class Extract:
+    """A document cut into sections, and the cut ids that fell inside skipped material."""
+
+    sections: list[Section]
+    skipped_ids: set[str]
+
+
+@dataclass
+class Section:
+    """Paragraphs that follow a cut point (``anchor``; None for the start of the document)."""
+
+    anchor: str | None
+    paragraphs: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Walker:
+    cut_ids: frozenset[str]
+    sections: list[Section]
+    buffer: list[str] = field(default_factory=list)
+    skipped_ids: set[str] = field(default_factory=set)  # cut ids inside material not read aloud
+
+    def flush(self) -> None:
+        text = clean_inline("".join(self.buffer))
+        self.buffer.clear()
+        if text:
+            self.sections[-1].paragraphs.append(text)
+
+    def text(self, value: str | None) -> None:
+        if value:
+            self.buffer.append(value)
+
+    def walk(self, el: etree._Element) -> None:
+        name = localname(el)
+        if not name:
+            pass
+        elif name in SKIP_TAGS or _types(el) & SKIP_TYPES or _hidden(el) or _is_marker(el, name):
+            self.skipped_ids.update(self.cut_ids.intersection(
+                str(e.get("id")) for e in el.iter() if e.get("id") is not None))
+        else:
+            anchor = el.get("id") or (el.get("name") if name == "a" else None)
+            if anchor and anchor in self.cut_ids:
+                self.flush()
+                self.sections.append(Section(anchor))
+            block = name in BLOCK_TAGS
+            if block:
+                self.flush()
+            if name == "br":
+                self.buffer.append(" ")
+            else:
+                self.text(el.text)
+                for child in el:
+                    self.walk(child)
+            if block:
+                self.flush()
+        # The tail belongs to the parent, whatever happened to the element itself.
+        self.text(el.tail)
+
+
+def extract_sections(root: etree._Element, cut_ids: Iterable[str] = ()) -> Extract:
+    """Split a document into sections at the given ids, in document order.
+
+    The first section (anchor None) holds what comes before the first cut. Ids that do not occur
+    produce no section; the caller can tell by comparing anchors.
+    """
+    cuts = frozenset(cut_ids)
+    body = _body(root)
+    # A cut at the body itself is the start of the document.
+    start = body.get("id") if body is not None and body.get("id") in cuts else None
+    walker = _Walker(cuts, [Section(start)])
+    if body is not None:
+        walker.text(body.text)
+        for child in body:
+            walker.walk(child)
+        walker.flush()
+    return Extract(walker.sections, walker.skipped_ids)
+
+
+def first_heading(root: etree._Element) -> str:
+    """The first h1..h6 text of the document, else its <title>, else ""."""
+    for el in root.iter():
+        if localname(el) in HEADING_TAGS:
+            text = clean_inline(all_text(el))
+            if text:
+                return text
+    for el in root.iter():
+        if localname(el) == "title":
+            return clean_inline(all_text(el))
+    return ""
+
+
+def _body(root: etree._Element) -> etree._Element | None:
+    for el in root.iter():
+        if localname(el) == "body":
+            return el
+    return None
+
+
+def element_text(el: etree._Element) -> str:
+    """All text under an element, cleaned, skipping what is never read aloud."""
+    walker = _Walker(frozenset(), [Section(None)])
+    walker.text(el.text)
+    for child in el:
+        walker.walk(child)
+    walker.flush()
+    return " ".join(walker.sections[0].paragraphs)
