@@ -26,11 +26,17 @@ _BOMS = (
 )
 
 
+# In French, German or Spanish text at most about a tenth of the letters are accented; text in
+# another script decoded as cp1252 is mostly accented-looking letters.
+WESTERN_NON_ASCII_SHARE = 0.3
+
+
 def decode_text(data: bytes) -> tuple[str, str]:
     """Decode plain text of unknown encoding; returns (text, encoding used).
 
-    A byte-order mark wins, then strict UTF-8, then charset-normalizer's best guess, then cp1252
-    and finally latin-1, which decodes anything.
+    A byte-order mark wins, then strict UTF-8, then cp1252 for text that reads as a Western
+    language in it (charset detectors often pick cp1250 for short French or German), then
+    charset-normalizer's best guess, and finally latin-1, which decodes anything.
     """
     for bom, encoding in _BOMS:
         if data.startswith(bom):
@@ -39,6 +45,13 @@ def decode_text(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    try:
+        western = data.decode("cp1252")
+    except UnicodeDecodeError:
+        western = ""
+    letters = [c for c in western if c.isalpha()]
+    if letters and sum(not c.isascii() for c in letters) / len(letters) < WESTERN_NON_ASCII_SHARE:
+        return western, "cp1252"
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()

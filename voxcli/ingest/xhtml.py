@@ -31,6 +31,10 @@ SKIP_TYPES = frozenset(
      "annoref", "annotation", "pagebreak", "doc-noteref", "doc-footnote", "doc-endnote",
      "doc-endnotes", "doc-pagebreak", "doc-backlink", "doc-footnotes", "navigation"}
 )
+# Classes that conventionally mark page and line numbers in books without semantic markup.
+SKIP_CLASSES = frozenset(
+    {"pagenum", "pagenumber", "page-number", "pageno", "lnum", "linenum", "linenumber", "line-number"}
+)
 BLOCK_TAGS = frozenset(
     {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "dl", "dt", "dd",
      "blockquote", "pre", "section", "article", "aside", "header", "footer", "main", "figure",
@@ -38,6 +42,9 @@ BLOCK_TAGS = frozenset(
      "body", "center", "details", "summary", "hgroup", "fieldset", "legend", "html"}
 )
 HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+# Ids and classes of note material in books without epub:type (Gutenberg's "fnanchor", Pandoc's
+# "footnote-1-backlink", an <aside id="footnotes">).
+_NOTE_NAME = re.compile(r"(?:foot|end|rear)notes?|fnanchor|noteref", re.IGNORECASE)
 # A note or paragraph number: "12", "[3]", "iv", "*", "†".
 _MARKER_TEXT = re.compile(r"^[\[(]?(?:\d{1,4}|[ivxlcIVXLC]{1,6}|[*†‡§¶]{1,3})[\])]?$")
 
@@ -113,6 +120,11 @@ def _is_marker(el: etree._Element, name: str) -> bool:
 
 
 def _hidden(el: etree._Element) -> bool:
+    classes = (el.get("class") or "").lower().split()
+    if SKIP_CLASSES.intersection(classes):
+        return True
+    if any(_NOTE_NAME.search(name) for name in [*classes, el.get("id") or ""]):
+        return True
     if el.get("hidden") is not None or el.get("aria-hidden") == "true":
         return True
     style = (el.get("style") or "").replace(" ", "").lower()

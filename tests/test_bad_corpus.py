@@ -1,0 +1,99 @@
+"""Every file in ../shared/corpus/bad reads, or fails with one clear line: fast, small, no traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CORPUS, corpus_file
+
+BAD = sorted(p.name for p in (CORPUS / "bad").glob("*")) if (CORPUS / "bad").exists() else []
+TIME_LIMIT_S = 10
+MEMORY_LIMIT_MIB = 500
+# What each hostile file must do: None = read, else a phrase of its one-line error.
+MUST_FAIL = {
+    "billion_laughs_chapter.epub": "declares XML entities",
+    "billion_laughs_opf.epub": "declares XML entities",
+    "xxe_chapter.epub": "declares XML entities",
+    "xxe_opf.epub": "declares XML entities",
+    "zipbomb_300mb_chapter.epub": "zip bomb",
+    "fake_drm_sherlock.epub": "DRM-protected",
+    "traversal_href.epub": "points outside the book",
+    "epub3_04-ocf__ocf-zip-unreadable-empty-fatal.epub": "not a readable EPUB",
+    "epub3_04-ocf__ocf-zip-unreadable-image-with-epub-extension-fatal.epub": "not a readable EPUB",
+    "epub3_04-ocf__ocf-zip-unreadable-no-end-header-fatal.epub": "not a readable EPUB",
+    "epub3_04-ocf__ocf-container-not-ocf-error.epub": "container.xml is missing",
+}
+MUST_READ = {
+    "cp1252_chapter.epub": "Ça déjà vu — naïve café",
+    "utf16_chapter.epub": "Ça déjà vu — naïve café",
+    "cli__wrong_extension.ePub": None,
+    "epubcheck-sample-invalid.epub": None,
+}
+
+
+def run_limited(path: Path) -> tuple[subprocess.CompletedProcess[str], int]:
+    """Run `voxcli chapters --json --full` under a memory cap; returns the result and peak RSS (KiB)."""
+    script = (
+        "import resource, sys\n"
+        f"cap = {MEMORY_LIMIT_MIB} * 1024 * 1024\n"
+        "resource.setrlimit(resource.RLIMIT_DATA, (cap, cap))\n"
+        "from voxcli.cli import main\n"
+        "sys.argv = ['voxcli', 'chapters', '--json', '--full', sys.argv[1]]\n"
+        "main()\n"
+    )
+    before = os.times()
+    result = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True,
+                            timeout=TIME_LIMIT_S, env={**os.environ, "NO_COLOR": "1"})
+    del before
+    import resource
+
+    return result, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+
+
+@pytest.mark.parametrize("name", BAD)
+def test_reads_or_fails_cleanly(name: str) -> None:
+    result, peak_kib = run_limited(corpus_file("bad", name))
+    assert peak_kib < MEMORY_LIMIT_MIB * 1024
+    assert "Traceback" not in result.stderr
+    if result.returncode == 0:
+        data = json.loads(result.stdout)
+        assert data["chapters"] and all(c["text"] for c in data["chapters"])
+        assert name not in MUST_FAIL, f"{name} should have been refused"
+        expected = MUST_READ.get(name)
+        if expected:
+            assert data["chapters"][0]["text"] == expected
+    else:
+        assert result.returncode == 3, result.stderr
+        assert result.stdout == ""
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        assert lines[0].startswith(f"error: {name}: ")
+        assert name not in MUST_READ, lines[0]
+        if name in MUST_FAIL:
+            assert MUST_FAIL[name] in lines[0]
+    # Never a byte of the host's files, whatever the book asked for.
+    for secret in _host_secrets():
+        assert secret not in result.stdout + result.stderr
+
+
+def _host_secrets() -> list[str]:
+    found = []
+    for path in ("/etc/hostname", "/etc/passwd"):
+        try:
+            text = Path(path).read_text().strip()
+        except OSError:
+            continue
+        if text and len(text) > 3:
+            found.append(text.splitlines()[0])
+    return found
+
+
+def test_every_named_file_exists() -> None:
+    for name in [*MUST_FAIL, *MUST_READ]:
+        assert corpus_file("bad", name).exists()
