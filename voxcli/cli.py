@@ -6,6 +6,7 @@ inside the commands that need them, so ``voxcli --help`` and ``voxcli chapters``
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -60,6 +61,10 @@ def handled() -> Iterator[None]:
     except KeyboardInterrupt:
         console.error("interrupted")
         raise typer.Exit(EXIT_INTERRUPTED) from None
+    except BrokenPipeError:
+        # The reader of our stdout went away (`voxcli ... --json | head`): not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(0) from None
     except (typer.Exit, typer.Abort):
         raise
     except Exception as exc:

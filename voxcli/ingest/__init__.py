@@ -31,7 +31,11 @@ def read_book(source: str, options: ReadOptions | None = None) -> Book:
     if source == "-":
         from voxcli.ingest.text import read_text_bytes
 
-        return read_text_bytes(sys.stdin.buffer.read(MAX_TEXT_BYTES + 1), "stdin", "stdin")
+        data = sys.stdin.buffer.read(MAX_TEXT_BYTES + 1)
+        if len(data) > MAX_TEXT_BYTES:
+            raise BookError(f"stdin: more than {MAX_TEXT_BYTES // (1024 * 1024)} MiB is too large for a "
+                            "plain-text book")
+        return read_text_bytes(data, "stdin", "stdin")
     path = Path(source).expanduser()
     if not path.exists():
         raise UsageError(f"{source}: no such file", "check the path")
