@@ -97,3 +97,21 @@ def _host_secrets() -> list[str]:
 def test_every_named_file_exists() -> None:
     for name in [*MUST_FAIL, *MUST_READ]:
         assert corpus_file("bad", name).exists()
+
+
+def test_a_corrupt_entry_is_one_clear_error(tmp_path: Path) -> None:
+    """Flip bytes inside a compressed chapter: the CRC check fails, and says which file."""
+    import zipfile
+
+    from voxcli.errors import BookError
+    from voxcli.ingest import read_book
+
+    source = corpus_file("epub", "wasteland-otf-obf.epub")
+    data = bytearray(source.read_bytes())
+    info = zipfile.ZipFile(source).getinfo("EPUB/wasteland-content.xhtml")
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra) + 200
+    data[start:start + 16] = bytes(16)
+    broken = tmp_path / "broken.epub"
+    broken.write_bytes(bytes(data))
+    with pytest.raises(BookError, match=r"broken\.epub: EPUB/wasteland-content\.xhtml cannot be extracted"):
+        read_book(str(broken))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import posixpath
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
@@ -140,8 +141,13 @@ class SafeArchive:
         if info is None:
             raise KeyError(f"{resolved} is not in the book")
         # The central directory can lie about sizes: stop reading at the declared size + 1.
-        with self._zip.open(info) as stream:
-            data = stream.read(info.file_size + 1)
+        try:
+            with self._zip.open(info) as stream:
+                data = stream.read(info.file_size + 1)
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError,
+                RuntimeError) as exc:  # bad CRC, corrupt deflate data, unknown method, password
+            raise BookError(f"{self.label}: {resolved} cannot be extracted ({exc})",
+                            "the file is damaged; download or convert it again") from exc
         if len(data) > info.file_size:
             raise BookError(f"{self.label}: {resolved} is larger than its ZIP header says; "
                             "the file is damaged or hostile")
