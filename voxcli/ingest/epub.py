@@ -179,18 +179,25 @@ def _chapters(package: _Package) -> tuple[Chapter, ...]:
 
     # Cut points per document, first TOC title wins for a repeated target.
     titles: dict[tuple[str, str | None], str] = {}
+    fragments: dict[str, list[str]] = {}  # document -> its cut ids, in TOC order
     for entry in toc:
-        titles.setdefault((entry.path, entry.fragment), entry.title)
+        key = (entry.path, entry.fragment)
+        if key not in titles:
+            titles[key] = entry.title
+            if entry.fragment:
+                fragments.setdefault(entry.path, []).append(entry.fragment)
     raw: list[tuple[str, list[str]]] = []
     front: list[str] = []  # text before the first TOC entry
     for doc_path in package.spine:
-        extract = _extract(package, doc_path, [f for (p, f) in titles if p == doc_path and f])
+        cut_ids = fragments.get(doc_path, [])
+        extract = _extract(package, doc_path, cut_ids)
         if extract is None:
             continue
         found = {s.anchor for s in extract.sections}
-        for (p, fragment), title in titles.items():
-            if p != doc_path or not fragment or fragment in found:
+        for fragment in cut_ids:
+            if fragment in found:
                 continue
+            title = titles[(doc_path, fragment)]
             if fragment in extract.skipped_ids:
                 package.warnings.append(f"TOC entry '{title}' is footnote or endnote material; not read")
             else:
@@ -220,8 +227,9 @@ def _resolve_toc(package: _Package, toc: list[TocEntry]) -> list[TocEntry]:
     """
     resolved: list[TocEntry] = []
     repaired = 0
+    spine = set(package.spine)
     for entry in toc:
-        if entry.path in package.spine:
+        if entry.path in spine:
             resolved.append(entry)
             continue
         if entry.path in package.items:
