@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -47,12 +48,8 @@ def run_limited(path: Path) -> tuple[subprocess.CompletedProcess[str], int]:
         "sys.argv = ['voxcli', 'chapters', '--json', '--full', sys.argv[1]]\n"
         "main()\n"
     )
-    before = os.times()
     result = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True,
                             timeout=TIME_LIMIT_S, env={**os.environ, "NO_COLOR": "1"})
-    del before
-    import resource
-
     return result, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 
 
