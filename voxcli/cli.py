@@ -6,19 +6,17 @@ inside the commands that need them, so ``voxcli --help`` and ``voxcli chapters``
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from voxcli import __version__, console
-from voxcli.errors import UsageError, VoxError
-
-EXIT_INTERRUPTED = 130
-EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in voxcli, not a user mistake
+from voxcli.cli_voices import voices_app
+from voxcli.cliutil import Device, DeviceOption, VoicesOption, handled, read_text_argument
+from voxcli.errors import UsageError
 
 app = typer.Typer(
     name="voxcli",
@@ -48,33 +46,6 @@ def _global(
     console.configure(quiet=quiet, debug=debug)
 
 
-@contextmanager
-def handled() -> Iterator[None]:
-    """Turn library errors into one line on stderr and an exit code (tracebacks with --debug)."""
-    try:
-        yield
-    except VoxError as exc:
-        if console.settings.debug:
-            raise
-        console.error(exc.message, exc.fix)
-        raise typer.Exit(exc.exit_code) from None
-    except KeyboardInterrupt:
-        console.error("interrupted")
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-    except BrokenPipeError:
-        # The reader of our stdout went away (`voxcli ... --json | head`): not an error.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        raise typer.Exit(0) from None
-    except (typer.Exit, typer.Abort):
-        raise
-    except Exception as exc:
-        if console.settings.debug:
-            raise
-        console.error(f"internal error: {type(exc).__name__}: {exc}",
-                      "run again with --debug for the traceback, and please report it")
-        raise typer.Exit(EXIT_INTERNAL) from None
-
-
 @app.command("chapters")
 def chapters_command(
     book: Annotated[str, typer.Argument(help="An .epub, .txt or .md book; '-' reads text from stdin.",
@@ -102,6 +73,70 @@ def chapters_command(
             console.emit_json(book_json(result, full))
         else:
             console.show(chapters_table(result))
+
+
+@app.command("say")
+def say_command(
+    text: Annotated[str, typer.Argument(help="What to say; '-' reads it from stdin.", show_default=False)],
+    voice: Annotated[str | None, typer.Option(
+        "--voice", "-v", show_default=False,
+        help="A voice profile name, or ENGINE:VOICE (e.g. espeak:en-us). Default: the default profile.",
+    )] = None,
+    output: Annotated[str | None, typer.Option(
+        "--output", "-o", metavar="FILE", show_default=False,
+        help="Write FILE.wav or FILE.mp3 ('-': WAV on stdout) instead of playing the audio.")] = None,
+    speed: Annotated[float | None, typer.Option(
+        "--speed", min=0.5, max=2.0, show_default=False, help="0.5 to 2.0; overrides the profile.")] = None,
+    voices_file: VoicesOption = None,
+    device: DeviceOption = Device.auto,
+) -> None:
+    """Speak a sentence or two: play it, or write it to a WAV or MP3 file."""
+    from voxcli.audio import encode, format_of
+    from voxcli.config import load_voices, resolve_voice
+    from voxcli.fsutil import atomic_write_bytes
+    from voxcli.speak import speak
+
+    with handled():
+        if output == "-" and sys.stdout.isatty():
+            raise UsageError("refusing to write audio to a terminal", "redirect stdout, or use -o FILE.wav")
+        fmt = "wav" if output in (None, "-") else format_of(Path(output))
+        words = read_text_argument(text)
+        profile = resolve_voice(voice, load_voices(voices_file))
+        if speed is not None:
+            profile = replace(profile, speed=speed)
+        speech = speak(words, profile, device.value)
+        data = encode(speech.samples, speech.sample_rate, fmt)
+        summary = f"{speech.duration:.1f} s, voice {profile.name} ({profile.engine})"
+        if output == "-":
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        elif output is not None:
+            atomic_write_bytes(Path(output), data)
+            console.info(f"wrote {output} ({summary})")
+        else:
+            from voxcli.playback import play_wav
+
+            player = play_wav(data)
+            console.info(f"played through {player} ({summary})")
+
+
+@app.command("engines")
+def engines_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+) -> None:
+    """List the speech engines, whether each is installed, and how to install it if not."""
+    from voxcli.engines import engine_report
+    from voxcli.voices_report import engines_json, engines_table
+
+    with handled():
+        report = engine_report()
+        if as_json:
+            console.emit_json(engines_json(report))
+        else:
+            console.show(engines_table(report))
+
+
+app.add_typer(voices_app, name="voices")
 
 
 def main() -> None:

@@ -1,0 +1,73 @@
+"""What every command shares: error handling, common options, reading text arguments."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
+from typing import Annotated
+
+import typer
+
+from voxcli import console
+from voxcli.errors import UsageError, VoxError
+
+EXIT_INTERRUPTED = 130
+EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in voxcli, not a user mistake
+MAX_SAY_BYTES = 16 * 1024 * 1024
+
+VoicesOption = Annotated[str | None, typer.Option(
+    "--voices", metavar="FILE", show_default=False,
+    help="The voices.toml to use (default: $VOXCLI_VOICES, ./voices.toml, the user's, the built-in).")]
+
+
+class Device(str, Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+DeviceOption = Annotated[Device, typer.Option("--device", help="Where engines run.", case_sensitive=False)]
+
+
+@contextmanager
+def handled() -> Iterator[None]:
+    """Turn library errors into one line on stderr and an exit code (tracebacks with --debug)."""
+    try:
+        yield
+    except VoxError as exc:
+        if console.settings.debug:
+            raise
+        console.error(exc.message, exc.fix)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        console.error("interrupted")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except BrokenPipeError:
+        # The reader of our stdout went away (`voxcli ... --json | head`): not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(0) from None
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as exc:
+        if console.settings.debug:
+            raise
+        console.error(f"internal error: {type(exc).__name__}: {exc}",
+                      "run again with --debug for the traceback, and please report it")
+        raise typer.Exit(EXIT_INTERNAL) from None
+
+
+
+def read_text_argument(text: str) -> str:
+    """A text argument, or all of stdin when it is '-'."""
+    if text != "-":
+        return text
+    from voxcli.ingest.textutil import decode_text
+
+    data = sys.stdin.buffer.read(MAX_SAY_BYTES + 1)
+    if len(data) > MAX_SAY_BYTES:
+        raise UsageError(f"stdin: more than {MAX_SAY_BYTES // (1024 * 1024)} MiB of text",
+                         "use 'voxcli convert' for whole books")
+    return decode_text(data)[0]

@@ -1,0 +1,104 @@
+"""The engine registry: engine name -> "module:Class", imported only when an engine is used.
+
+voxcli's own engines are listed here and also declared in the ``voxcli.engines`` entry point group,
+the same group a third-party package uses to add one::
+
+    [project.entry-points."voxcli.engines"]
+    myengine = "my_package.engine:MyEngine"
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import importlib.metadata
+from functools import cache
+
+from voxcli.engines.base import (
+    AudioChunk,
+    Check,
+    Engine,
+    EngineOptions,
+    Problem,
+    VoiceProfile,
+    WordTiming,
+    shared_model,
+)
+from voxcli.errors import EngineError
+
+__all__ = [
+    "AudioChunk", "Check", "Engine", "EngineOptions", "Problem", "VoiceProfile", "WordTiming",
+    "engine_class", "engine_names", "engine_report", "load_engine", "registry", "shared_model",
+    "unknown_engine",
+]
+
+ENTRY_POINT_GROUP = "voxcli.engines"
+
+BUILTIN: dict[str, str] = {
+    "piper": "voxcli.engines.piper:PiperEngine",
+    "espeak": "voxcli.engines.espeak:EspeakEngine",
+}
+
+
+@cache
+def registry() -> dict[str, str]:
+    """Every known engine: the built-in ones, then those other packages declare."""
+    engines = dict(BUILTIN)
+    for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        engines.setdefault(entry.name, entry.value)
+    return engines
+
+
+def engine_names() -> list[str]:
+    return sorted(registry())
+
+
+def unknown_engine(name: str, where: str) -> EngineError:
+    """The error for an engine name nobody registered, with the closest match."""
+    names = engine_names()
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    return EngineError(f"{where}: unknown engine '{name}'", f"{hint}known engines: {', '.join(names)}")
+
+
+def engine_class(name: str, where: str = "voice") -> type[Engine]:
+    """Import the engine called ``name`` (its module only: the engine's packages load later)."""
+    target = registry().get(name)
+    if target is None:
+        raise unknown_engine(name, where)
+    module_name, _, class_name = target.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError) as exc:
+        raise EngineError(f"engine '{name}' cannot be imported from {target}: {exc}",
+                          "reinstall the package that provides it") from exc
+    if not (isinstance(cls, type) and issubclass(cls, Engine)):
+        raise EngineError(f"engine '{name}': {target} is not a voxcli Engine",
+                          "fix the voxcli.engines entry point of the package that provides it")
+    return cls
+
+
+def load_engine(profile: VoiceProfile, device: str = "auto") -> Engine:
+    """An engine ready to speak ``profile``; its model is loaded once per process and shared."""
+    cls = engine_class(profile.engine, profile.where("engine"))
+    missing = cls.missing_packages()
+    if missing:
+        raise EngineError(f"engine '{cls.name}' is not installed ({', '.join(missing)} missing)",
+                          cls.install_hint)
+    problem = cls.profile_problem(profile)
+    if problem:
+        raise EngineError(f"{profile.where('voice')}: {problem.message}", problem.fix)
+    return cls.load(profile, device)
+
+
+def engine_report() -> list[tuple[str, Check]]:
+    """(description, cheap installation check) for every known engine."""
+    report: list[tuple[str, Check]] = []
+    for name in engine_names():
+        try:
+            cls = engine_class(name)
+        except EngineError as exc:
+            report.append(("", Check(name, "missing", exc.message, exc.fix)))
+            continue
+        report.extend((cls.description, check) for check in cls.check())
+    return report

@@ -1,0 +1,193 @@
+"""The engine contract: what every speech engine gives voxcli, and what voxcli gives it.
+
+An engine module must stay cheap to import: the engine's own packages (onnxruntime, torch, ...)
+are imported inside :meth:`Engine.load`, never at module level.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal, TypeVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+Status = Literal["ok", "warning", "missing"]
+
+
+@dataclass(frozen=True)
+class WordTiming:
+    """When one word is heard, in seconds from the start of its chunk."""
+
+    word: str
+    start: float  # seconds
+    end: float  # seconds
+
+
+@dataclass(frozen=True)
+class AudioChunk:
+    """Speech for one piece of text."""
+
+    samples: np.ndarray  # float32, mono, in [-1, 1]
+    sample_rate: int  # Hz
+    text: str  # the text that produced it
+    words: list[WordTiming] | None = None  # when the engine knows them
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds."""
+        return len(self.samples) / self.sample_rate
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of an installation report: what was checked, how it went, and the fix."""
+
+    name: str
+    status: Status
+    detail: str
+    fix: str | None = None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a voice profile cannot be used right now, and the fix."""
+
+    message: str
+    fix: str | None = None
+
+
+class EngineOptions(BaseModel):
+    """Base of every engine's ``[voices.NAME.options]`` model: strict, no unknown keys."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+_O = TypeVar("_O", bound=EngineOptions)
+
+
+@dataclass(frozen=True)
+class VoiceProfile:
+    """A validated voice profile, ready for an engine."""
+
+    name: str
+    engine: str
+    voice: str
+    lang: str = "en-us"
+    speed: float = 1.0  # 1.0 = the voice's natural rate
+    sentence_pause: float = 0.25  # seconds of silence after each sentence
+    paragraph_pause: float = 0.6  # seconds of silence after each paragraph
+    options: EngineOptions = field(default_factory=EngineOptions)
+    base_dir: Path = field(default_factory=Path.cwd)  # relative paths in the profile start here
+    source: str = "command line"  # where the profile came from, for messages
+
+    def path(self, value: str | Path) -> Path:
+        """A path named in the profile: ``~`` expanded, relative to the voices file's folder."""
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
+
+    def options_as(self, kind: type[_O]) -> _O:
+        """The engine options, as the engine's own model (validated when the profile was read)."""
+        if not isinstance(self.options, kind):
+            return kind.model_validate(self.options.model_dump())
+        return self.options
+
+    def where(self, key: str) -> str:
+        """``voices.toml: voices.joe.voice``: where a value came from, for error messages."""
+        if self.source == "command line":
+            return f"voice '{self.engine}:{self.voice}'"
+        return f"{self.source}: voices.{self.name}.{key}"
+
+
+def looks_like_path(value: str, suffixes: tuple[str, ...] = ()) -> bool:
+    """Whether a voice id names a file (rather than a voice known by name)."""
+    return ("/" in value or "\\" in value or value.startswith(("~", "."))
+            or value.lower().endswith(suffixes))
+
+
+class Engine(ABC):
+    """A speech engine. Subclasses set the class variables and implement load and synthesize."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    install_hint: ClassVar[str]  # e.g. "pip install piper-tts"
+    max_chars: ClassVar[int]  # the longest text one synthesize() call should get
+    requires: ClassVar[tuple[str, ...]] = ()  # import names that must be importable
+    distribution: ClassVar[str | None] = None  # PyPI name whose version identifies the engine
+    Options: ClassVar[type[EngineOptions]] = EngineOptions
+
+    sample_rate: int  # Hz, known once loaded
+
+    @classmethod
+    def missing_packages(cls) -> list[str]:
+        """Import names of required packages that are not installed (cheap: nothing is imported)."""
+        return [module for module in cls.requires if importlib.util.find_spec(module) is None]
+
+    @classmethod
+    def installed(cls) -> bool:
+        return not cls.missing_packages()
+
+    @classmethod
+    def version(cls) -> str | None:
+        """The engine package's version, part of the audio cache key."""
+        if cls.distribution is None:
+            return None
+        try:
+            return importlib.metadata.version(cls.distribution)
+        except importlib.metadata.PackageNotFoundError:
+            return None
+
+    @classmethod
+    def check(cls) -> list[Check]:
+        """Cheap checks for ``voxcli engines`` and ``doctor``: imports and files, never a model load."""
+        missing = cls.missing_packages()
+        if missing:
+            return [Check(cls.name, "missing", f"{', '.join(missing)} not installed", cls.install_hint)]
+        version = cls.version()
+        return [Check(cls.name, "ok", f"{cls.distribution} {version}" if version else "installed")]
+
+    @classmethod
+    def profile_problem(cls, profile: VoiceProfile) -> Problem | None:
+        """Why ``profile`` cannot be used right now (missing model files), or None. Cheap."""
+        return None
+
+    @classmethod
+    @abstractmethod
+    def load(cls, profile: VoiceProfile, device: str = "auto") -> Engine:
+        """An engine ready to speak ``profile``; heavy models come from :func:`shared_model`."""
+
+    @abstractmethod
+    def synthesize(self, text: str) -> Iterator[AudioChunk]:
+        """Speak ``text`` (at most ``max_chars``), as one or more chunks in order."""
+
+
+_T = TypeVar("_T")
+_models: dict[tuple[Any, ...], Any] = {}
+_models_lock = threading.Lock()
+
+
+def shared_model(key: tuple[Any, ...], factory: Callable[[], _T]) -> _T:
+    """One loaded model per ``key`` per process: the first caller loads it, every later one reuses it."""
+    with _models_lock:
+        if key not in _models:
+            _models[key] = factory()
+        model: _T = _models[key]
+        return model
+
+
+def loaded_models() -> list[tuple[Any, ...]]:
+    """Keys of the models loaded so far (for reports and tests)."""
+    with _models_lock:
+        return list(_models)
+
+
+def forget_models() -> None:
+    """Drop every loaded model (tests; a server that reloads its configuration)."""
+    with _models_lock:
+        _models.clear()

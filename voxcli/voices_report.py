@@ -1,0 +1,93 @@
+"""How voice profiles and engines are shown: rich tables for people, dicts for JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from voxcli.config import VoicesFile
+from voxcli.engines import Check, engine_class
+from voxcli.engines.base import Problem, VoiceProfile
+from voxcli.errors import EngineError
+
+
+def usability(profile: VoiceProfile) -> Problem | None:
+    """Why a profile cannot speak now (engine missing, model files missing), or None. Cheap."""
+    try:
+        cls = engine_class(profile.engine)
+    except EngineError as exc:
+        return Problem(exc.message, exc.fix)
+    missing = cls.missing_packages()
+    if missing:
+        return Problem(f"engine '{cls.name}' is not installed ({', '.join(missing)} missing)",
+                       cls.install_hint)
+    return cls.profile_problem(profile)
+
+
+def profile_json(profile: VoiceProfile, default: bool) -> dict[str, Any]:
+    problem = usability(profile)
+    return {
+        "name": profile.name, "engine": profile.engine, "voice": profile.voice, "lang": profile.lang,
+        "speed": profile.speed, "sentence_pause": profile.sentence_pause,
+        "paragraph_pause": profile.paragraph_pause, "options": profile.options.model_dump(exclude_none=True),
+        "default": default, "usable": problem is None,
+        "problem": problem.message if problem else None, "fix": problem.fix if problem else None,
+    }
+
+
+def voices_json(voices: VoicesFile) -> dict[str, Any]:
+    return {"file": voices.label, "origin": voices.origin, "default": voices.default,
+            "voices": [profile_json(p, name == voices.default) for name, p in voices.profiles.items()]}
+
+
+def voices_table(voices: VoicesFile) -> Table:
+    table = Table(title=Text(f"Voices in {voices.label}"), title_justify="left")
+    for column in ("Name", "Engine", "Voice", "Lang", "Speed", "Usable"):
+        table.add_column(column, overflow="fold")
+    for name, profile in voices.profiles.items():
+        problem = usability(profile)
+        usable = Text("yes", style="green") if problem is None else Text(
+            f"no: {problem.message}" + (f" ({problem.fix})" if problem.fix else ""), style="red")
+        marker = " (default)" if name == voices.default else ""
+        table.add_row(Text(name + marker), profile.engine, Text(profile.voice), profile.lang,
+                      f"{profile.speed:g}", usable)
+    return table
+
+
+def profile_table(profile: VoiceProfile, default: bool) -> Table:
+    data = profile_json(profile, default)
+    table = Table(title=Text(f"Voice '{profile.name}' from {profile.source}"), title_justify="left",
+                  show_header=False)
+    table.add_column("Key", style="bold")
+    table.add_column("Value", overflow="fold")
+    for key in ("engine", "voice", "lang", "speed", "sentence_pause", "paragraph_pause", "default"):
+        table.add_row(key, Text(str(data[key])))
+    for key, value in data["options"].items():
+        table.add_row(f"options.{key}", Text(str(value)))
+    fix = f" ({data['fix']})" if data["fix"] else ""
+    usable = "yes" if data["usable"] else f"no: {data['problem']}{fix}"
+    table.add_row("usable", Text(usable))
+    return table
+
+
+def check_json(check: Check) -> dict[str, Any]:
+    return {"name": check.name, "status": check.status, "detail": check.detail, "fix": check.fix}
+
+
+def engines_table(report: list[tuple[str, Check]]) -> Table:
+    table = Table(title="Engines", title_justify="left")
+    for column in ("Engine", "Status", "Details", "Fix"):
+        table.add_column(column, overflow="fold")
+    styles = {"ok": "green", "warning": "yellow", "missing": "red"}
+    for description, check in report:
+        detail = f"{description}; {check.detail}" if description else check.detail
+        table.add_row(check.name, Text(check.status, style=styles[check.status]), Text(detail),
+                      Text(check.fix or ""))
+    return table
+
+
+def engines_json(report: list[tuple[str, Check]]) -> list[dict[str, Any]]:
+    return [{"description": description, "installed": check.status != "missing", **check_json(check)}
+            for description, check in report]
