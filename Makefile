@@ -22,6 +22,7 @@ install: $(BIN)/.installed
 
 demo: install
 	$(BIN)/voxcli chapters $(DEMO_BOOK)
+	$(BIN)/voxcli say "Hello. This is voxcli, speaking offline with its built-in voice." -o voxcli-demo.wav
 
 lint: install
 	$(BIN)/ruff check voxcli tests

@@ -164,8 +164,9 @@ def test_validation_directly() -> None:
 def test_no_default_and_no_voice_given() -> None:
     voices = config.parse_voices('[voices.joe]\nengine = "piper"\nvoice = "v"\n', "v.toml", None)
     assert voices.default is None
-    with pytest.raises(ConfigError, match="v.toml sets no default voice"):
+    with pytest.raises(ConfigError) as caught:
         config.resolve_voice(None, voices)
+    assert caught.value.message == "v.toml sets no default voice"
     assert config.resolve_voice("joe", voices).name == "joe"
 
 
@@ -220,7 +221,8 @@ def test_engine_colon_voice_without_profile(runner: CliRunner, isolated: Path, f
 def test_engine_colon_voice_resolution_directly(fake_engines: None) -> None:
     voices = config.parse_voices(JOE, "v.toml", None)
     profile = config.resolve_voice("espeak:en-gb", voices)
-    assert (profile.engine, profile.voice, profile.lang, profile.name) == ("espeak", "en-gb", "en-gb", "espeak:en-gb")
+    assert (profile.engine, profile.voice, profile.lang) == ("espeak", "en-gb", "en-gb")
+    assert profile.name == "espeak:en-gb"
     assert config.resolve_voice("espeak:fr+f3", voices).lang == "fr"
     assert config.resolve_voice("fake:bob", voices).lang == "en-us"
     with pytest.raises(ConfigError, match="voice 'fake:' names no voice"):
@@ -242,7 +244,8 @@ def model_profile(voice: str) -> str:
     return f'default = "m"\n\n[voices.m]\nengine = "fake"\nvoice = "{voice}"\n'
 
 
-def test_missing_model_file_names_resolved_path(runner: CliRunner, isolated: Path, fake_engines: None) -> None:
+def test_missing_model_file_names_resolved_path(
+        runner: CliRunner, isolated: Path, fake_engines: None) -> None:
     Path("voices.toml").write_text(model_profile("models/x.model"), encoding="utf-8")
     line = one_error_line(say(runner), 5)
     expected = (isolated / "models" / "x.model").resolve()
@@ -348,7 +351,8 @@ def test_search_order(
     assert (data["file"], data["origin"], data["default"]) == ("built-in voices.toml", "built-in", "joe")
     assert [v["name"] for v in data["voices"]] == ["joe", "espeak"]
     joe = data["voices"][0]
-    assert (joe["engine"], joe["voice"], joe["lang"], joe["default"]) == ("piper", "en_US-joe-medium", "en-us", True)
+    assert (joe["engine"], joe["voice"], joe["lang"]) == ("piper", "en_US-joe-medium", "en-us")
+    assert joe["default"] is True
     assert data["voices"][1]["engine"] == "espeak" and data["voices"][1]["default"] is False
 
 
@@ -382,7 +386,8 @@ def test_voices_option_missing_file(runner: CliRunner, isolated: Path, tmp_path:
     assert f"voices file not found: {missing}" in line
 
 
-def test_env_missing_file(runner: CliRunner, isolated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_env_missing_file(
+        runner: CliRunner, isolated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     missing = tmp_path / "gone.toml"
     monkeypatch.setenv("VOXCLI_VOICES", str(missing))
     Path("voices.toml").write_text(JOE, encoding="utf-8")  # not a fallback: the env names the file
@@ -399,3 +404,10 @@ def test_unreadable_encoding(runner: CliRunner, isolated: Path) -> None:
     Path("voices.toml").write_bytes(b'default = "\xff"\n')
     line = one_error_line(runner.invoke(app, ["voices", "list"]), 4)
     assert line.startswith("error: voices.toml: cannot be read: ")
+
+
+def test_booleans_are_not_numbers(runner: CliRunner, isolated: Path) -> None:
+    line = list_error(runner, JOE + "speed = true\n")
+    assert "voices.toml: voices.joe.speed: expected a number, got boolean True" in line
+    line = list_error(runner, "default = 1\n" + JOE.split("\n", 1)[1])
+    assert "voices.toml: default: expected a string, got integer 1" in line

@@ -240,8 +240,12 @@ def _model_for(models: dict[str, type[BaseModel]], loc: tuple[str | int, ...]) -
 # ---- editing ------------------------------------------------------------------------------------
 
 def edit_target(explicit: str | None = None) -> Path:
-    """The file ``voices add/remove/set-default`` edit: the one in use, or the user's own."""
-    path, _, _ = locate(explicit)
+    """The file ``voices add/remove/set-default`` edit: the one named (created when missing), else
+    the one in use, else the user's own."""
+    named = explicit or os.environ.get(VOICES_ENV)
+    if named:
+        return Path(named).expanduser()
+    path, _, _ = locate(None)
     return path if path is not None else user_voices_path()
 
 
