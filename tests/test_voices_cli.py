@@ -344,7 +344,7 @@ def test_show_json(runner: CliRunner, three: Path) -> None:
     data = json.loads(ok(runner, "show", "a", "--json").stdout)
     assert data == {
         "name": "a", "engine": "fake", "voice": "alpha", "lang": "en-gb", "speed": 1.5,
-        "sentence_pause": 0.1, "paragraph_pause": 2.0, "options": {"pitch": 300.0},
+        "sentence_pause": 0.1, "paragraph_pause": 2.0, "title_pause": 1.0, "options": {"pitch": 300.0},
         "default": False, "usable": True, "problem": None, "fix": None,
     }
     data = json.loads(ok(runner, "show", "b", "--json").stdout)

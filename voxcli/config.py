@@ -46,6 +46,7 @@ class ProfileModel(BaseModel):
     speed: float = Field(default=1.0, ge=0.5, le=2.0)
     sentence_pause: float = Field(default=0.25, ge=0.0, le=5.0)
     paragraph_pause: float = Field(default=0.6, ge=0.0, le=10.0)
+    title_pause: float = Field(default=1.0, ge=0.0, le=10.0)
     options: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -145,7 +146,8 @@ def validate_voices(data: dict[str, Any], label: str, path: Path | None, origin:
             raise _config_error(exc, label, ("voices", name, "options"), {"": engine.Options}) from None
         profiles[name] = VoiceProfile(
             name=name, engine=entry.engine, voice=entry.voice, lang=entry.lang, speed=entry.speed,
-            sentence_pause=entry.sentence_pause, paragraph_pause=entry.paragraph_pause, options=options,
+            sentence_pause=entry.sentence_pause, paragraph_pause=entry.paragraph_pause,
+            title_pause=entry.title_pause, options=options,
             base_dir=base_dir, source=label,
         )
     if model.default is not None and model.default not in profiles:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -10,6 +11,18 @@ from pathlib import Path
 from typing import BinaryIO
 
 from voxcli.errors import VoxError
+
+TEMP_SUFFIX = ".part"
+
+
+def _read_umask() -> int:
+    # Read once, at import (before any thread starts): os.umask can only be read by setting it.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
 
 
 @contextlib.contextmanager
@@ -20,10 +33,9 @@ def atomic_writer(path: Path) -> Iterator[BinaryIO]:
     """
     path = Path(path)
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
     except OSError as exc:
-        raise VoxError(f"cannot write {path}: {exc.strerror or exc}",
-                       "check that the folder exists and is writable") from exc
+        raise write_error(path, exc) from exc
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -31,18 +43,55 @@ def atomic_writer(path: Path) -> Iterator[BinaryIO]:
             handle.flush()
             os.fsync(handle.fileno())
         # mkstemp creates 0600 files; give the result the usual permissions.
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o666 & ~umask)
+        tmp.chmod(0o666 & ~_UMASK)
         tmp.replace(path)
     except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
         if isinstance(exc, OSError):
-            raise VoxError(f"cannot write {path}: {exc.strerror or exc}",
-                           "free some disk space or choose another location") from exc
+            raise write_error(path, exc) from exc
         raise
     _fsync_dir(path.parent)
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temp path beside ``path`` for a library to write to; fsynced and renamed over ``path`` on success."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}{TEMP_SUFFIX}")
+    try:
+        yield tmp
+        with tmp.open("rb+") as handle:
+            os.fsync(handle.fileno())
+        tmp.replace(path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        if isinstance(exc, OSError):
+            raise write_error(path, exc) from exc
+        raise
+    _fsync_dir(path.parent)
+
+
+def write_error(path: Path, exc: OSError) -> VoxError:
+    """One line for a failed write, with the fix that fits the cause."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        fix = "free some disk space, or write somewhere else with -o"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        fix = "choose a folder you can write to"
+    else:
+        fix = "check that the folder exists and is writable"
+    return VoxError(f"cannot write {path}: {exc.strerror or exc}", fix)
+
+
+def remove_stale_temps(folder: Path) -> int:
+    """Delete temp files left by a killed run (``.NAME.PID.part``); returns how many."""
+    removed = 0
+    for stale in folder.glob(f".*{TEMP_SUFFIX}"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
+            removed += 1
+    return removed
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

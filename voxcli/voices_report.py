@@ -31,7 +31,7 @@ def profile_json(profile: VoiceProfile, default: bool) -> dict[str, Any]:
     return {
         "name": profile.name, "engine": profile.engine, "voice": profile.voice, "lang": profile.lang,
         "speed": profile.speed, "sentence_pause": profile.sentence_pause,
-        "paragraph_pause": profile.paragraph_pause, "options": profile.options.model_dump(exclude_none=True),
+        "paragraph_pause": profile.paragraph_pause, "title_pause": profile.title_pause, "options": profile.options.model_dump(exclude_none=True),
         "default": default, "usable": problem is None,
         "problem": problem.message if problem else None, "fix": problem.fix if problem else None,
     }
@@ -62,7 +62,8 @@ def profile_table(profile: VoiceProfile, default: bool) -> Table:
                   show_header=False)
     table.add_column("Key", style="bold")
     table.add_column("Value", overflow="fold")
-    for key in ("engine", "voice", "lang", "speed", "sentence_pause", "paragraph_pause", "default"):
+    for key in ("engine", "voice", "lang", "speed", "sentence_pause", "paragraph_pause", "title_pause",
+                "default"):
         table.add_row(key, Text(str(data[key])))
     for key, value in data["options"].items():
         table.add_row(f"options.{key}", Text(str(value)))

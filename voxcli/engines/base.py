@@ -83,6 +83,7 @@ class VoiceProfile:
     speed: float = 1.0  # 1.0 = the voice's natural rate
     sentence_pause: float = 0.25  # seconds of silence after each sentence
     paragraph_pause: float = 0.6  # seconds of silence after each paragraph
+    title_pause: float = 1.0  # seconds of silence after a chapter title
     options: EngineOptions = field(default_factory=EngineOptions)
     base_dir: Path = field(default_factory=Path.cwd)  # relative paths in the profile start here
     source: str = "command line"  # where the profile came from, for messages
@@ -121,6 +122,9 @@ class Engine(ABC):
     requires: ClassVar[tuple[str, ...]] = ()  # import names that must be importable
     distribution: ClassVar[str | None] = None  # PyPI name whose version identifies the engine
     Options: ClassVar[type[EngineOptions]] = EngineOptions
+    neutral_options: ClassVar[frozenset[str]] = frozenset()  # options that do not change the sound
+    parallel: ClassVar[bool] = False  # cheap enough on CPU to run one model per core (convert --jobs)
+    chars_per_second: ClassVar[float] = 100.0  # rough CPU throughput, for `convert --dry-run` estimates
 
     sample_rate: int  # Hz, known once loaded
 
@@ -151,6 +155,13 @@ class Engine(ABC):
             return [Check(cls.name, "missing", f"{', '.join(missing)} not installed", cls.install_hint)]
         version = cls.version()
         return [Check(cls.name, "ok", f"{cls.distribution} {version}" if version else "installed")]
+
+    @classmethod
+    def identity(cls, profile: VoiceProfile) -> dict[str, Any]:
+        """Everything that shapes the sound of ``profile``, for audio cache keys. Cheap: no model load."""
+        options = profile.options.model_dump(exclude=set(cls.neutral_options))
+        return {"engine": cls.name, "version": cls.version(), "voice": profile.voice, "lang": profile.lang,
+                "speed": profile.speed, "options": options}
 
     @classmethod
     def profile_problem(cls, profile: VoiceProfile) -> Problem | None:

@@ -164,6 +164,8 @@ class EspeakEngine(Engine):
     max_chars: ClassVar[int] = 2000
     distribution: ClassVar[str | None] = "espeakng-loader"
     Options: ClassVar[type[EngineOptions]] = EspeakOptions
+    parallel: ClassVar[bool] = True
+    chars_per_second: ClassVar[float] = 20000.0
 
     def __init__(self, library: _Library, profile: VoiceProfile) -> None:
         self._library = library
@@ -184,6 +186,13 @@ class EspeakEngine(Engine):
         found = [f"bundled (espeakng-loader {cls.version()})"] if bundled else []
         found += [f"system ({system})"] if system else []
         return [Check(cls.name, "ok", "library: " + ", ".join(found))]
+
+    @classmethod
+    def identity(cls, profile: VoiceProfile) -> dict[str, Any]:
+        choice = profile.options_as(EspeakOptions).library
+        found = bundled_library() if choice != "system" else None
+        library = found[0] if found else system_library()
+        return {**super().identity(profile), "library": library}
 
     @classmethod
     def profile_problem(cls, profile: VoiceProfile) -> Problem | None:

@@ -91,6 +91,9 @@ class PiperEngine(Engine):
     requires: ClassVar[tuple[str, ...]] = ("piper", "onnxruntime")
     distribution: ClassVar[str | None] = "piper-tts"
     Options: ClassVar[type[EngineOptions]] = PiperOptions
+    neutral_options: ClassVar[frozenset[str]] = frozenset({"threads"})
+    parallel: ClassVar[bool] = True
+    chars_per_second: ClassVar[float] = 240.0  # en_US-joe-medium, 2 cores
 
     def __init__(self, voice: Any, profile: VoiceProfile, speaker_id: int | None, alignments: bool) -> None:
         from piper import SynthesisConfig
@@ -106,6 +109,15 @@ class PiperEngine(Engine):
             noise_w_scale=options.noise_w,
             volume=PEAK,
         )
+
+    @classmethod
+    def identity(cls, profile: VoiceProfile) -> dict[str, Any]:
+        found = find_model(profile)
+        if isinstance(found, Problem):
+            return super().identity(profile)
+        stat = found.stat()
+        return {**super().identity(profile), "model": str(found.resolve()), "model_size": stat.st_size,
+                "model_mtime_ns": stat.st_mtime_ns}
 
     @classmethod
     def profile_problem(cls, profile: VoiceProfile) -> Problem | None:

@@ -1,0 +1,112 @@
+"""The sentence audio cache: content-addressed, written atomically, trusted only when complete.
+
+An entry is one file named by its key: a small JSON header (sample rate, sample count, word
+timings) followed by the audio as FLAC (lossless, about half the size of PCM, and decoded about
+3,000 times faster than real time). A file that is truncated or damaged, whatever killed the run
+that wrote it, fails its checks and counts as missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from voxcli.engines.base import WordTiming
+from voxcli.fsutil import atomic_write_bytes, remove_stale_temps
+
+MAGIC = b"VOXC1\n"
+_LENGTH = struct.Struct("<I")
+
+
+@dataclass(frozen=True)
+class Entry:
+    samples: np.ndarray  # int16 PCM, mono
+    sample_rate: int  # Hz
+    words: list[WordTiming] | None
+
+
+def cache_key(speech: str, identity: dict[str, Any]) -> str:
+    """sha256 of the text as spoken and everything that shapes its sound (voice, engine, version, rate)."""
+    payload = json.dumps({"text": speech, **identity}, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+class AudioCache:
+    """Entries under ``root/ab/abcdef....voxc``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.voxc"
+
+    def has(self, key: str) -> bool:
+        return self.path(key).is_file()
+
+    def get(self, key: str) -> Entry | None:
+        """The entry, or None when it is missing or fails its checks (then it is removed)."""
+        path = self.path(key)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        entry = _decode(data)
+        if entry is None:
+            path.unlink(missing_ok=True)
+        return entry
+
+    def put(self, key: str, samples: np.ndarray, sample_rate: int, words: list[WordTiming] | None) -> None:
+        path = self.path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, _encode(samples, sample_rate, words))
+
+    def clean(self) -> int:
+        """Remove temp files of killed runs; returns how many."""
+        if not self.root.is_dir():
+            return 0
+        return sum(remove_stale_temps(folder) for folder in self.root.iterdir() if folder.is_dir())
+
+
+def _encode(samples: np.ndarray, sample_rate: int, words: list[WordTiming] | None) -> bytes:
+    import soundfile
+
+    header = json.dumps({
+        "rate": sample_rate, "samples": len(samples),
+        "words": None if words is None else [[w.word, w.start, w.end] for w in words],
+    }).encode("utf-8")
+    audio = io.BytesIO()
+    if len(samples):
+        soundfile.write(audio, samples.astype("<i2"), sample_rate, format="FLAC", subtype="PCM_16")
+    return MAGIC + _LENGTH.pack(len(header)) + header + audio.getvalue()
+
+
+def _decode(data: bytes) -> Entry | None:
+    import soundfile
+
+    start = len(MAGIC) + _LENGTH.size
+    if not data.startswith(MAGIC) or len(data) < start:
+        return None
+    (length,) = _LENGTH.unpack_from(data, len(MAGIC))
+    try:
+        header = json.loads(data[start:start + length])
+        rate, count = int(header["rate"]), int(header["samples"])
+        if count == 0:
+            samples = np.zeros(0, dtype=np.int16)
+        else:
+            samples, file_rate = soundfile.read(io.BytesIO(data[start + length:]), dtype="int16")
+            if file_rate != rate:
+                return None
+        words = header["words"]
+    except (ValueError, KeyError, TypeError, RuntimeError, soundfile.LibsndfileError):
+        return None
+    if samples.ndim != 1 or len(samples) != count:
+        return None
+    timings = None if words is None else [WordTiming(str(w), float(s), float(e)) for w, s, e in words]
+    return Entry(samples=samples, sample_rate=rate, words=timings)
