@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import ClassVar
 
@@ -16,6 +17,8 @@ WORD_SECONDS = 0.2
 
 class FakeOptions(EngineOptions):
     pitch: float = Field(default=220.0, gt=0, le=4000)  # Hz of the tone
+    delay: float = Field(default=0.0, ge=0, le=10)  # seconds each call takes, to interrupt runs mid-way
+    threads: int | None = None  # like Piper's: convert --jobs sets 1 per worker
 
 
 class FakeEngine(Engine):
@@ -26,11 +29,14 @@ class FakeEngine(Engine):
     install_hint: ClassVar[str] = "pip install fake-engine"
     max_chars: ClassVar[int] = 200
     Options: ClassVar[type[EngineOptions]] = FakeOptions
+    neutral_options: ClassVar[frozenset[str]] = frozenset({"threads", "delay"})
+    parallel: ClassVar[bool] = True
     loads: ClassVar[int] = 0
 
     def __init__(self, profile: VoiceProfile) -> None:
         self.sample_rate = RATE
-        self._pitch = profile.options_as(FakeOptions).pitch
+        options = profile.options_as(FakeOptions)
+        self._pitch, self._delay = options.pitch, options.delay
         self._speed = profile.speed
 
     @classmethod
@@ -45,6 +51,8 @@ class FakeEngine(Engine):
         return cls(profile)
 
     def synthesize(self, text: str) -> Iterator[AudioChunk]:
+        if self._delay:
+            time.sleep(self._delay)
         words = text.split()
         length = round(WORD_SECONDS / self._speed * RATE)
         t = np.arange(length) / RATE

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from voxcli import __version__, console
+from voxcli.cli_convert import convert_command
 from voxcli.cli_voices import voices_app
 from voxcli.cliutil import Device, DeviceOption, VoicesOption, handled, read_text_argument
 from voxcli.errors import UsageError
@@ -136,6 +137,7 @@ def engines_command(
             console.show(engines_table(report))
 
 
+app.command("convert")(convert_command)
 app.add_typer(voices_app, name="voices")
 
 

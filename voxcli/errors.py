@@ -21,6 +21,10 @@ class VoxError(Exception):
     def __str__(self) -> str:
         return f"{self.message} ({self.fix})" if self.fix else self.message
 
+    def __reduce__(self) -> tuple[type[VoxError], tuple[str, str | None]]:
+        # Keeps the fix when the error crosses from a worker process to the parent.
+        return (self.__class__, (self.message, self.fix))
+
 
 class UsageError(VoxError):
     """Bad command-line input: a missing file, an unknown format, a bad option value."""
@@ -44,3 +48,13 @@ class EngineError(VoxError):
     """A speech engine or model that is missing or failed."""
 
     exit_code = 5
+
+
+class Interrupted(VoxError):
+    """The user stopped a run (Ctrl-C or SIGTERM); what was finished is kept for the next run."""
+
+    exit_code = 130
+
+    def __init__(self, message: str, fix: str | None = None, signal_number: int = 2) -> None:
+        super().__init__(message, fix)
+        self.exit_code = 128 + signal_number

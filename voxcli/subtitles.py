@@ -65,14 +65,14 @@ def build_cues(spoken: Sequence[Spoken], sample_rate: int, duration: float, *, m
         if sentence.start < previous_end:
             raise ValueError(f"spoken sentences overlap or are out of order at sample {sentence.start}")
         previous_end = sentence.end
+        words = sentence.text.split()
+        if not words:
+            continue
         start = sentence.start / sample_rate
         if start >= duration:
             raise ValueError(f"a sentence starts at {start:.3f} s, past the audio's end ({duration:.3f} s)")
         # A duration measured from encoded audio may be a little short: clamp rather than refuse.
         end = min(sentence.end / sample_rate, duration)
-        words = sentence.text.split()
-        if not words:
-            continue
         spans = _word_spans(sentence.words, len(words), start, end)
         if word_level and spans is not None:
             raw.extend((a, b, [word]) for word, (a, b) in zip(words, spans, strict=True))
@@ -144,29 +144,36 @@ def _chunk_cues(words: list[str], start: float, end: float, spans: list[_Span] |
 
 def _split(words: list[str], max_line: int, max_lines: int) -> list[tuple[int, int]]:
     """Index ranges of the parts of a sentence, as few as possible, cut where it reads best."""
+    count = len(words)
+    longest = [_longest_fit(words, i, max_line, max_lines) for i in range(count)]
+    # Filling greedily gives the fewest parts, so need[i] (parts for words i onwards) follows at once.
+    need = [0] * (count + 1)
+    for i in range(count - 1, -1, -1):
+        need[i] = 1 + need[longest[i]]
+    offsets = [0]
+    for word in words:
+        offsets.append(offsets[-1] + len(word) + 1)
     chunks = []
     i = 0
-    while i < len(words):
-        j = _best_cut(words, i, max_line, max_lines)
+    while i < count:
+        j = _best_cut(words, i, longest[i], need, offsets, max_line)
         chunks.append((i, j))
         i = j
     return chunks
 
 
-def _best_cut(words: list[str], i: int, max_line: int, max_lines: int) -> int:
+def _best_cut(words: list[str], i: int, longest: int, need: list[int], offsets: list[int],
+              max_line: int) -> int:
     """Where the part starting at word ``i`` ends: near an even share of the rest, after a pause if close."""
-    longest = _longest_fit(words, i, max_line, max_lines)
     if longest == len(words):
         return longest
-    parts = _count_parts(words, i, max_line, max_lines)
-    target = len(" ".join(words[i:])) / parts
+    target = (offsets[-1] - offsets[i]) / need[i]
     bonus = max_line / 3  # how far from the even share a cut after punctuation may be and still win
     best, best_score = longest, math.inf
     for j in range(i + 1, longest + 1):
-        # A cut is only worth having if the rest still needs no more parts than the greedy fill.
-        if _count_parts(words, j, max_line, max_lines) > parts - 1:
+        if need[j] > need[i] - 1:  # a cut here would cost an extra part later
             continue
-        score = abs(len(" ".join(words[i:j])) - target)
+        score = abs(offsets[j] - offsets[i] - target)
         if words[j - 1].rstrip(_CLOSERS).endswith(_PAUSE_MARKS):
             score -= bonus
         if score < best_score:
@@ -174,18 +181,11 @@ def _best_cut(words: list[str], i: int, max_line: int, max_lines: int) -> int:
     return best
 
 
-def _count_parts(words: list[str], i: int, max_line: int, max_lines: int) -> int:
-    """How many parts words ``i`` onwards need at least (filling greedily is optimal here)."""
-    count = 0
-    while i < len(words):
-        i = _longest_fit(words, i, max_line, max_lines)
-        count += 1
-    return count
-
-
 def _longest_fit(words: list[str], i: int, max_line: int, max_lines: int) -> int:
     """The largest ``j`` such that ``words[i:j]`` fits in one cue (always at least ``i + 1``)."""
-    low, high = i + 1, len(words)  # a single word always fits: an overlong one gets a line of its own
+    # A single word always fits (an overlong one gets a line of its own); a line holds at most
+    # (max_line + 1) // 2 words, which bounds the search.
+    low, high = i + 1, min(len(words), i + max_lines * ((max_line + 1) // 2))
     while low < high:
         middle = (low + high + 1) // 2
         if len(_greedy(words[i:middle], max_line)) <= max_lines:

@@ -31,7 +31,8 @@ def profile_json(profile: VoiceProfile, default: bool) -> dict[str, Any]:
     return {
         "name": profile.name, "engine": profile.engine, "voice": profile.voice, "lang": profile.lang,
         "speed": profile.speed, "sentence_pause": profile.sentence_pause,
-        "paragraph_pause": profile.paragraph_pause, "title_pause": profile.title_pause, "options": profile.options.model_dump(exclude_none=True),
+        "paragraph_pause": profile.paragraph_pause, "title_pause": profile.title_pause,
+        "options": profile.options.model_dump(exclude_none=True),
         "default": default, "usable": problem is None,
         "problem": problem.message if problem else None, "fix": problem.fix if problem else None,
     }

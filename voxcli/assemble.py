@@ -1,0 +1,179 @@
+"""A chapter's files from its cached sentences: WAV and/or MP3, SRT and/or VTT, all or nothing.
+
+Audio is streamed one sentence at a time, so memory does not grow with the chapter's length. Every
+file goes to a temp name first; all of them are renamed only once the chapter is complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from voxcli.cache import AudioCache, Entry
+from voxcli.engines.base import WordTiming
+from voxcli.errors import EngineError, VoxError
+from voxcli.fsutil import atomic_path, write_error
+from voxcli.plan import ChapterPlan
+from voxcli.tags import tag_mp3
+
+
+@dataclass(frozen=True)
+class OutputSettings:
+    formats: tuple[str, ...] = ("wav",)  # wav, mp3
+    kbps: int = 64  # MP3 bitrate
+    subtitles: tuple[str, ...] = ("srt", "vtt")
+    word_cues: tuple[str, ...] = ()  # subtitle formats with a cue per word (where the engine timed words)
+
+
+@dataclass(frozen=True)
+class BookTags:
+    title: str
+    author: str
+    track: int  # 1-based position among the chapters written
+    tracks: int
+
+
+@dataclass
+class ChapterResult:
+    index: int
+    title: str
+    files: dict[str, str]  # format -> file name in the output folder
+    duration: float  # seconds
+    characters: int
+    sentences: int
+    digest: str
+    sample_rate: int
+    unspoken: list[str] = field(default_factory=list)  # segments the engine gave no audio for
+
+
+class _Mp3Stream:
+    """lameenc fed block by block into an open file."""
+
+    def __init__(self, handle: BinaryIO, sample_rate: int, kbps: int) -> None:
+        import lameenc
+
+        from voxcli.audio import MP3_RATES
+
+        if sample_rate not in MP3_RATES:
+            raise EngineError(f"MP3 cannot hold {sample_rate} Hz audio", "use --format wav")
+        self._handle = handle
+        self._encoder = lameenc.Encoder()
+        self._encoder.set_bit_rate(kbps)
+        self._encoder.set_in_sample_rate(sample_rate)
+        self._encoder.set_channels(1)
+        self._encoder.set_quality(2)
+
+    def write(self, pcm: np.ndarray) -> None:
+        self._handle.write(bytes(self._encoder.encode(pcm.tobytes())))
+
+    def close(self) -> None:
+        self._handle.write(bytes(self._encoder.flush()))
+
+
+def assemble_chapter(plan: ChapterPlan, cache: AudioCache, outdir: Path, settings: OutputSettings,
+                     tags: BookTags, read_entry: Callable[[str], Entry] | None = None) -> ChapterResult:
+    """Write the chapter's files from the cache; every segment must be cached already."""
+    from voxcli.subtitles import Spoken, build_cues, to_srt, to_vtt
+
+    def fetch(key: str) -> Entry:
+        entry = cache.get(key)
+        if entry is None:
+            raise VoxError(f"the audio cache lost a sentence of chapter {plan.index}",
+                           "run the same command again: it will be synthesised anew")
+        return entry
+
+    get = read_entry or fetch
+    spoken: list[Spoken] = []
+    unspoken: list[str] = []
+    files = {fmt: f"{plan.stem}.{fmt}" for fmt in (*settings.formats, *settings.subtitles)}
+    with contextlib.ExitStack() as stack:
+        temps = {fmt: stack.enter_context(atomic_path(outdir / name)) for fmt, name in files.items()}
+        rate, position = 0, 0
+        with _audio_sinks(temps, settings) as sinks:
+            for segment in plan.segments:
+                entry = get(segment.key)
+                if rate == 0:
+                    rate = entry.sample_rate
+                    sinks.open(rate)
+                elif entry.sample_rate != rate:
+                    raise EngineError(f"chapter {plan.index}: sentences at {entry.sample_rate} and {rate} Hz",
+                                      "the voice changed mid-book; run again with --force")
+                if len(entry.samples) == 0:
+                    unspoken.append(segment.text)
+                else:
+                    spoken.append(Spoken(segment.text, position, position + len(entry.samples),
+                                         _words(entry.words)))
+                pause = np.zeros(round(segment.pause * rate), dtype=np.int16)
+                sinks.write(entry.samples)
+                sinks.write(pause)
+                position += len(entry.samples) + len(pause)
+        if rate == 0:
+            raise VoxError(f"chapter {plan.index} has nothing to speak", "report this book's chapter")
+        duration = position / rate
+        for fmt, render in (("srt", to_srt), ("vtt", to_vtt)):
+            if fmt in temps:
+                cues = build_cues(spoken, rate, duration, word_level=fmt in settings.word_cues)
+                _write_text(temps[fmt], render(cues))
+        if "mp3" in temps:
+            tag_mp3(temps["mp3"], plan.title, tags.title, tags.author, tags.track, tags.tracks)
+    return ChapterResult(index=plan.index, title=plan.title, files=files, duration=duration,
+                         characters=plan.chars, sentences=len(plan.segments), digest=plan.digest,
+                         sample_rate=rate, unspoken=unspoken)
+
+
+def _words(words: list[WordTiming] | None) -> list[WordTiming] | None:
+    return list(words) if words else None
+
+
+class _Sinks:
+    def __init__(self, temps: dict[str, Path], settings: OutputSettings, stack: contextlib.ExitStack) -> None:
+        self._temps, self._settings, self._stack = temps, settings, stack
+        self._wav: Any = None
+        self._mp3: _Mp3Stream | None = None
+
+    def open(self, rate: int) -> None:
+        import soundfile
+
+        if "wav" in self._temps:
+            self._wav = self._stack.enter_context(
+                soundfile.SoundFile(self._temps["wav"], "w", rate, 1, "PCM_16", format="WAV"))
+        if "mp3" in self._temps:
+            handle = self._stack.enter_context(self._temps["mp3"].open("wb"))
+            self._mp3 = _Mp3Stream(handle, rate, self._settings.kbps)
+
+    def write(self, pcm: np.ndarray) -> None:
+        if self._wav is not None:
+            self._wav.write(pcm)
+        if self._mp3 is not None:
+            self._mp3.write(pcm)
+
+    def close(self) -> None:
+        if self._mp3 is not None:
+            self._mp3.close()
+
+
+@contextlib.contextmanager
+def _audio_sinks(temps: dict[str, Path], settings: OutputSettings) -> Iterator[_Sinks]:
+    import soundfile
+
+    with contextlib.ExitStack() as stack:
+        sinks = _Sinks(temps, settings, stack)
+        try:
+            yield sinks
+            sinks.close()
+        except soundfile.LibsndfileError as exc:
+            # libsndfile reports a full disk as a "system error"; name the file that failed.
+            raise VoxError(f"cannot write {temps.get('wav')}: {exc}",
+                           "free some disk space, or write somewhere else with -o") from exc
+
+
+def _write_text(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise write_error(path, exc) from exc

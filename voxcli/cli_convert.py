@@ -1,0 +1,215 @@
+"""``voxcli convert``: parse the options, run the pipeline, show progress, stop cleanly on signals."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, Any
+
+import typer
+
+from voxcli import console
+from voxcli.cliutil import Device, DeviceOption, VoicesOption, handled
+from voxcli.errors import UsageError
+
+AUDIO_FORMATS = ("wav", "mp3")
+SUBTITLE_FORMATS = ("srt", "vtt")
+MP3_KBPS = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
+
+
+def convert_command(
+    book: Annotated[str, typer.Argument(help="An .epub, .txt or .md book.", show_default=False)],
+    voice: Annotated[str | None, typer.Option(
+        "--voice", "-v", show_default=False,
+        help="A voice profile, or ENGINE:VOICE. Default: the default profile.",
+    )] = None,
+    outdir: Annotated[Path | None, typer.Option(
+        "--output", "-o", metavar="OUTDIR", show_default=False,
+        help="Output folder (default: the book's name, beside it).")] = None,
+    formats: Annotated[str, typer.Option("--format", "-f", help="Audio formats: wav, mp3 or both.")] = "wav",
+    bitrate: Annotated[str, typer.Option("--bitrate", help="MP3 bitrate, e.g. 64k.")] = "64k",
+    subtitles: Annotated[str, typer.Option(
+        "--subtitles", help="srt, vtt, both, or none; FORMAT:words for a cue per word.")] = "srt,vtt",
+    chapters: Annotated[str | None, typer.Option(
+        "--chapters", "-c", show_default=False,
+        help="Chapters to convert, e.g. 1-3,7 (default: all).")] = None,
+    speed: Annotated[float | None, typer.Option(
+        "--speed", min=0.5, max=2.0, show_default=False, help="0.5 to 2.0; overrides the profile.")] = None,
+    jobs: Annotated[int | None, typer.Option(
+        "--jobs", "-j", min=1, max=64, show_default=False,
+        help="Worker processes (default: one per core for CPU-light engines, else 1).")] = None,
+    no_titles: Annotated[bool, typer.Option("--no-titles", help="Do not announce chapter titles.")] = False,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Show the plan and estimates; speak nothing.")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Rewrite chapters that are already up to date.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only a JSON summary, on stdout.")] = False,
+    voices_file: VoicesOption = None,
+    device: DeviceOption = Device.auto,
+) -> None:
+    """Convert a book into one audio file per chapter, with subtitles, a manifest and a playlist."""
+    from voxcli.assemble import OutputSettings
+    from voxcli.config import load_voices, resolve_voice
+    from voxcli.ingest import read_book
+    from voxcli.pipeline import ConvertRequest
+    from voxcli.plan import parse_chapters
+
+    with handled():
+        if book == "-" and outdir is None:
+            raise UsageError("a book read from stdin needs an output folder", "add -o OUTDIR")
+        settings = OutputSettings(formats=_audio_formats(formats), kbps=_bitrate(bitrate),
+                                  **_subtitles(subtitles))
+        profile = resolve_voice(voice, load_voices(voices_file))
+        if speed is not None:
+            profile = replace(profile, speed=speed)
+        result = read_book(book)
+        if not as_json:
+            for warning in result.warnings:
+                console.warn(warning)
+        request = ConvertRequest(
+            book=result, source=book, profile=profile,
+            outdir=outdir if outdir is not None else Path(book).with_suffix(""),
+            chapters=parse_chapters(chapters, len(result.chapters)), settings=settings,
+            jobs=jobs or 0, titles=not no_titles, force=force, device=device.value)
+        if dry_run:
+            _dry_run(request, as_json)
+        else:
+            _run(request, as_json)
+
+
+def _run(request: Any, as_json: bool) -> None:
+    from voxcli.engines import engine_class
+    from voxcli.pipeline import Reporter, check_engine, convert
+    from voxcli.progress import PlainReporter, RichReporter
+
+    check_engine(request)
+    cls = engine_class(request.profile.engine)
+    jobs = request.jobs or ((os.cpu_count() or 1) if cls.parallel else 1)
+    request = replace(request, jobs=jobs)
+    quiet = as_json or console.settings.quiet
+    reporter: Reporter
+    if quiet:
+        reporter = Reporter()
+    elif console.console().is_terminal:
+        reporter = RichReporter()
+    else:
+        reporter = PlainReporter()
+    with _stop_on_signals() as stop, reporter:
+        summary = convert(request, reporter, stop)
+    data = {
+        "outdir": str(request.outdir), "chapters_written": summary.chapters,
+        "chapters_up_to_date": summary.skipped,
+        "sentences_synthesized": summary.synthesized, "audio_seconds": round(summary.audio_seconds, 3),
+        "wall_seconds": round(summary.wall_seconds, 3),
+        "chars_per_second": round(summary.chars_per_second, 1),
+        "real_time_factor": round(summary.real_time_factor, 4), "jobs": jobs, "manifest": summary.manifest,
+    }
+    if as_json:
+        console.emit_json(data)
+        return
+    from voxcli.progress import clock
+
+    speed = (f", {summary.chars_per_second:,.0f} chars/s, real-time factor {summary.real_time_factor:.3f}"
+             if summary.synthesized else "; nothing to synthesise")
+    console.show(f"{summary.chapters} chapter(s) written, {summary.skipped} up to date in {request.outdir}: "
+                 f"{clock(summary.audio_seconds)} of audio in {clock(summary.wall_seconds)}{speed}")
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[Any]:
+    """First Ctrl-C or SIGTERM: finish the current sentence, then stop. A second Ctrl-C: stop now."""
+    received: list[int] = []
+
+    def ask_to_stop(number: int, frame: FrameType | None) -> None:
+        if received and number == signal.SIGINT:
+            raise KeyboardInterrupt
+        received.append(number)
+        console.warn("stopping after the current sentence (Ctrl-C again to stop at once)")
+
+    previous = {number: signal.signal(number, ask_to_stop) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield lambda: received[0] if received else 0
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _dry_run(request: Any, as_json: bool) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from voxcli.cache import AudioCache
+    from voxcli.pipeline import STATE_DIR, plan
+    from voxcli.progress import clock
+
+    cls, plans = plan(request)
+    cache = AudioCache(request.outdir / STATE_DIR / "cache")
+    jobs = request.jobs or ((os.cpu_count() or 1) if cls.parallel else 1)
+    rows = []
+    for chapter in plans:
+        todo = [s for s in chapter.segments if not cache.has(s.key)]
+        words = sum(len(s.text.split()) for s in chapter.segments)
+        rows.append({
+            "index": chapter.index, "title": chapter.title, "file": chapter.stem,
+            "sentences": len(chapter.segments), "characters": chapter.chars,
+            "cached_sentences": len(chapter.segments) - len(todo),
+            "estimated_audio_seconds": round(words / 150 * 60 / request.profile.speed, 1),
+            "estimated_work_seconds": round(sum(len(s.speech) for s in todo)
+                                            / (cls.chars_per_second * (jobs if cls.parallel else 1)), 1),
+        })
+    if as_json:
+        console.emit_json({"outdir": str(request.outdir), "voice": request.profile.name, "engine": cls.name,
+                           "jobs": jobs, "chapters": rows})
+        return
+    table = Table(title=Text(f"{request.book.title}: plan for {request.outdir}"), title_justify="left")
+    for column in ("#", "File", "Sentences", "Cached", "Chars", "Audio", "Work"):
+        table.add_column(column, justify="left" if column == "File" else "right", overflow="fold")
+    for row in rows:
+        table.add_row(str(row["index"]), Text(row["file"]), str(row["sentences"]),
+                      str(row["cached_sentences"]),
+                      f"{row['characters']:,}", clock(row["estimated_audio_seconds"]),
+                      clock(row["estimated_work_seconds"]))
+    console.show(table)
+    audio = sum(r["estimated_audio_seconds"] for r in rows)
+    work = sum(r["estimated_work_seconds"] for r in rows)
+    console.show(f"about {clock(audio)} of audio, about {clock(work)} of work with {cls.name} "
+                 f"({jobs} job(s)); nothing was synthesised")
+
+
+def _audio_formats(value: str) -> tuple[str, ...]:
+    chosen = tuple(dict.fromkeys(part.strip().lower() for part in value.split(",") if part.strip()))
+    unknown = [fmt for fmt in chosen if fmt not in AUDIO_FORMATS]
+    if unknown or not chosen:
+        raise UsageError(f"--format: unknown format '{','.join(unknown) or value}'",
+                         f"use {', '.join(AUDIO_FORMATS)} (comma-separated)")
+    return chosen
+
+
+def _bitrate(value: str) -> int:
+    text = value.strip().lower().removesuffix("k").removesuffix("kbps")
+    if not text.isdigit() or int(text) not in MP3_KBPS:
+        raise UsageError(f"--bitrate: '{value}' is not an MP3 bitrate",
+                         "use one of 32k, 48k, 64k, 96k, 128k ...")
+    return int(text)
+
+
+def _subtitles(value: str) -> dict[str, tuple[str, ...]]:
+    if value.strip().lower() == "none":
+        return {"subtitles": (), "word_cues": ()}
+    formats: list[str] = []
+    words: list[str] = []
+    for part in (p.strip().lower() for p in value.split(",") if p.strip()):
+        fmt, _, mode = part.partition(":")
+        if fmt not in SUBTITLE_FORMATS or mode not in ("", "words"):
+            raise UsageError(f"--subtitles: unknown '{part}'", "use srt, vtt, srt:words, vtt:words or none")
+        formats.append(fmt)
+        if mode:
+            words.append(fmt)
+    if not formats:
+        raise UsageError("--subtitles: nothing given", "use srt, vtt, both, or none")
+    return {"subtitles": tuple(dict.fromkeys(formats)), "word_cues": tuple(words)}

@@ -1,0 +1,51 @@
+"""manifest.json and playlist.m3u: what the output folder holds, for people, players and re-runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from voxcli import __version__
+from voxcli.fsutil import atomic_write_bytes
+
+MANIFEST = "manifest.json"
+PLAYLIST = "playlist.m3u"
+
+
+def read_manifest(outdir: Path) -> dict[str, Any]:
+    """The folder's manifest, or an empty one when there is none (or it is unreadable)."""
+    try:
+        data = json.loads((outdir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def previous_chapters(manifest: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    chapters = manifest.get("chapters", [])
+    if not isinstance(chapters, list):
+        return {}
+    return {c["index"]: c for c in chapters if isinstance(c, dict) and isinstance(c.get("index"), int)}
+
+
+def write_manifest(outdir: Path, book: dict[str, Any], voice: dict[str, Any],
+                   chapters: list[dict[str, Any]], warnings: list[str]) -> dict[str, Any]:
+    data = {"voxcli": __version__, "book": book, "voice": voice,
+            "duration": round(sum(c["duration"] for c in chapters), 3),
+            "chapters": sorted(chapters, key=lambda c: c["index"]), "warnings": warnings}
+    atomic_write_bytes(outdir / MANIFEST, (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode())
+    return data
+
+
+def write_playlist(outdir: Path, chapters: list[dict[str, Any]],
+                   prefer: tuple[str, ...] = ("mp3", "wav")) -> None:
+    """An extended M3U of the chapters' audio, in book order (MP3 when there is one)."""
+    lines = ["#EXTM3U"]
+    for chapter in sorted(chapters, key=lambda c: c["index"]):
+        audio = next((chapter["files"][fmt] for fmt in prefer if fmt in chapter["files"]), None)
+        if audio is None:
+            continue
+        title = " ".join(str(chapter["title"]).split())
+        lines += [f"#EXTINF:{round(chapter['duration'])},{title}", audio]
+    atomic_write_bytes(outdir / PLAYLIST, ("\n".join(lines) + "\n").encode("utf-8"))

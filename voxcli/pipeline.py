@@ -1,0 +1,278 @@
+"""A book to an audiobook folder: plan, synthesise what the cache lacks, assemble, record.
+
+No typer or rich here: progress goes through a :class:`Reporter`, a stop request through
+``should_stop``, and problems are raised as :class:`~voxcli.errors.VoxError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from voxcli.assemble import BookTags, ChapterResult, OutputSettings, assemble_chapter
+from voxcli.book import Book
+from voxcli.cache import AudioCache
+from voxcli.engines import engine_class, load_engine, registry
+from voxcli.engines.base import Engine, VoiceProfile
+from voxcli.errors import EngineError, Interrupted
+from voxcli.fsutil import remove_stale_temps, write_error
+from voxcli.manifest import previous_chapters, read_manifest, write_manifest, write_playlist
+from voxcli.plan import ChapterPlan, plan_book
+
+STATE_DIR = ".voxcli"  # inside the output folder: the audio cache
+
+
+@dataclass(frozen=True)
+class ConvertRequest:
+    book: Book
+    source: str  # the book's path, for the manifest
+    profile: VoiceProfile
+    outdir: Path
+    chapters: list[int]  # chapter numbers to convert
+    settings: OutputSettings = field(default_factory=OutputSettings)
+    jobs: int = 1
+    titles: bool = True
+    force: bool = False  # rewrite chapter files even when they are up to date
+    device: str = "auto"
+
+
+@dataclass
+class Summary:
+    chapters: int = 0  # written this run
+    skipped: int = 0  # already up to date
+    sentences: int = 0  # segments in the chapters written
+    synthesized: int = 0  # segments spoken this run (the rest came from the cache)
+    synth_chars: int = 0
+    audio_seconds: float = 0.0  # of the chapters written
+    synth_audio_seconds: float = 0.0  # of what was spoken this run
+    synth_seconds: float = 0.0  # wall time spent speaking
+    wall_seconds: float = 0.0
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def chars_per_second(self) -> float:
+        return self.synth_chars / self.synth_seconds if self.synth_seconds else 0.0
+
+    @property
+    def real_time_factor(self) -> float:
+        """Seconds of work per second of audio spoken (below 1: faster than real time)."""
+        return self.synth_seconds / self.synth_audio_seconds if self.synth_audio_seconds else 0.0
+
+
+class Reporter:
+    """Progress callbacks; the default does nothing. Used as a context manager around the run."""
+
+    def __enter__(self) -> Reporter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def planned(self, plans: list[ChapterPlan], todo: list[ChapterPlan], work_chars: int) -> None: ...
+    def chapter_started(self, plan: ChapterPlan, work_chars: int) -> None: ...
+    def advanced(self, chars: int) -> None: ...
+    def chapter_done(self, result: ChapterResult | None, plan: ChapterPlan) -> None: ...
+
+
+def plan(request: ConvertRequest) -> tuple[type[Engine], list[ChapterPlan]]:
+    """The chapter plans (cheap: the engine's module is imported, its model is not loaded)."""
+    from voxcli.normalize import normalize
+
+    profile = request.profile
+    cls = engine_class(profile.engine, profile.where("engine"))
+    plans = plan_book(request.book, request.chapters, profile, cls.identity(profile), cls.max_chars,
+                      normalize, request.titles)
+    return cls, plans
+
+
+def convert(request: ConvertRequest, reporter: Reporter | None = None,
+            should_stop: Callable[[], int] = lambda: 0) -> Summary:
+    """Convert the requested chapters; ``should_stop`` returns a signal number to stop after the sentence."""
+    reporter = reporter or Reporter()
+    started = time.monotonic()
+    cls, plans = plan(request)
+    outdir = request.outdir
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_error(outdir, exc) from exc
+    cache = AudioCache(outdir / STATE_DIR / "cache")
+    cache.clean()
+    remove_stale_temps(outdir)
+
+    old = read_manifest(outdir)
+    records = previous_chapters(old)
+    tracks = len(request.book.chapters)
+    builds = {p.index: _build_id(p, request, tracks) for p in plans}
+    todo = [p for p in plans
+            if request.force or not _up_to_date(records.get(p.index), builds[p.index], outdir)]
+    missing = _missing(todo, cache)
+    reporter.planned(plans, todo, sum(len(speech) for speech in missing.values()))
+
+    summary = Summary(skipped=len(plans) - len(todo))
+    session = _Session(request, cls, cache, reporter, should_stop, summary, missing)
+    for chapter_plan in todo:
+        result = session.chapter(chapter_plan, tracks)
+        record = _record(result, builds[chapter_plan.index])
+        stale = set(records.get(result.index, {}).get("files", {}).values()) - set(result.files.values())
+        for name in stale:
+            (outdir / name).unlink(missing_ok=True)
+        records[result.index] = record
+        summary.manifest = _write_records(request, records)
+    session.close()
+    if not todo:
+        summary.manifest = _write_records(request, records)
+    summary.wall_seconds = time.monotonic() - started
+    return summary
+
+
+class _Session:
+    """Synthesis state across chapters: the engine or worker pool, loaded on first need."""
+
+    def __init__(self, request: ConvertRequest, cls: type[Engine], cache: AudioCache, reporter: Reporter,
+                 should_stop: Callable[[], int], summary: Summary, missing: dict[str, str]) -> None:
+        self.request, self.cls, self.cache, self.reporter = request, cls, cache, reporter
+        self.should_stop, self.summary, self.missing = should_stop, summary, missing
+        self._engine: Engine | None = None
+        self._pool: Any = None
+        self._total = len(missing)
+
+    def chapter(self, plan: ChapterPlan, tracks: int) -> ChapterResult:
+        jobs = [(key, self.missing[key]) for key in dict.fromkeys(s.key for s in plan.segments)
+                if key in self.missing]
+        self.reporter.chapter_started(plan, sum(len(speech) for _, speech in jobs))
+        if jobs:
+            self._speak(jobs)
+        settings = self.request.settings
+        tags = BookTags(self.request.book.title, self.request.book.author, plan.index, tracks)
+        result = assemble_chapter(plan, self.cache, self.request.outdir, settings, tags)
+        self.summary.chapters += 1
+        self.summary.sentences += result.sentences
+        self.summary.audio_seconds += result.duration
+        self.reporter.chapter_done(result, plan)
+        return result
+
+    def _speak(self, jobs: list[tuple[str, str]]) -> None:
+        began = time.monotonic()
+
+        def done(key: str, speech: str, seconds: float) -> None:
+            self.missing.pop(key, None)
+            self.summary.synthesized += 1
+            self.summary.synth_chars += len(speech)
+            self.summary.synth_audio_seconds += seconds
+            self.reporter.advanced(len(speech))
+
+        try:
+            if self.request.jobs > 1 and self.cls.parallel and len(jobs) > 1:
+                from voxcli.synth import WorkerPool, worker_profile
+
+                if self._pool is None:
+                    target = registry()[self.request.profile.engine]
+                    profile = worker_profile(self.request.profile, self.cls)
+                    self._pool = WorkerPool(self.request.jobs, target, profile, self.request.device,
+                                            self.cache)
+                finished = self._pool.run([(job, None) for job in jobs],
+                                          lambda job, _tag, seconds: done(job[0], job[1], seconds),
+                                          lambda: bool(self.should_stop()))
+                if not finished:
+                    self._stop()
+            else:
+                from voxcli.synth import synthesize
+
+                engine = self._load()
+                for key, speech in jobs:
+                    if self.should_stop():
+                        self._stop()
+                    done(key, speech, synthesize(engine, self.cache, key, speech) / engine.sample_rate)
+        finally:
+            self.summary.synth_seconds += time.monotonic() - began
+
+    def _load(self) -> Engine:
+        if self._engine is None:
+            self._engine = load_engine(self.request.profile, self.request.device)
+        return self._engine
+
+    def _stop(self) -> None:
+        signal_number = self.should_stop() or 2
+        done = self._total - len(self.missing)
+        self.close()
+        raise Interrupted(f"stopped: {done} of {self._total} new sentences are saved",
+                          "run the same command again to resume", signal_number)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+
+def _missing(plans: list[ChapterPlan], cache: AudioCache) -> dict[str, str]:
+    """Cache key -> text to speak, for every segment of ``plans`` not cached yet, in book order."""
+    missing: dict[str, str] = {}
+    for chapter_plan in plans:
+        for segment in chapter_plan.segments:
+            if segment.key not in missing and not cache.has(segment.key):
+                missing[segment.key] = segment.speech
+    return missing
+
+
+def _build_id(plan: ChapterPlan, request: ConvertRequest, tracks: int) -> str:
+    """Everything the chapter's files depend on: its sound, the output settings and the tags."""
+    book = request.book
+    parts = [plan.digest, plan.stem, plan.title, asdict(request.settings), book.title, book.author, tracks]
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def _up_to_date(record: dict[str, Any] | None, build: str, outdir: Path) -> bool:
+    if not record or record.get("build") != build:
+        return False
+    sizes = record.get("sizes", {})
+    return all((outdir / name).is_file() and (outdir / name).stat().st_size == sizes.get(name)
+               for name in record.get("files", {}).values())
+
+
+def _record(result: ChapterResult, build: str) -> dict[str, Any]:
+    outdir_files = result.files
+    return {
+        "index": result.index, "title": result.title, "files": outdir_files,
+        "duration": round(result.duration, 3), "characters": result.characters,
+        "sentences": result.sentences, "sample_rate": result.sample_rate,
+        "unspoken": result.unspoken, "build": build,
+    }
+
+
+def _write_records(request: ConvertRequest, records: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    outdir = request.outdir
+    chapters = []
+    for record in records.values():
+        files = record.get("files", {})
+        if all((outdir / name).is_file() for name in files.values()):
+            record["sizes"] = {name: (outdir / name).stat().st_size for name in files.values()}
+            chapters.append(record)
+    book = request.book
+    profile = request.profile
+    voice = {"name": profile.name, "engine": profile.engine, "voice": profile.voice, "lang": profile.lang,
+             "speed": profile.speed}
+    meta = {"title": book.title, "author": book.author, "language": book.language,
+            "source": Path(request.source).name}
+    warnings = [*book.warnings, *(f"chapter {c['index']}: no audio for: {text}"
+                                  for c in chapters for text in c.get("unspoken", []))]
+    manifest = write_manifest(outdir, meta, voice, chapters, warnings)
+    write_playlist(outdir, chapters)
+    return manifest
+
+
+def check_engine(request: ConvertRequest) -> None:
+    """Fail early, before any work, when the engine or its model files are missing."""
+    cls = engine_class(request.profile.engine, request.profile.where("engine"))
+    missing = cls.missing_packages()
+    if missing:
+        raise EngineError(f"engine '{cls.name}' is not installed ({', '.join(missing)} missing)",
+                          cls.install_hint)
+    problem = cls.profile_problem(request.profile)
+    if problem:
+        raise EngineError(f"{request.profile.where('voice')}: {problem.message}", problem.fix)

@@ -1,0 +1,152 @@
+"""What a conversion will do: chapters chosen, file names, and every segment to speak, with its cache key.
+
+Planning is cheap (no model is loaded), so ``convert --dry-run`` and the up-to-date check before a
+re-run both come from here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from voxcli.book import Book, Chapter
+from voxcli.cache import cache_key
+from voxcli.engines.base import VoiceProfile
+from voxcli.errors import UsageError
+from voxcli.segment import fit, paragraphs, sentences
+
+Kind = Literal["title", "text"]
+CLAUSE_PAUSE = 0.15  # seconds between the pieces of a sentence too long for the engine
+MAX_STEM = 80  # characters of the chapter title kept in file names
+
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One call to the engine: the text shown in subtitles, the text spoken, and the silence after it."""
+
+    text: str  # as in the book, for subtitles
+    speech: str  # normalised for the engine
+    pause: float  # seconds of silence after it
+    key: str  # cache key of its audio
+    kind: Kind = "text"
+
+
+@dataclass(frozen=True)
+class ChapterPlan:
+    index: int  # the chapter's number in the book
+    title: str
+    stem: str  # file name without extension: "01 - Loomings"
+    segments: tuple[Segment, ...]
+    chars: int  # characters of the chapter text
+
+    @property
+    def digest(self) -> str:
+        """Identifies the chapter's audio: same digest, same sound (used to skip finished chapters)."""
+        parts = [[s.key, s.pause, s.text] for s in self.segments]
+        return hashlib.sha256(json.dumps(parts).encode("utf-8")).hexdigest()
+
+
+def parse_chapters(spec: str | None, count: int) -> list[int]:
+    """Chapter numbers from ``1-3,7`` (1-based, in book order); None means all of them."""
+    if spec is None or spec.strip().lower() in ("", "all"):
+        return list(range(1, count + 1))
+    chosen: set[int] = set()
+    for part in (p.strip() for p in spec.split(",")):
+        match = re.fullmatch(r"(\d*)\s*(-?)\s*(\d*)", part)
+        if not match or not (match.group(1) or match.group(3)) or (match.group(3) and not match.group(2)):
+            raise UsageError(f"--chapters: cannot read '{part}'", "use numbers and ranges, e.g. 1-3,7")
+        low, dash, high = match.groups()
+        first = int(low) if low else 1
+        last = (int(high) if high else count) if dash else first
+        if first < 1 or last > count or first > last:
+            raise UsageError(f"--chapters: {part} is outside 1-{count}",
+                             "run 'voxcli chapters BOOK' to see the chapters")
+        chosen.update(range(first, last + 1))
+    return sorted(chosen)
+
+
+def safe_stem(index: int, title: str, width: int) -> str:
+    """A file name from a chapter title: no path separators, control or reserved characters."""
+    clean = _UNSAFE.sub(" ", unicodedata.normalize("NFC", title))
+    clean = " ".join(clean.split()).strip(" .")
+    if len(clean) > MAX_STEM:
+        clean = clean[:MAX_STEM].rsplit(" ", 1)[0].rstrip(" .,;:-") or clean[:MAX_STEM]
+    return f"{index:0{width}d} - {clean or 'Chapter'}"
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.casefold())
+
+
+def _title_is_first_paragraph(chapter: Chapter) -> bool:
+    if not chapter.paragraphs:
+        return False
+    title, first = _words(chapter.title), _words(chapter.paragraphs[0])
+    return bool(title) and first == title
+
+
+def plan_chapter(chapter: Chapter, number: int, width: int, profile: VoiceProfile, identity: dict[str, Any],
+                 max_chars: int, normalize: Callable[[str, str], str], titles: bool = True) -> ChapterPlan:
+    """Every segment of one chapter, in order, each within ``max_chars`` once normalised."""
+    lang = profile.lang
+    segments: list[Segment] = []
+
+    def add(text: str, pause: float, kind: Kind = "text") -> None:
+        pieces = _fit_spoken(text, max_chars, lambda t: normalize(t, lang))
+        for position, (shown, spoken) in enumerate(pieces):
+            last = position == len(pieces) - 1
+            segments.append(Segment(shown, spoken, pause if last else min(CLAUSE_PAUSE, pause),
+                                    cache_key(spoken, identity), kind))
+
+    blocks = list(chapter.paragraphs)
+    if titles and chapter.title.strip():
+        # The heading is usually the chapter's first paragraph: speak it once, as the title.
+        if _title_is_first_paragraph(chapter):
+            blocks = blocks[1:]
+            add(" ".join(chapter.paragraphs[0].split()), profile.title_pause, "title")
+        else:
+            add(" ".join(chapter.title.split()), profile.title_pause, "title")
+    for block in blocks:
+        for paragraph in paragraphs(block):
+            found = sentences(paragraph, lang)
+            for position, sentence in enumerate(found):
+                last = position == len(found) - 1
+                add(sentence, profile.paragraph_pause if last else profile.sentence_pause)
+    # Text with nothing to pronounce ("* * *") gives no segment; its pause stays with the one before.
+    spoken = [s for s in segments if any(ch.isalnum() for ch in s.speech)]
+    return ChapterPlan(index=chapter.index, title=chapter.title, stem=safe_stem(number, chapter.title, width),
+                       segments=tuple(spoken), chars=chapter.chars)
+
+
+def _fit_spoken(text: str, max_chars: int, normalize: Callable[[str], str]) -> list[tuple[str, str]]:
+    """(shown, spoken) pieces of a sentence whose spoken form fits ``max_chars``.
+
+    Normalising makes text longer ("1851" -> "eighteen fifty-one"), so the book text is cut, and
+    cut again smaller, until every normalised piece fits.
+    """
+    spoken = normalize(text)
+    if len(spoken) <= max_chars:
+        return [(text, spoken)]
+    limit = max_chars
+    while limit > 8:
+        limit = max(8, limit * 2 // 3)
+        pieces = [(piece, normalize(piece)) for piece in fit(text, limit)]
+        if all(len(s) <= max_chars for _, s in pieces):
+            return pieces
+    # Never reached by real text; if it is, a piece a little over the limit beats a lost word.
+    return [(piece, normalize(piece)) for piece in fit(text, 8)]
+
+
+def plan_book(book: Book, numbers: Sequence[int], profile: VoiceProfile, identity: dict[str, Any],
+              max_chars: int, normalize: Callable[[str, str], str], titles: bool = True) -> list[ChapterPlan]:
+    width = max(2, len(str(len(book.chapters))))
+    by_index = {chapter.index: chapter for chapter in book.chapters}
+    return [plan_chapter(by_index[n], n, width, profile, identity, max_chars, normalize, titles)
+            for n in numbers]

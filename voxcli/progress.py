@@ -1,0 +1,109 @@
+"""How a conversion shows its progress: rich bars on a terminal, plain log lines otherwise."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.progress import (
+    BarColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+from voxcli import console
+from voxcli.assemble import ChapterResult
+from voxcli.pipeline import Reporter
+from voxcli.plan import ChapterPlan
+
+PLAIN_EVERY = 15.0  # seconds between progress lines when stderr is not a terminal
+
+
+def clock(seconds: float) -> str:
+    """1:02:03 or 2:03."""
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+class _Speed(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.0f} chars/s" if speed else "", style="cyan")
+
+
+def _done_line(result: ChapterResult | None, plan: ChapterPlan) -> str:
+    if result is None:
+        return f"{plan.stem}: up to date"
+    return f"{plan.stem}: {clock(result.duration)} of audio, {result.sentences} sentences"
+
+
+class RichReporter(Reporter):
+    """Two bars, the book and the current chapter (in characters still to speak), with speed and ETA."""
+
+    def __init__(self) -> None:
+        self._progress = Progress(
+            TextColumn("{task.description}", markup=False), BarColumn(), TaskProgressColumn(), _Speed(),
+            TimeRemainingColumn(), console=console.console(), transient=True)
+        self._book: Any = None
+        self._chapter: Any = None
+
+    def __enter__(self) -> RichReporter:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def planned(self, plans: list[ChapterPlan], todo: list[ChapterPlan], work_chars: int) -> None:
+        skipped = len(plans) - len(todo)
+        if skipped:
+            self._progress.console.print(Text(f"{skipped} chapter(s) already up to date", style="dim"))
+        self._book = self._progress.add_task("book", total=max(work_chars, 1))
+
+    def chapter_started(self, plan: ChapterPlan, work_chars: int) -> None:
+        if self._chapter is not None:
+            self._progress.remove_task(self._chapter)
+        self._chapter = self._progress.add_task(plan.stem[:40], total=max(work_chars, 1))
+
+    def advanced(self, chars: int) -> None:
+        self._progress.advance(self._book, chars)
+        self._progress.advance(self._chapter, chars)
+
+    def chapter_done(self, result: ChapterResult | None, plan: ChapterPlan) -> None:
+        self._progress.console.print(Text.assemble(("✓ ", "green"), _done_line(result, plan)))
+
+
+class PlainReporter(Reporter):
+    """A line per chapter and a progress line every so often: for logs, CI and `make`."""
+
+    def __init__(self) -> None:
+        self._total = 1
+        self._done = 0
+        self._began = time.monotonic()
+        self._last = self._began
+
+    def planned(self, plans: list[ChapterPlan], todo: list[ChapterPlan], work_chars: int) -> None:
+        self._total = max(work_chars, 1)
+        console.info(f"{len(todo)} of {len(plans)} chapter(s) to write, {work_chars:,} characters to speak")
+
+    def chapter_started(self, plan: ChapterPlan, work_chars: int) -> None:
+        console.info(f"{plan.stem}: {work_chars:,} characters to speak")
+
+    def advanced(self, chars: int) -> None:
+        self._done += chars
+        now = time.monotonic()
+        if now - self._last >= PLAIN_EVERY:
+            self._last = now
+            speed = self._done / (now - self._began)
+            left = (self._total - self._done) / speed if speed else 0.0
+            console.info(f"{self._done / self._total:.0%} ({speed:,.0f} chars/s, {clock(left)} left)")
+
+    def chapter_done(self, result: ChapterResult | None, plan: ChapterPlan) -> None:
+        console.info(_done_line(result, plan))
