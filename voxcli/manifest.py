@@ -34,8 +34,18 @@ def write_manifest(outdir: Path, book: dict[str, Any], voice: dict[str, Any],
     data = {"voxcli": __version__, "book": book, "voice": voice,
             "duration": round(sum(c["duration"] for c in chapters), 3),
             "chapters": sorted(chapters, key=lambda c: c["index"]), "warnings": warnings}
-    atomic_write_bytes(outdir / MANIFEST, (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode())
+    _write_if_changed(outdir / MANIFEST, (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode())
     return data
+
+
+def _write_if_changed(path: Path, data: bytes) -> None:
+    # A re-run with nothing to do leaves the folder exactly as it was, timestamps included.
+    try:
+        if path.read_bytes() == data:
+            return
+    except OSError:
+        pass
+    atomic_write_bytes(path, data)
 
 
 def write_playlist(outdir: Path, chapters: list[dict[str, Any]],
@@ -48,4 +58,4 @@ def write_playlist(outdir: Path, chapters: list[dict[str, Any]],
             continue
         title = " ".join(str(chapter["title"]).split())
         lines += [f"#EXTINF:{round(chapter['duration'])},{title}", audio]
-    atomic_write_bytes(outdir / PLAYLIST, ("\n".join(lines) + "\n").encode("utf-8"))
+    _write_if_changed(outdir / PLAYLIST, ("\n".join(lines) + "\n").encode("utf-8"))

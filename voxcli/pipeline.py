@@ -22,7 +22,7 @@ from voxcli.engines.base import Engine, VoiceProfile
 from voxcli.errors import EngineError, Interrupted
 from voxcli.fsutil import remove_stale_temps, write_error
 from voxcli.manifest import previous_chapters, read_manifest, write_manifest, write_playlist
-from voxcli.plan import ChapterPlan, plan_book
+from voxcli.plan import ChapterPlan, SentenceMemo, plan_book
 
 STATE_DIR = ".voxcli"  # inside the output folder: the audio cache
 
@@ -79,14 +79,18 @@ class Reporter:
     def chapter_done(self, result: ChapterResult | None, plan: ChapterPlan) -> None: ...
 
 
-def plan(request: ConvertRequest) -> tuple[type[Engine], list[ChapterPlan]]:
-    """The chapter plans (cheap: the engine's module is imported, its model is not loaded)."""
+def plan(request: ConvertRequest, remember: bool = False) -> tuple[type[Engine], list[ChapterPlan]]:
+    """The chapter plans (cheap: the engine's module is imported, its model is not loaded).
+
+    With ``remember``, sentence splits are kept in (and reused from) the output folder.
+    """
     from voxcli.normalize import normalize
 
     profile = request.profile
     cls = engine_class(profile.engine, profile.where("engine"))
+    memo = SentenceMemo(request.outdir / STATE_DIR / "sentences.json", writable=remember)
     plans = plan_book(request.book, request.chapters, profile, cls.identity(profile), cls.max_chars,
-                      normalize, request.titles)
+                      normalize, request.titles, memo)
     return cls, plans
 
 
@@ -95,12 +99,12 @@ def convert(request: ConvertRequest, reporter: Reporter | None = None,
     """Convert the requested chapters; ``should_stop`` returns a signal number to stop after the sentence."""
     reporter = reporter or Reporter()
     started = time.monotonic()
-    cls, plans = plan(request)
     outdir = request.outdir
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise write_error(outdir, exc) from exc
+    cls, plans = plan(request, remember=True)
     cache = AudioCache(outdir / STATE_DIR / "cache")
     cache.clean()
     remove_stale_temps(outdir)

@@ -6,23 +6,27 @@ re-run both come from here.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from voxcli.book import Book, Chapter
 from voxcli.cache import cache_key
 from voxcli.engines.base import VoiceProfile
 from voxcli.errors import UsageError
+from voxcli.fsutil import atomic_write_bytes
 from voxcli.segment import fit, paragraphs, sentences
 
 Kind = Literal["title", "text"]
 CLAUSE_PAUSE = 0.15  # seconds between the pieces of a sentence too long for the engine
 MAX_STEM = 80  # characters of the chapter title kept in file names
+MEMO_VERSION = 1  # bump when sentence splitting changes
 
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
 
@@ -92,8 +96,44 @@ def _title_is_first_paragraph(chapter: Chapter) -> bool:
     return bool(title) and first == title
 
 
+Splitter = Callable[[str, str], list[str]]  # (paragraph, lang) -> sentences
+
+
+class SentenceMemo:
+    """Sentence splits of earlier runs, kept in the output folder: pysbd needs about 7 s for a novel,
+    which would make re-running a finished book slow."""
+
+    def __init__(self, path: Path | None, writable: bool = True) -> None:
+        self.path = path
+        self.writable = writable
+        self._known: dict[str, list[str]] = {}
+        self._changed = False
+        if path is not None:
+            with contextlib.suppress(OSError, ValueError):
+                data = json.loads(path.read_text(encoding="utf-8"))
+                if isinstance(data, dict) and data.get("version") == MEMO_VERSION:
+                    self._known = data["splits"]
+
+    def split(self, paragraph: str, lang: str) -> list[str]:
+        key = hashlib.sha1(f"{lang}\n{paragraph}".encode()).hexdigest()
+        found = self._known.get(key)
+        if found is None or "".join(found).replace(" ", "") != paragraph.replace(" ", ""):
+            found = sentences(paragraph, lang)
+            self._known[key] = found
+            self._changed = True
+        return found
+
+    def save(self) -> None:
+        if self.path is not None and self.writable and self._changed:
+            payload = json.dumps({"version": MEMO_VERSION, "splits": self._known}, ensure_ascii=False)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(self.path, payload.encode("utf-8"))
+            self._changed = False
+
+
 def plan_chapter(chapter: Chapter, number: int, width: int, profile: VoiceProfile, identity: dict[str, Any],
-                 max_chars: int, normalize: Callable[[str, str], str], titles: bool = True) -> ChapterPlan:
+                 max_chars: int, normalize: Callable[[str, str], str], titles: bool = True,
+                 split: Splitter = sentences) -> ChapterPlan:
     """Every segment of one chapter, in order, each within ``max_chars`` once normalised."""
     lang = profile.lang
     segments: list[Segment] = []
@@ -115,7 +155,7 @@ def plan_chapter(chapter: Chapter, number: int, width: int, profile: VoiceProfil
             add(" ".join(chapter.title.split()), profile.title_pause, "title")
     for block in blocks:
         for paragraph in paragraphs(block):
-            found = sentences(paragraph, lang)
+            found = split(paragraph, lang)
             for position, sentence in enumerate(found):
                 last = position == len(found) - 1
                 add(sentence, profile.paragraph_pause if last else profile.sentence_pause)
@@ -145,8 +185,12 @@ def _fit_spoken(text: str, max_chars: int, normalize: Callable[[str], str]) -> l
 
 
 def plan_book(book: Book, numbers: Sequence[int], profile: VoiceProfile, identity: dict[str, Any],
-              max_chars: int, normalize: Callable[[str, str], str], titles: bool = True) -> list[ChapterPlan]:
+              max_chars: int, normalize: Callable[[str, str], str], titles: bool = True,
+              memo: SentenceMemo | None = None) -> list[ChapterPlan]:
     width = max(2, len(str(len(book.chapters))))
     by_index = {chapter.index: chapter for chapter in book.chapters}
-    return [plan_chapter(by_index[n], n, width, profile, identity, max_chars, normalize, titles)
-            for n in numbers]
+    memo = memo or SentenceMemo(None)
+    plans = [plan_chapter(by_index[n], n, width, profile, identity, max_chars, normalize, titles, memo.split)
+             for n in numbers]
+    memo.save()
+    return plans
