@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import shutil
@@ -121,7 +120,8 @@ def test_mp3_tags(moby_run: tuple[Path, dict]) -> None:
         assert data["streams"][0]["codec_name"] == "mp3" and data["streams"][0]["sample_rate"] == "22050"
         assert data["format"]["tags"]["album"] == "Moby-Dick"
         manifest = json.loads((out / "manifest.json").read_text())
-        assert float(data["format"]["duration"]) == pytest.approx(manifest["chapters"][2]["duration"], abs=0.15)
+        expected = manifest["chapters"][2]["duration"]
+        assert float(data["format"]["duration"]) == pytest.approx(expected, abs=0.15)
 
 
 def test_rerun_of_a_finished_book_does_nothing(moby_run: tuple[Path, dict]) -> None:
@@ -131,8 +131,8 @@ def test_rerun_of_a_finished_book_does_nothing(moby_run: tuple[Path, dict]) -> N
                                       "--format", "wav,mp3", "-o", str(out), "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    assert (summary["chapters_written"], summary["chapters_up_to_date"], summary["sentences_synthesized"]) == (
-        0, 3, 0)
+    counts = (summary["chapters_written"], summary["chapters_up_to_date"], summary["sentences_synthesized"])
+    assert counts == (0, 3, 0)
     assert summary["wall_seconds"] < 5
     after = {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.is_file()}
     assert after == before  # the manifest and playlist too: nothing changed, nothing is rewritten

@@ -30,9 +30,9 @@ def plan(book: Book, max_chars: int = 200, titles: bool = True) -> list[ChapterP
     return plan_book(book, numbers, PROFILE, {"engine": "fake"}, max_chars, normalize, titles)
 
 
-@pytest.mark.parametrize("name", [("epub", "moby-dick.epub"), ("epub", "wasteland-otf-obf.epub"),
-                                  ("txt", "devils-dictionary-972.txt"), ("epub", "calibre-quickstart-fra.epub"),
-                                  ("md", "rust-book-ch04-01-what-is-ownership.md")])
+@pytest.mark.parametrize("name", [
+    ("epub", "moby-dick.epub"), ("epub", "wasteland-otf-obf.epub"), ("txt", "devils-dictionary-972.txt"),
+    ("epub", "calibre-quickstart-fra.epub"), ("md", "rust-book-ch04-01-what-is-ownership.md")])
 def test_every_word_of_real_books_is_planned(name: tuple[str, str]) -> None:
     path = corpus_file(*name)
     book = read_book(str(path))
@@ -98,7 +98,8 @@ def test_same_text_same_key_different_voice_different_key() -> None:
 
 
 paragraph_text = st.lists(
-    st.text(alphabet=st.characters(codec="utf-8", categories=("L", "N", "P", "Zs")), min_size=1, max_size=400),
+    st.text(alphabet=st.characters(codec="utf-8", categories=("L", "N", "P", "Zs")),
+            min_size=1, max_size=400),
     min_size=1, max_size=5)
 
 
