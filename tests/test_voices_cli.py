@@ -184,7 +184,7 @@ def test_add_set_default_remove_keep_other_profiles(runner: CliRunner, three: Pa
     assert [v["name"] for v in listed["voices"]] == ["a", "c", "d"]
     a = listed["voices"][0]
     assert (a["speed"], a["sentence_pause"], a["paragraph_pause"]) == (1.5, 0.1, 2.0)
-    assert a["options"] == {"pitch": 300.0}
+    assert a["options"] == {"pitch": 300.0, "delay": 0.0}
     assert a["default"] is True
 
 
@@ -344,11 +344,13 @@ def test_show_json(runner: CliRunner, three: Path) -> None:
     data = json.loads(ok(runner, "show", "a", "--json").stdout)
     assert data == {
         "name": "a", "engine": "fake", "voice": "alpha", "lang": "en-gb", "speed": 1.5,
-        "sentence_pause": 0.1, "paragraph_pause": 2.0, "title_pause": 1.0, "options": {"pitch": 300.0},
+        "sentence_pause": 0.1, "paragraph_pause": 2.0, "title_pause": 1.0,
+        "options": {"pitch": 300.0, "delay": 0.0},
         "default": False, "usable": True, "problem": None, "fix": None,
     }
     data = json.loads(ok(runner, "show", "b", "--json").stdout)
-    assert data["default"] is True and data["options"] == {"pitch": 440.5} and data["paragraph_pause"] == 0.0
+    assert data["default"] is True and data["paragraph_pause"] == 0.0
+    assert data["options"] == {"pitch": 440.5, "delay": 0.0}
     data = json.loads(ok(runner, "show", "c", "--json").stdout)
     assert data["options"] == {"pitch": 60, "word_gap": 3, "library": "system"}
     assert (data["speed"], data["sentence_pause"]) == (1.0, 0.25)
@@ -358,7 +360,7 @@ def test_show_engine_colon_voice_and_unknown(runner: CliRunner, three: Path) -> 
     data = json.loads(ok(runner, "show", "fake:zed", "--json").stdout)
     assert (data["name"], data["engine"], data["voice"]) == ("fake:zed", "fake", "zed")
     assert data["default"] is False
-    assert data["options"] == {"pitch": 220.0}
+    assert data["options"] == {"pitch": 220.0, "delay": 0.0}
     line = error_line(invoke(runner, "show", "nobody", "--json"), 4)
     assert "unknown voice 'nobody'" in line and "known voices: a, b, c" in line
 
