@@ -22,7 +22,7 @@ install: $(BIN)/.installed
 
 demo: install
 	$(BIN)/voxcli chapters $(DEMO_BOOK)
-	$(BIN)/voxcli say "Hello. This is voxcli, speaking offline with its built-in voice." -o voxcli-demo.wav
+	$(BIN)/voxcli convert $(DEMO_BOOK) --chapters 1-3 --format mp3
 
 lint: install
 	$(BIN)/ruff check voxcli tests
