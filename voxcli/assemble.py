@@ -14,7 +14,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from voxcli.cache import AudioCache, Entry
+from voxcli.cache import AudioCache, CacheMissing, Entry
 from voxcli.engines.base import WordTiming
 from voxcli.errors import EngineError, VoxError
 from voxcli.fsutil import atomic_path, write_error
@@ -83,8 +83,7 @@ def assemble_chapter(plan: ChapterPlan, cache: AudioCache, outdir: Path, setting
     def fetch(key: str) -> Entry:
         entry = cache.get(key)
         if entry is None:
-            raise VoxError(f"the audio cache lost a sentence of chapter {plan.index}",
-                           "run the same command again: it will be synthesised anew")
+            raise CacheMissing([key])
         return entry
 
     get = read_entry or fetch
@@ -94,7 +93,8 @@ def assemble_chapter(plan: ChapterPlan, cache: AudioCache, outdir: Path, setting
     with contextlib.ExitStack() as stack:
         temps = {fmt: stack.enter_context(atomic_path(outdir / name)) for fmt, name in files.items()}
         rate, position = 0, 0
-        with _audio_sinks(temps, settings) as sinks:
+        finals = {fmt: outdir / name for fmt, name in files.items()}
+        with _audio_sinks(temps, finals, settings) as sinks:
             for segment in plan.segments:
                 entry = get(segment.key)
                 if rate == 0:
@@ -118,9 +118,10 @@ def assemble_chapter(plan: ChapterPlan, cache: AudioCache, outdir: Path, setting
         for fmt, render in (("srt", to_srt), ("vtt", to_vtt)):
             if fmt in temps:
                 cues = build_cues(spoken, rate, duration, word_level=fmt in settings.word_cues)
-                _write_text(temps[fmt], render(cues))
+                _write_text(temps[fmt], render(cues), finals[fmt])
         if "mp3" in temps:
-            tag_mp3(temps["mp3"], plan.title, tags.title, tags.author, tags.track, tags.tracks)
+            tag_mp3(temps["mp3"], plan.title, tags.title, tags.author, tags.track, tags.tracks,
+                    shown=finals["mp3"])
     return ChapterResult(index=plan.index, title=plan.title, files=files, duration=duration,
                          characters=plan.chars, sentences=len(plan.segments), digest=plan.digest,
                          sample_rate=rate, unspoken=unspoken)
@@ -131,8 +132,11 @@ def _words(words: list[WordTiming] | None) -> list[WordTiming] | None:
 
 
 class _Sinks:
-    def __init__(self, temps: dict[str, Path], settings: OutputSettings, stack: contextlib.ExitStack) -> None:
-        self._temps, self._settings, self._stack = temps, settings, stack
+    """The chapter's audio writers; a failure names the file the user will look for, not a temp file."""
+
+    def __init__(self, temps: dict[str, Path], finals: dict[str, Path], settings: OutputSettings,
+                 stack: contextlib.ExitStack) -> None:
+        self._temps, self._finals, self._settings, self._stack = temps, finals, settings, stack
         self._wav: Any = None
         self._mp3: _Mp3Stream | None = None
 
@@ -140,40 +144,61 @@ class _Sinks:
         import soundfile
 
         if "wav" in self._temps:
-            self._wav = self._stack.enter_context(
-                soundfile.SoundFile(self._temps["wav"], "w", rate, 1, "PCM_16", format="WAV"))
+            with self._failing("wav"):
+                self._wav = self._stack.enter_context(
+                    soundfile.SoundFile(self._temps["wav"], "w", rate, 1, "PCM_16", format="WAV"))
         if "mp3" in self._temps:
-            handle = self._stack.enter_context(self._temps["mp3"].open("wb"))
+            with self._failing("mp3"):
+                handle = self._stack.enter_context(self._temps["mp3"].open("wb"))
             self._mp3 = _Mp3Stream(handle, rate, self._settings.kbps)
 
     def write(self, pcm: np.ndarray) -> None:
         if self._wav is not None:
-            self._wav.write(pcm)
+            with self._failing("wav"):
+                self._wav.write(pcm)
         if self._mp3 is not None:
-            self._mp3.write(pcm)
+            with self._failing("mp3"):
+                self._mp3.write(pcm)
 
     def close(self) -> None:
         if self._mp3 is not None:
-            self._mp3.close()
+            with self._failing("mp3"):
+                self._mp3.close()
 
+    @contextlib.contextmanager
+    def _failing(self, fmt: str) -> Iterator[None]:
+        import soundfile
 
-@contextlib.contextmanager
-def _audio_sinks(temps: dict[str, Path], settings: OutputSettings) -> Iterator[_Sinks]:
-    import soundfile
-
-    with contextlib.ExitStack() as stack:
-        sinks = _Sinks(temps, settings, stack)
         try:
-            yield sinks
-            sinks.close()
+            yield
+        except OSError as exc:
+            raise write_error(self._finals[fmt], exc) from exc
         except soundfile.LibsndfileError as exc:
-            # libsndfile reports a full disk as a "system error"; name the file that failed.
-            raise VoxError(f"cannot write {temps.get('wav')}: {exc}",
+            # libsndfile reports a full disk or a file size limit only as "System error".
+            raise VoxError(f"cannot write {self._finals[fmt]}: {exc.error_string}",
                            "free some disk space, or write somewhere else with -o") from exc
 
 
-def _write_text(path: Path, text: str) -> None:
+@contextlib.contextmanager
+def _audio_sinks(temps: dict[str, Path], finals: dict[str, Path],
+                 settings: OutputSettings) -> Iterator[_Sinks]:
+    import soundfile
+
+    with contextlib.ExitStack() as stack:
+        sinks = _Sinks(temps, finals, settings, stack)
+        yield sinks
+        sinks.close()
+        # Closing the WAV writes its header: that can fail too.
+        try:
+            stack.close()
+        except (OSError, soundfile.LibsndfileError) as exc:
+            fmt = "wav" if "wav" in finals else "mp3"
+            raise VoxError(f"cannot write {finals[fmt]}: {exc}",
+                           "free some disk space, or write somewhere else with -o") from exc
+
+
+def _write_text(path: Path, text: str, shown: Path) -> None:
     try:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise write_error(path, exc) from exc
+        raise write_error(shown, exc) from exc

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from voxcli.engines.base import WordTiming
-from voxcli.fsutil import atomic_write_bytes, remove_stale_temps
+from voxcli.fsutil import atomic_write_bytes, make_dirs, remove_stale_temps
 
 MAGIC = b"VOXC1\n"
 _LENGTH = struct.Struct("<I")
@@ -48,7 +48,23 @@ class AudioCache:
         return self.root / key[:2] / f"{key}.voxc"
 
     def has(self, key: str) -> bool:
-        return self.path(key).is_file()
+        """Whether a complete entry exists (checked against the size its header declares; cheap)."""
+        path = self.path(key)
+        try:
+            with path.open("rb") as handle:
+                head = handle.read(len(MAGIC) + _LENGTH.size)
+                if not head.startswith(MAGIC) or len(head) < len(MAGIC) + _LENGTH.size:
+                    raise ValueError
+                (length,) = _LENGTH.unpack_from(head, len(MAGIC))
+                header = json.loads(handle.read(length))
+                complete = bool(path.stat().st_size == len(head) + length + int(header["audio_bytes"]))
+        except FileNotFoundError:
+            return False
+        except (OSError, ValueError, KeyError, TypeError):
+            complete = False
+        if not complete:
+            path.unlink(missing_ok=True)
+        return complete
 
     def get(self, key: str) -> Entry | None:
         """The entry, or None when it is missing or fails its checks (then it is removed)."""
@@ -64,7 +80,7 @@ class AudioCache:
 
     def put(self, key: str, samples: np.ndarray, sample_rate: int, words: list[WordTiming] | None) -> None:
         path = self.path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(path.parent)
         atomic_write_bytes(path, _encode(samples, sample_rate, words))
 
     def clean(self) -> int:
@@ -74,17 +90,26 @@ class AudioCache:
         return sum(remove_stale_temps(folder) for folder in self.root.iterdir() if folder.is_dir())
 
 
+class CacheMissing(Exception):
+    """Sentences whose cache entries vanished or failed their checks after planning."""
+
+    def __init__(self, keys: list[str]) -> None:
+        super().__init__(f"{len(keys)} cache entries missing")
+        self.keys = keys
+
+
 def _encode(samples: np.ndarray, sample_rate: int, words: list[WordTiming] | None) -> bytes:
     import soundfile
 
-    header = json.dumps({
-        "rate": sample_rate, "samples": len(samples),
-        "words": None if words is None else [[w.word, w.start, w.end] for w in words],
-    }).encode("utf-8")
     audio = io.BytesIO()
     if len(samples):
         soundfile.write(audio, samples.astype("<i2"), sample_rate, format="FLAC", subtype="PCM_16")
-    return MAGIC + _LENGTH.pack(len(header)) + header + audio.getvalue()
+    flac = audio.getvalue()
+    header = json.dumps({
+        "rate": sample_rate, "samples": len(samples), "audio_bytes": len(flac),
+        "words": None if words is None else [[w.word, w.start, w.end] for w in words],
+    }).encode("utf-8")
+    return MAGIC + _LENGTH.pack(len(header)) + header + flac
 
 
 def _decode(data: bytes) -> Entry | None:

@@ -84,6 +84,14 @@ def write_error(path: Path, exc: OSError) -> VoxError:
     return VoxError(f"cannot write {path}: {exc.strerror or exc}", fix)
 
 
+def make_dirs(folder: Path) -> None:
+    """mkdir -p, with a write error the user can act on."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_error(folder, exc) from exc
+
+
 def remove_stale_temps(folder: Path) -> int:
     """Delete temp files left by a killed run (``.NAME.PID.part``); returns how many."""
     removed = 0

@@ -16,10 +16,10 @@ from typing import Any
 
 from voxcli.assemble import BookTags, ChapterResult, OutputSettings, assemble_chapter
 from voxcli.book import Book
-from voxcli.cache import AudioCache
+from voxcli.cache import AudioCache, CacheMissing
 from voxcli.engines import engine_class, load_engine, registry
 from voxcli.engines.base import Engine, VoiceProfile
-from voxcli.errors import EngineError, Interrupted
+from voxcli.errors import EngineError, Interrupted, VoxError
 from voxcli.fsutil import remove_stale_temps, write_error
 from voxcli.manifest import previous_chapters, read_manifest, write_manifest, write_playlist
 from voxcli.plan import ChapterPlan, SentenceMemo, plan_book
@@ -108,6 +108,7 @@ def convert(request: ConvertRequest, reporter: Reporter | None = None,
     cache = AudioCache(outdir / STATE_DIR / "cache")
     cache.clean()
     remove_stale_temps(outdir)
+    remove_stale_temps(outdir / STATE_DIR)
 
     old = read_manifest(outdir)
     records = previous_chapters(old)
@@ -120,15 +121,17 @@ def convert(request: ConvertRequest, reporter: Reporter | None = None,
 
     summary = Summary(skipped=len(plans) - len(todo))
     session = _Session(request, cls, cache, reporter, should_stop, summary, missing)
-    for chapter_plan in todo:
-        result = session.chapter(chapter_plan, tracks)
-        record = _record(result, builds[chapter_plan.index])
-        stale = set(records.get(result.index, {}).get("files", {}).values()) - set(result.files.values())
-        for name in stale:
-            (outdir / name).unlink(missing_ok=True)
-        records[result.index] = record
-        summary.manifest = _write_records(request, records)
-    session.close()
+    try:
+        for chapter_plan in todo:
+            result = session.chapter(chapter_plan, tracks)
+            record = _record(result, builds[chapter_plan.index])
+            stale = set(records.get(result.index, {}).get("files", {}).values()) - set(result.files.values())
+            for name in stale:
+                (outdir / name).unlink(missing_ok=True)
+            records[result.index] = record
+            summary.manifest = _write_records(request, records)
+    finally:
+        session.close()
     if not todo:
         summary.manifest = _write_records(request, records)
     summary.wall_seconds = time.monotonic() - started
@@ -154,7 +157,17 @@ class _Session:
             self._speak(jobs)
         settings = self.request.settings
         tags = BookTags(self.request.book.title, self.request.book.author, plan.index, tracks)
-        result = assemble_chapter(plan, self.cache, self.request.outdir, settings, tags)
+        speech = {s.key: s.speech for s in plan.segments}
+        for _ in range(3):
+            try:
+                result = assemble_chapter(plan, self.cache, self.request.outdir, settings, tags)
+                break
+            except CacheMissing as missing:
+                # An entry that passed the size check but not decoding (it is deleted by now).
+                self._speak([(key, speech[key]) for key in missing.keys])
+        else:
+            raise VoxError(f"the audio cache in {self.cache.root} keeps losing entries",
+                           "check the disk, or delete that folder and run again")
         self.summary.chapters += 1
         self.summary.sentences += result.sentences
         self.summary.audio_seconds += result.duration

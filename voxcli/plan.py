@@ -20,7 +20,7 @@ from voxcli.book import Book, Chapter
 from voxcli.cache import cache_key
 from voxcli.engines.base import VoiceProfile
 from voxcli.errors import UsageError
-from voxcli.fsutil import atomic_write_bytes
+from voxcli.fsutil import atomic_write_bytes, make_dirs
 from voxcli.segment import fit, paragraphs, sentences
 
 Kind = Literal["title", "text"]
@@ -126,7 +126,7 @@ class SentenceMemo:
     def save(self) -> None:
         if self.path is not None and self.writable and self._changed:
             payload = json.dumps({"version": MEMO_VERSION, "splits": self._known}, ensure_ascii=False)
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            make_dirs(self.path.parent)
             atomic_write_bytes(self.path, payload.encode("utf-8"))
             self._changed = False
 

@@ -83,8 +83,10 @@ _engine: Engine | None = None
 
 
 def _init_worker() -> None:
-    # Ctrl-C reaches the whole process group: workers finish their sentence and the parent decides.
+    # Ctrl-C (and `kill` of the process group) reaches the workers too: they finish their batch and
+    # the parent decides. If the parent dies, their queue closes and they exit.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 

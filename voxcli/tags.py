@@ -7,7 +7,8 @@ from pathlib import Path
 from voxcli.fsutil import write_error
 
 
-def tag_mp3(path: Path, title: str, album: str, artist: str, track: int, tracks: int) -> None:
+def tag_mp3(path: Path, title: str, album: str, artist: str, track: int, tracks: int,
+            shown: Path | None = None) -> None:
     """ID3v2.3 tags: title, album (the book), artist (the author), track n/total, genre Audiobook."""
     from mutagen.id3 import ID3, TALB, TCON, TIT2, TPE1, TRCK
 
@@ -21,4 +22,4 @@ def tag_mp3(path: Path, title: str, album: str, artist: str, track: int, tracks:
     try:
         id3.save(path, v2_version=3)
     except OSError as exc:
-        raise write_error(path, exc) from exc
+        raise write_error(shown or path, exc) from exc
