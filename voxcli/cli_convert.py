@@ -104,7 +104,8 @@ def _run(request: Any, as_json: bool) -> None:
     data = {
         "outdir": str(request.outdir), "chapters_written": summary.chapters,
         "chapters_up_to_date": summary.skipped,
-        "sentences_synthesized": summary.synthesized, "audio_seconds": round(summary.audio_seconds, 3),
+        "sentences_synthesized": summary.synthesized, "characters_synthesized": summary.synth_chars,
+        "synthesis_seconds": round(summary.synth_seconds, 3), "audio_seconds": round(summary.audio_seconds, 3),
         "wall_seconds": round(summary.wall_seconds, 3),
         "chars_per_second": round(summary.chars_per_second, 1),
         "real_time_factor": round(summary.real_time_factor, 4), "jobs": jobs, "manifest": summary.manifest,
