@@ -161,7 +161,7 @@ class EspeakEngine(Engine):
     name: ClassVar[str] = "espeak"
     description: ClassVar[str] = "eSpeak-NG formant voices (100+ languages, tiny, robotic)"
     install_hint: ClassVar[str] = INSTALL_HINT
-    max_chars: ClassVar[int] = 2000
+    max_chars: ClassVar[int] = 600  # longer texts only cost memory (the audio is held until the end)
     distribution: ClassVar[str | None] = "espeakng-loader"
     Options: ClassVar[type[EngineOptions]] = EspeakOptions
     parallel: ClassVar[bool] = True

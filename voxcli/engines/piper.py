@@ -116,8 +116,12 @@ class PiperEngine(Engine):
         if isinstance(found, Problem):
             return super().identity(profile)
         stat = found.stat()
+        try:
+            rate = json.loads(_config_path(found).read_text(encoding="utf-8"))["audio"]["sample_rate"]
+        except (OSError, ValueError, KeyError, TypeError):
+            rate = None
         return {**super().identity(profile), "model": str(found.resolve()), "model_size": stat.st_size,
-                "model_mtime_ns": stat.st_mtime_ns}
+                "model_mtime_ns": stat.st_mtime_ns, "sample_rate": rate}
 
     @classmethod
     def profile_problem(cls, profile: VoiceProfile) -> Problem | None:
