@@ -196,3 +196,22 @@ def test_subtitles_none_and_default_output_folder(runner: CliRunner, tmp_path: P
     out = tmp_path / "tiny"
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [
         "01 - One.wav", "02 - Two.wav", "manifest.json", "playlist.m3u"]
+
+
+def test_json_mode_prints_only_json_and_logs_are_plain_lines(runner: CliRunner, tmp_path: Path) -> None:
+    book = tmp_path / "tiny.md"
+    book.write_text("# One\n\nHello there. This is tiny.\n\n# Two\n\nGoodbye now.\n", encoding="utf-8")
+    result = runner.invoke(app, ["convert", str(book), "-v", "espeak:en-us", "-o", str(tmp_path / "a"),
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    assert json.loads(result.stdout)["chapters_written"] == 2
+    # Not a terminal: a line per chapter instead of bars, then the summary.
+    result = runner.invoke(app, ["convert", str(book), "-v", "espeak:en-us", "-o", str(tmp_path / "b")])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert lines[0] == "2 of 2 chapter(s) to write, 43 characters to speak"
+    assert any(line.startswith("01 - One: 0:0") and line.endswith("of audio, 3 sentences") for line in lines)
+    assert "\x1b[" not in result.stderr
+    assert "2 chapter(s) written, 0 up to date" in result.stderr
