@@ -37,6 +37,8 @@ ENTRY_POINT_GROUP = "voxcli.engines"
 BUILTIN: dict[str, str] = {
     "piper": "voxcli.engines.piper:PiperEngine",
     "espeak": "voxcli.engines.espeak:EspeakEngine",
+    "kokoro": "voxcli.engines.kokoro:KokoroEngine",
+    "kokoro-onnx": "voxcli.engines.kokoro_onnx:KokoroOnnxEngine",
 }
 
 
