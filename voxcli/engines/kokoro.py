@@ -1,0 +1,384 @@
+"""Kokoro-82M in-process on torch: one model per process and device, GPU when there is one.
+
+Weights come from a local folder (the profile's ``model_dir`` or ``$VOXCLI_KOKORO_DIR``), else the
+Hugging Face cache, else a download (unless ``HF_HUB_OFFLINE=1``). English phonemes come from
+misaki when spaCy's ``en_core_web_sm`` is installed; otherwise from eSpeak-NG, with a warning,
+because misaki would try to download the spaCy model in the middle of a batch run.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import Field
+
+from voxcli.engines.base import (
+    AudioChunk,
+    Engine,
+    EngineOptions,
+    Problem,
+    VoiceProfile,
+    WordTiming,
+    looks_like_path,
+    shared_model,
+)
+from voxcli.engines.blend import blend, parse_blend
+from voxcli.errors import EngineError
+
+log = logging.getLogger(__name__)
+
+REPO_ID = "hexgrad/Kokoro-82M"
+MODEL_FILES = {"hexgrad/Kokoro-82M": "kokoro-v1_0.pth", "hexgrad/Kokoro-82M-v1.1-zh": "kokoro-v1_1-zh.pth"}
+DIR_ENV = "VOXCLI_KOKORO_DIR"
+SAMPLE_RATE = 24000
+SAMPLES_PER_FRAME = 600  # one predicted duration unit (hop 300 at 24 kHz, durations counted in pairs)
+HARD_LIMIT = 510  # phonemes the model accepts at once
+SPACY_MODEL = "en_core_web_sm"
+SPACY_HINT = f"python -m spacy download {SPACY_MODEL}"
+LANGS = {  # voices.toml lang -> Kokoro's language code
+    "en-us": "a", "en": "a", "en-gb": "b", "es": "e", "fr": "f", "fr-fr": "f", "hi": "h", "it": "i",
+    "pt-br": "p", "pt": "p", "ja": "j", "zh": "z", "zh-cn": "z",
+}
+ESPEAK_LANGS = {"a": "en-us", "b": "en-gb", "e": "es", "f": "fr-fr", "h": "hi", "i": "it", "p": "pt-br"}
+_CLAUSE = re.compile(r"(?<=[.!?…:;,—])\s+")
+_warned: set[str] = set()
+
+
+class KokoroOptions(EngineOptions):
+    model_dir: str | None = None  # folder with config.json, the .pth model and voices/NAME.pt
+    repo_id: str = REPO_ID
+    device: Literal["auto", "cuda", "mps", "cpu"] = "auto"
+    chunk_phonemes: int = Field(default=250, ge=50, le=HARD_LIMIT)  # longer chunks sound rushed
+    g2p: Literal["auto", "misaki", "espeak"] = "auto"  # auto: misaki when its spaCy model is installed
+
+
+@dataclass(frozen=True)
+class Weights:
+    config: Path
+    model: Path
+    folder: Path | None  # where voices/NAME.pt are looked for first
+
+
+def lang_code(lang: str) -> str:
+    code = LANGS.get(lang.lower().replace("_", "-")) or LANGS.get(lang.lower().split("-")[0])
+    if code is None:
+        raise EngineError(f"Kokoro does not speak '{lang}'", f"use one of {', '.join(sorted(LANGS))}")
+    return code
+
+
+def _local_dirs(profile: VoiceProfile) -> list[Path]:
+    options = profile.options_as(KokoroOptions)
+    dirs = [profile.path(options.model_dir)] if options.model_dir else []
+    if os.environ.get(DIR_ENV):
+        dirs.append(Path(os.environ[DIR_ENV]).expanduser())
+    return dirs
+
+
+def _cached(repo_id: str, filename: str) -> Path | None:
+    """A file of the Hugging Face cache, never downloading."""
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(repo_id, filename)
+    return Path(found) if isinstance(found, str) else None
+
+
+def offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+
+
+def missing_weights(repo_id: str, dirs: list[Path]) -> Problem:
+    where = " or ".join(str(d) for d in dirs) or f"a folder named by ${DIR_ENV}"
+    return Problem(
+        f"Kokoro weights not found in {where} or the Hugging Face cache",
+        f"on a machine with internet, download config.json, {MODEL_FILES.get(repo_id, 'the .pth model')} and "
+        f"voices/VOICE.pt from https://huggingface.co/{repo_id} into one folder and set {DIR_ENV} to it "
+        "(or the profile's model_dir)")
+
+
+def find_weights(profile: VoiceProfile) -> Weights | Problem | None:
+    """Local weights, or a Problem when they are missing and no download is allowed; None: download."""
+    options = profile.options_as(KokoroOptions)
+    filename = MODEL_FILES.get(options.repo_id, "kokoro-v1_0.pth")
+    dirs = _local_dirs(profile)
+    for folder in dirs:
+        config = folder / "config.json"
+        models = [folder / filename] if (folder / filename).is_file() else sorted(folder.glob("*.pth"))
+        if config.is_file() and models:
+            return Weights(config, models[0], folder)
+    cached_config, cached_model = _cached(options.repo_id, "config.json"), _cached(options.repo_id, filename)
+    if cached_config and cached_model:
+        return Weights(cached_config, cached_model, None)
+    if dirs or offline():
+        return missing_weights(options.repo_id, dirs)
+    return None
+
+
+class KokoroEngine(Engine):
+    name: ClassVar[str] = "kokoro"
+    description: ClassVar[str] = "Kokoro-82M on torch (GPU when available)"
+    install_hint: ClassVar[str] = "pip install kokoro torch"
+    max_chars: ClassVar[int] = 400
+    requires: ClassVar[tuple[str, ...]] = ("kokoro", "torch", "misaki")
+    distribution: ClassVar[str | None] = "kokoro"
+    Options: ClassVar[type[EngineOptions]] = KokoroOptions
+    neutral_options: ClassVar[frozenset[str]] = frozenset({"device", "model_dir"})
+    chars_per_second: ClassVar[float] = 60.0  # CPU; a GPU is far faster
+
+    def __init__(self, model: Any, g2p: Any, pack: Any, profile: VoiceProfile) -> None:
+        self._model, self._g2p, self._pack = model, g2p, pack
+        self._speed = profile.speed
+        self._chunk = profile.options_as(KokoroOptions).chunk_phonemes
+        self.sample_rate = SAMPLE_RATE
+
+    @classmethod
+    def profile_problem(cls, profile: VoiceProfile) -> Problem | None:
+        try:
+            code = lang_code(profile.lang)
+        except EngineError as exc:
+            return Problem(exc.message, exc.fix)
+        if code == "j" and importlib.util.find_spec("pyopenjtalk") is None:
+            return Problem("Kokoro's Japanese needs misaki[ja]", "pip install 'misaki[ja]'")
+        if code == "z" and importlib.util.find_spec("jieba") is None:
+            return Problem("Kokoro's Chinese needs misaki[zh]", "pip install 'misaki[zh]'")
+        found = find_weights(profile)
+        return found if isinstance(found, Problem) else None
+
+    @classmethod
+    def identity(cls, profile: VoiceProfile) -> dict[str, Any]:
+        found = find_weights(profile)
+        extra: dict[str, Any] = {"sample_rate": SAMPLE_RATE}
+        if isinstance(found, Weights):
+            stat = found.model.stat()
+            extra |= {"model": str(found.model.resolve()), "model_size": stat.st_size,
+                      "model_mtime_ns": stat.st_mtime_ns}
+        return {**super().identity(profile), **extra}
+
+    @classmethod
+    def load(cls, profile: VoiceProfile, device: str = "auto") -> KokoroEngine:
+        options = profile.options_as(KokoroOptions)
+        chosen = pick_device(device if device != "auto" else options.device)
+        weights = _weights_or_download(profile)
+        key = ("kokoro", str(weights.model.resolve()), str(weights.config.resolve()), chosen)
+        model = shared_model(key, lambda: _load_model(options.repo_id, weights, chosen))
+        code = lang_code(profile.lang)
+        g2p = shared_model(("kokoro-g2p", code, options.g2p), lambda: _make_g2p(code, options.g2p))
+        pack = _voice_pack(profile, weights, chosen)
+        return cls(model, g2p, pack, profile)
+
+    def synthesize(self, text: str) -> Iterator[AudioChunk]:
+        import torch
+
+        phonemes = self._g2p(text)
+        pieces: list[np.ndarray] = []
+        spans: list[tuple[int, int]] = []
+        offset = 0
+        for chunk in split_phonemes(phonemes, self._chunk):
+            ids = [self._model.vocab[p] for p in chunk if p in self._model.vocab]
+            if not ids:
+                continue
+            with torch.inference_mode():
+                output = self._model(chunk, self._pack[len(ids) - 1], self._speed, return_output=True)
+            audio = output.audio.detach().float().cpu().numpy().reshape(-1)
+            if output.pred_dur is not None:
+                durations = output.pred_dur.detach().cpu().numpy().reshape(-1)
+                found = word_spans(chunk, self._model.vocab, durations)
+                spans += [(offset + start, offset + end) for start, end in found]
+            pieces.append(np.clip(audio, -1.0, 1.0).astype(np.float32))
+            offset += len(audio)
+        samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+        yield AudioChunk(samples=samples, sample_rate=SAMPLE_RATE, text=text,
+                         words=match_words(text, spans, offset))
+
+
+def pick_device(wanted: str) -> str:
+    """auto: cuda, then mps, then cpu; an explicit device that is absent is an error."""
+    import torch
+
+    cuda = torch.cuda.is_available()
+    mps = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
+    if wanted == "auto":
+        return "cuda" if cuda else "mps" if mps else "cpu"
+    if (wanted == "cuda" and not cuda) or (wanted == "mps" and not mps):
+        raise EngineError(f"Kokoro cannot use {wanted}: torch sees no such device", "use --device cpu")
+    return wanted
+
+
+def _weights_or_download(profile: VoiceProfile) -> Weights:
+    found = find_weights(profile)
+    if isinstance(found, Weights):
+        return found
+    options = profile.options_as(KokoroOptions)
+    if isinstance(found, Problem):
+        raise EngineError(f"{profile.where('voice')}: {found.message}", found.fix)
+    from huggingface_hub import hf_hub_download
+
+    filename = MODEL_FILES.get(options.repo_id, "kokoro-v1_0.pth")
+    try:
+        config = Path(hf_hub_download(repo_id=options.repo_id, filename="config.json"))
+        model = Path(hf_hub_download(repo_id=options.repo_id, filename=filename))
+    except Exception as exc:  # no network, proxy, 404: all mean "the weights are not here"
+        problem = missing_weights(options.repo_id, [])
+        raise EngineError(f"{problem.message}, and downloading failed ({type(exc).__name__})",
+                          problem.fix) from exc
+    return Weights(config, model, None)
+
+
+def _load_model(repo_id: str, weights: Weights, device: str) -> Any:
+    """Build KModel from local files (no download), move it to the device and warm it up once."""
+    import torch
+    from kokoro import KModel
+
+    try:
+        model = KModel(repo_id=repo_id, config=str(weights.config), model=str(weights.model))
+    except Exception as exc:  # a truncated or foreign .pth fails inside torch.load
+        raise EngineError(f"Kokoro model {weights.model} cannot be loaded: {exc}",
+                          "download the model file again") from exc
+    model = model.to(device).eval()
+    with torch.inference_mode():
+        model("".join(list(model.vocab)[:8]), torch.zeros(1, 256, device=device), 1.0)
+    return model
+
+
+def _make_g2p(code: str, mode: str) -> Any:
+    """Text -> phoneme string for Kokoro's language code."""
+    if code in "ab":
+        spacy_ready = importlib.util.find_spec(SPACY_MODEL) is not None
+        if mode == "misaki" and not spacy_ready:
+            raise EngineError(f"misaki needs the spaCy model {SPACY_MODEL}", SPACY_HINT)
+        if mode != "espeak" and spacy_ready:
+            from misaki import en, espeak
+
+            british = code == "b"
+            fallback = espeak.EspeakFallback(british=british)
+            english = en.G2P(trf=False, british=british, fallback=fallback, unk="")
+            return lambda text: english(text)[0]
+        if mode == "auto" and "spacy" not in _warned:
+            _warned.add("spacy")
+            from voxcli import console
+
+            console.warn(f"the spaCy model {SPACY_MODEL} is not installed: Kokoro's English phonemes come "
+                         f"from eSpeak-NG instead ({SPACY_HINT})")
+    if code == "j":
+        from misaki import ja
+
+        japanese = ja.JAG2P()
+        return lambda text: japanese(text)[0]
+    if code == "z":
+        from misaki import zh
+
+        chinese = zh.ZHG2P()
+        return lambda text: chinese(text)[0]
+    from misaki import espeak
+
+    speaker = espeak.EspeakG2P(language=ESPEAK_LANGS[code])
+    return lambda text: speaker(text)[0]
+
+
+def _voice_pack(profile: VoiceProfile, weights: Weights, device: str) -> Any:
+    """The style tensor for the profile's voice or weighted blend of voices."""
+    import torch
+
+    options = profile.options_as(KokoroOptions)
+
+    def load(name: str) -> Any:
+        return shared_model(("kokoro-voice", str(_voice_file(name, profile, weights, options.repo_id))),
+                            lambda: torch.load(_voice_file(name, profile, weights, options.repo_id),
+                                               map_location="cpu", weights_only=True))
+
+    def mix(packs: list[tuple[Any, float]]) -> Any:
+        return sum(pack * weight for pack, weight in packs)
+
+    # On the model's device once, so that no sentence copies it there again.
+    return blend(parse_blend(profile.voice), load, mix).to(device)
+
+
+def _voice_file(name: str, profile: VoiceProfile, weights: Weights, repo_id: str) -> Path:
+    if looks_like_path(name, (".pt",)):
+        path = profile.path(name)
+        if not path.is_file():
+            raise EngineError(f"{profile.where('voice')}: Kokoro voice file not found: {path}",
+                              "fix the path")
+        return path
+    for folder in [*([weights.folder] if weights.folder else []), *_local_dirs(profile)]:
+        if (folder / "voices" / f"{name}.pt").is_file():
+            return folder / "voices" / f"{name}.pt"
+    cached = _cached(repo_id, f"voices/{name}.pt")
+    if cached:
+        return cached
+    if not offline() and weights.folder is None:
+        from huggingface_hub import hf_hub_download
+
+        try:
+            return Path(hf_hub_download(repo_id=repo_id, filename=f"voices/{name}.pt"))
+        except Exception as exc:  # unknown voice names are 404s
+            raise EngineError(f"Kokoro voice '{name}' could not be downloaded ({type(exc).__name__})",
+                              f"check the name at https://huggingface.co/{repo_id}/tree/main/voices") from exc
+    raise EngineError(f"Kokoro voice '{name}' not found", f"put {name}.pt in the voices folder of the Kokoro "
+                      f"weights ({weights.folder or DIR_ENV}), or give the path to a .pt voice file")
+
+
+def split_phonemes(phonemes: str, target: int, limit: int = HARD_LIMIT) -> list[str]:
+    """Pieces of about ``target`` phonemes, cut after punctuation, else at spaces; none is dropped."""
+    phonemes = " ".join(phonemes.split())
+    if len(phonemes) <= target:
+        return [phonemes] if phonemes else []
+    pieces: list[str] = []
+    for clause in _CLAUSE.split(phonemes):
+        for part in _pack(clause.split(" "), target):
+            pieces += [part[i:i + limit] for i in range(0, len(part), limit)]
+    return _pack(pieces, target)
+
+
+def _pack(parts: list[str], target: int) -> list[str]:
+    packed: list[str] = []
+    for part in (p for p in parts if p):
+        if packed and len(packed[-1]) + 1 + len(part) <= target:
+            packed[-1] += " " + part
+        else:
+            packed.append(part)
+    return packed
+
+
+def word_spans(phonemes: str, vocab: dict[str, int], durations: np.ndarray) -> list[tuple[int, int]]:
+    """Sample spans of the spoken words of one chunk, from the model's predicted durations.
+
+    ``durations`` has one entry per model token: the start pad, each phoneme in the vocabulary,
+    the end pad. Words are runs of phonemes between spaces; punctuation does not extend them.
+    """
+    known = [p for p in phonemes if p in vocab]
+    if len(durations) != len(known) + 2:
+        return []
+    position = int(durations[0]) * SAMPLES_PER_FRAME
+    spans: list[tuple[int, int]] = []
+    start: int | None = None
+    end = 0
+    for phoneme, frames in zip(known, durations[1:-1], strict=True):
+        length = int(frames) * SAMPLES_PER_FRAME
+        if phoneme == " ":
+            if start is not None:
+                spans.append((start, end))
+            start = None
+        elif phoneme.isalpha() or phoneme in "ˈˌːᵊ":
+            start = position if start is None else start
+            end = position + length
+        position += length
+    if start is not None:
+        spans.append((start, end))
+    return spans
+
+
+def match_words(text: str, spans: list[tuple[int, int]], total: int) -> list[WordTiming] | None:
+    """The text's words with the spoken spans, when they correspond one to one (else None)."""
+    words = [word for word in text.split() if any(ch.isalnum() for ch in word)]
+    if not words or len(words) != len(spans):
+        return None
+    return [WordTiming(word, min(s, total) / SAMPLE_RATE, min(e, total) / SAMPLE_RATE)
+            for word, (s, e) in zip(words, spans, strict=True)]
