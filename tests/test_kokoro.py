@@ -88,7 +88,7 @@ def test_long_text_is_chunked_and_nothing_is_cut(tiny_weights: Path, monkeypatch
 
     monkeypatch.setattr(type(model), "forward", recording)
     text = " ".join(["The whale, which was white, swam slowly past the ship; the crew watched."] * 10)
-    phonemes = engine._g2p(text)
+    phonemes = engine.phonemes(text)
     assert len(phonemes) > 600  # more than the model's hard limit of 510
     (chunk,) = list(engine.synthesize(text))
     assert len(seen) > 5 and all(len(p) <= 120 for p in seen)
@@ -192,3 +192,14 @@ def test_convert_with_word_cues(tiny_weights: Path, tmp_path: Path, runner: CliR
     cues = list(srt.parse((tmp_path / "out" / chapter["files"]["srt"]).read_text(encoding="utf-8")))
     assert [c.content for c in cues] == ["One", "Call", "me", "Ishmael.", "Some", "years", "ago", "I", "went",
                                          "to", "sea."]
+
+
+def test_phonemes_are_made_ahead_of_the_model(tiny_weights: Path) -> None:
+    engine = load_engine(profile(tiny_weights), "cpu")
+    texts = ["First one.", "Second one.", "Third one."]
+    engine.prefetch(texts)
+    assert set(engine._ahead) == set(texts)
+    for text in texts:
+        (chunk,) = list(engine.synthesize(text))
+        assert len(chunk.samples) > 0
+    assert engine._ahead == {}

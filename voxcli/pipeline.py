@@ -202,6 +202,7 @@ class _Session:
                 from voxcli.synth import synthesize
 
                 engine = self._load()
+                engine.prefetch([speech for _, speech in jobs])
                 for key, speech in jobs:
                     if self.should_stop():
                         self._stop()

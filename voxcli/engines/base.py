@@ -10,7 +10,7 @@ import importlib.metadata
 import importlib.util
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar
@@ -176,6 +176,10 @@ class Engine(ABC):
     @abstractmethod
     def synthesize(self, text: str) -> Iterator[AudioChunk]:
         """Speak ``text`` (at most ``max_chars``), as one or more chunks in order."""
+
+    def prefetch(self, texts: Sequence[str]) -> None:
+        """A hint: these texts will be spoken next, in this order (an engine may prepare them)."""
+        return None
 
 
 _T = TypeVar("_T")

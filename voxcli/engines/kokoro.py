@@ -12,7 +12,8 @@ import importlib.util
 import logging
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -137,6 +138,19 @@ class KokoroEngine(Engine):
         self._speed = profile.speed
         self._chunk = profile.options_as(KokoroOptions).chunk_phonemes
         self.sample_rate = SAMPLE_RATE
+        # Phonemes are made on one thread, ahead of the model: text processing overlaps synthesis
+        # (torch releases the GIL), and the G2P libraries are never used from two threads at once.
+        self._phonemizer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kokoro-g2p")
+        self._ahead: dict[str, Future[str]] = {}
+
+    def prefetch(self, texts: Sequence[str]) -> None:
+        for text in texts:
+            if text not in self._ahead:
+                self._ahead[text] = self._phonemizer.submit(self._g2p, text)
+
+    def phonemes(self, text: str) -> str:
+        future = self._ahead.pop(text, None) or self._phonemizer.submit(self._g2p, text)
+        return future.result()
 
     @classmethod
     def profile_problem(cls, profile: VoiceProfile) -> Problem | None:
@@ -176,7 +190,7 @@ class KokoroEngine(Engine):
     def synthesize(self, text: str) -> Iterator[AudioChunk]:
         import torch
 
-        phonemes = self._g2p(text)
+        phonemes = self.phonemes(text)
         pieces: list[np.ndarray] = []
         spans: list[tuple[int, int]] = []
         offset = 0
