@@ -75,3 +75,24 @@ def test_third_party_engines_come_from_entry_points(monkeypatch) -> None:
     finally:
         monkeypatch.undo()
         engines.registry.cache_clear()
+
+
+def test_every_commented_example_profile_is_valid() -> None:
+    """The shipped voices.toml's commented examples, uncommented, validate (schema and engine options)."""
+    from voxcli.config import parse_voices
+
+    lines = (REPO / "voices.toml").read_text(encoding="utf-8").splitlines()
+    examples: list[str] = []
+    inside = False
+    for line in lines:
+        if line.startswith("# [voices."):
+            inside = True
+        elif not line.startswith("# ") or line.startswith("# More examples") or not line[2:].strip():
+            inside = inside and line.startswith("# ") and bool(line[2:].strip())
+        if inside and line.startswith("# "):
+            examples.append(line[2:])
+    text = "\n".join(examples)
+    assert text.count("[voices.") >= 8  # piper, espeak, kokoro and kokoro-onnx examples with options
+    voices = parse_voices((REPO / "voices.toml").read_text(encoding="utf-8") + "\n" + text, "voices.toml", None)
+    assert {"alan", "marie", "heart", "bella"} <= set(voices.profiles)
+    assert {p.engine for p in voices.profiles.values()} == {"piper", "espeak", "kokoro", "kokoro-onnx"}
