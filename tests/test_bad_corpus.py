@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -39,18 +39,24 @@ MUST_READ = {
 
 
 def run_limited(path: Path) -> tuple[subprocess.CompletedProcess[str], int]:
-    """Run `voxcli chapters --json --full` under a memory cap; returns the result and peak RSS (KiB)."""
-    script = (
-        "import resource, sys\n"
-        f"cap = {MEMORY_LIMIT_MIB} * 1024 * 1024\n"
-        "resource.setrlimit(resource.RLIMIT_DATA, (cap, cap))\n"
-        "from voxcli.cli import main\n"
-        "sys.argv = ['voxcli', 'chapters', '--json', '--full', sys.argv[1]]\n"
-        "main()\n"
-    )
-    result = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True,
-                            timeout=TIME_LIMIT_S, env={**os.environ, "NO_COLOR": "1"})
-    return result, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Run `voxcli chapters --json --full` under a memory cap; returns the result and its peak RSS (KiB)."""
+    with tempfile.TemporaryDirectory() as folder:
+        report = Path(folder) / "peak"
+        # The child reports its own peak: RUSAGE_CHILDREN would include every earlier child of pytest.
+        script = (
+            "import atexit, resource, sys\n"
+            f"cap = {MEMORY_LIMIT_MIB} * 1024 * 1024\n"
+            "resource.setrlimit(resource.RLIMIT_DATA, (cap, cap))\n"
+            "peak = sys.argv.pop()\n"
+            "atexit.register(lambda: open(peak, 'w').write(str(resource.getrusage(resource.RUSAGE_SELF)"
+            ".ru_maxrss)))\n"
+            "from voxcli.cli import main\n"
+            "sys.argv = ['voxcli', 'chapters', '--json', '--full', sys.argv[1]]\n"
+            "main()\n"
+        )
+        result = subprocess.run([sys.executable, "-c", script, str(path), str(report)], capture_output=True,
+                                text=True, timeout=TIME_LIMIT_S, env={**os.environ, "NO_COLOR": "1"})
+        return result, int(report.read_text())
 
 
 @pytest.mark.parametrize("name", BAD)

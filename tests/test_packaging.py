@@ -93,6 +93,7 @@ def test_every_commented_example_profile_is_valid() -> None:
             examples.append(line[2:])
     text = "\n".join(examples)
     assert text.count("[voices.") >= 8  # piper, espeak, kokoro and kokoro-onnx examples with options
-    voices = parse_voices((REPO / "voices.toml").read_text(encoding="utf-8") + "\n" + text, "voices.toml", None)
+    shipped = (REPO / "voices.toml").read_text(encoding="utf-8")
+    voices = parse_voices(shipped + "\n" + text, "voices.toml", None)
     assert {"alan", "marie", "heart", "bella"} <= set(voices.profiles)
     assert {p.engine for p in voices.profiles.values()} == {"piper", "espeak", "kokoro", "kokoro-onnx"}
