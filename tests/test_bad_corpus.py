@@ -42,14 +42,18 @@ def run_limited(path: Path) -> tuple[subprocess.CompletedProcess[str], int]:
     """Run `voxcli chapters --json --full` under a memory cap; returns the result and its peak RSS (KiB)."""
     with tempfile.TemporaryDirectory() as folder:
         report = Path(folder) / "peak"
-        # The child reports its own peak: RUSAGE_CHILDREN would include every earlier child of pytest.
+        # The child reports its own peak (VmHWM: this program's memory only). ru_maxrss would not do:
+        # RUSAGE_CHILDREN covers every earlier child of pytest, and Linux carries a process's peak
+        # across exec, so a child forked from a pytest that imported torch starts "at" its size.
         script = (
-            "import atexit, resource, sys\n"
+            "import atexit, re, resource, sys\n"
             f"cap = {MEMORY_LIMIT_MIB} * 1024 * 1024\n"
             "resource.setrlimit(resource.RLIMIT_DATA, (cap, cap))\n"
             "peak = sys.argv.pop()\n"
-            "atexit.register(lambda: open(peak, 'w').write(str(resource.getrusage(resource.RUSAGE_SELF)"
-            ".ru_maxrss)))\n"
+            "def report():\n"
+            "    status = open('/proc/self/status').read()\n"
+            "    open(peak, 'w').write(re.search(r'VmHWM:\\s+(\\d+)', status).group(1))\n"
+            "atexit.register(report)\n"
             "from voxcli.cli import main\n"
             "sys.argv = ['voxcli', 'chapters', '--json', '--full', sys.argv[1]]\n"
             "main()\n"
