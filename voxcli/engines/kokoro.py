@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
-import re
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,11 +26,12 @@ from voxcli.engines.base import (
     EngineOptions,
     Problem,
     VoiceProfile,
-    WordTiming,
     looks_like_path,
     shared_model,
 )
 from voxcli.engines.blend import blend, parse_blend
+from voxcli.engines.phonemes import MAX_PHONEMES, split_phonemes
+from voxcli.engines.timing import match_words, word_spans
 from voxcli.errors import EngineError
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,6 @@ MODEL_FILES = {"hexgrad/Kokoro-82M": "kokoro-v1_0.pth", "hexgrad/Kokoro-82M-v1.1
 DIR_ENV = "VOXCLI_KOKORO_DIR"
 SAMPLE_RATE = 24000
 SAMPLES_PER_FRAME = 600  # one predicted duration unit (hop 300 at 24 kHz, durations counted in pairs)
-HARD_LIMIT = 510  # phonemes the model accepts at once
 SPACY_MODEL = "en_core_web_sm"
 SPACY_HINT = f"python -m spacy download {SPACY_MODEL}"
 LANGS = {  # voices.toml lang -> Kokoro's language code
@@ -49,7 +48,6 @@ LANGS = {  # voices.toml lang -> Kokoro's language code
     "pt-br": "p", "pt": "p", "ja": "j", "zh": "z", "zh-cn": "z",
 }
 ESPEAK_LANGS = {"a": "en-us", "b": "en-gb", "e": "es", "f": "fr-fr", "h": "hi", "i": "it", "p": "pt-br"}
-_CLAUSE = re.compile(r"(?<=[.!?…:;,—])\s+")
 _warned: set[str] = set()
 
 
@@ -57,7 +55,7 @@ class KokoroOptions(EngineOptions):
     model_dir: str | None = None  # folder with config.json, the .pth model and voices/NAME.pt
     repo_id: str = REPO_ID
     device: Literal["auto", "cuda", "mps", "cpu"] = "auto"
-    chunk_phonemes: int = Field(default=250, ge=50, le=HARD_LIMIT)  # longer chunks sound rushed
+    chunk_phonemes: int = Field(default=250, ge=50, le=MAX_PHONEMES)  # longer chunks sound rushed
     g2p: Literal["auto", "misaki", "espeak"] = "auto"  # auto: misaki when its spaCy model is installed
 
 
@@ -203,13 +201,13 @@ class KokoroEngine(Engine):
             audio = output.audio.detach().float().cpu().numpy().reshape(-1)
             if output.pred_dur is not None:
                 durations = output.pred_dur.detach().cpu().numpy().reshape(-1)
-                found = word_spans(chunk, self._model.vocab, durations)
-                spans += [(offset + start, offset + end) for start, end in found]
+                timed = timed_phonemes(chunk, self._model.vocab, durations)
+                spans += word_spans((p, offset + start, offset + end) for p, start, end in timed)
             pieces.append(np.clip(audio, -1.0, 1.0).astype(np.float32))
             offset += len(audio)
         samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
         yield AudioChunk(samples=samples, sample_rate=SAMPLE_RATE, text=text,
-                         words=match_words(text, spans, offset))
+                         words=match_words(text, [(s, min(e, offset)) for s, e in spans], SAMPLE_RATE))
 
 
 def pick_device(wanted: str) -> str:
@@ -339,60 +337,19 @@ def _voice_file(name: str, profile: VoiceProfile, weights: Weights, repo_id: str
                       f"weights ({weights.folder or DIR_ENV}), or give the path to a .pt voice file")
 
 
-def split_phonemes(phonemes: str, target: int, limit: int = HARD_LIMIT) -> list[str]:
-    """Pieces of about ``target`` phonemes, cut after punctuation, else at spaces; none is dropped."""
-    phonemes = " ".join(phonemes.split())
-    if len(phonemes) <= target:
-        return [phonemes] if phonemes else []
-    pieces: list[str] = []
-    for clause in _CLAUSE.split(phonemes):
-        for part in _pack(clause.split(" "), target):
-            pieces += [part[i:i + limit] for i in range(0, len(part), limit)]
-    return _pack(pieces, target)
-
-
-def _pack(parts: list[str], target: int) -> list[str]:
-    packed: list[str] = []
-    for part in (p for p in parts if p):
-        if packed and len(packed[-1]) + 1 + len(part) <= target:
-            packed[-1] += " " + part
-        else:
-            packed.append(part)
-    return packed
-
-
-def word_spans(phonemes: str, vocab: dict[str, int], durations: np.ndarray) -> list[tuple[int, int]]:
-    """Sample spans of the spoken words of one chunk, from the model's predicted durations.
+def timed_phonemes(phonemes: str, vocab: dict[str, int], durations: np.ndarray) -> list[tuple[str, int, int]]:
+    """(phoneme, start, end) in samples, from the model's predicted durations.
 
     ``durations`` has one entry per model token: the start pad, each phoneme in the vocabulary,
-    the end pad. Words are runs of phonemes between spaces; punctuation does not extend them.
+    the end pad; anything else (a mismatch) gives no timings.
     """
     known = [p for p in phonemes if p in vocab]
     if len(durations) != len(known) + 2:
         return []
+    timed: list[tuple[str, int, int]] = []
     position = int(durations[0]) * SAMPLES_PER_FRAME
-    spans: list[tuple[int, int]] = []
-    start: int | None = None
-    end = 0
     for phoneme, frames in zip(known, durations[1:-1], strict=True):
         length = int(frames) * SAMPLES_PER_FRAME
-        if phoneme == " ":
-            if start is not None:
-                spans.append((start, end))
-            start = None
-        elif phoneme.isalpha() or phoneme in "ˈˌːᵊ":
-            start = position if start is None else start
-            end = position + length
+        timed.append((phoneme, position, position + length))
         position += length
-    if start is not None:
-        spans.append((start, end))
-    return spans
-
-
-def match_words(text: str, spans: list[tuple[int, int]], total: int) -> list[WordTiming] | None:
-    """The text's words with the spoken spans, when they correspond one to one (else None)."""
-    words = [word for word in text.split() if any(ch.isalnum() for ch in word)]
-    if not words or len(words) != len(spans):
-        return None
-    return [WordTiming(word, min(s, total) / SAMPLE_RATE, min(e, total) / SAMPLE_RATE)
-            for word, (s, e) in zip(words, spans, strict=True)]
+    return timed

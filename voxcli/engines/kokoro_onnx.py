@@ -15,7 +15,6 @@ from __future__ import annotations
 import difflib
 import json
 import os
-import re
 import threading
 import zipfile
 from collections.abc import Iterator, Sequence
@@ -32,11 +31,14 @@ from voxcli.engines.base import (
     EngineOptions,
     Problem,
     VoiceProfile,
-    WordTiming,
     looks_like_path,
     shared_model,
 )
 from voxcli.engines.blend import blend, parse_blend
+from voxcli.engines.onnx import providers as onnx_providers
+from voxcli.engines.onnx import session_options
+from voxcli.engines.phonemes import CLAUSE_MARKS, PIECE_PHONEMES, SENTENCE_MARKS, split_phonemes
+from voxcli.engines.timing import match_words, word_spans
 from voxcli.errors import EngineError
 
 MODEL_DIR_ENV = "VOXCLI_KOKORO_ONNX_DIR"
@@ -44,12 +46,8 @@ MODEL_NAMES = ("kokoro-v1.0.onnx", "kokoro-v1.0.int8.onnx", "kokoro-v1.0.fp16.on
 VOICES_NAME = "voices-v1.0.bin"
 RELEASES = "https://github.com/thewh1teagle/kokoro-onnx/releases"
 SAMPLE_RATE = 24000
-MAX_PHONEMES = 510  # the model's context; it refuses more
-PIECE_PHONEMES = 250  # longer pieces are spoken too fast, as if the model ran out of breath
 CLAUSE_GAP = 0.12  # seconds between pieces cut at a comma, semicolon or colon
 WORD_GAP = 0.04  # seconds between pieces cut between two words
-SENTENCE_MARKS = ".!?…"
-CLAUSE_MARKS = ",;:—"
 STYLE_SUFFIXES = (".npy",)
 
 # voxcli language tags -> eSpeak-NG's; other tags go to eSpeak-NG as they are, lower-cased.
@@ -197,7 +195,7 @@ class KokoroOnnxEngine(Engine):
         if not 0.5 <= profile.speed <= 2.0:
             raise EngineError(f"{profile.where('speed')}: {profile.speed:g} is out of range",
                               "use a speed from 0.5 to 2.0")
-        providers = _providers(device)
+        providers = onnx_providers(device, "kokoro-onnx")
         key = ("kokoro-onnx", str(found.model.resolve()), tuple(providers), options.threads)
         session, session_options = shared_model(key, lambda: _load_session(found.model, providers, options))
         kokoro = _kokoro(session, found)
@@ -228,8 +226,8 @@ class KokoroOnnxEngine(Engine):
             audio = np.asarray(audio, dtype=np.float32).ravel()
             if spans is not None:
                 if timings:
-                    spans += [(offset + start, offset + end)
-                              for start, end in _word_spans(timings, SAMPLE_RATE)]
+                    spans += word_spans((t.phoneme, offset + round(t.start * SAMPLE_RATE),
+                                         offset + round(t.end * SAMPLE_RATE)) for t in timings)
                 else:
                     spans = None
             parts.append(audio)
@@ -239,7 +237,7 @@ class KokoroOnnxEngine(Engine):
                 parts.append(gap)
                 offset += len(gap)
         samples = np.clip(np.concatenate(parts), -1.0, 1.0).astype(np.float32, copy=False)
-        words = _match_words(text, spans, SAMPLE_RATE) if spans is not None else None
+        words = match_words(text, spans, SAMPLE_RATE) if spans is not None else None
         yield AudioChunk(samples=samples, sample_rate=SAMPLE_RATE, text=text, words=words)
 
     def _gap_after(self, piece: str) -> float:
@@ -251,101 +249,6 @@ class KokoroOnnxEngine(Engine):
 
 
 # ---- phonemes -------------------------------------------------------------------------------------
-
-_BOUNDARIES = (
-    re.compile(rf"(?<=[{re.escape(SENTENCE_MARKS)}])\s+"),
-    re.compile(rf"(?<=[{re.escape(CLAUSE_MARKS)}])\s+"),
-    re.compile(r"\s+"),
-)
-
-
-def split_phonemes(phonemes: str, limit: int = PIECE_PHONEMES) -> list[str]:
-    """Cut a line of phonemes into pieces of at most ``limit``: at sentence ends, then at clauses,
-    then between words, and inside a word only when one is longer than ``limit``.
-
-    Joining the pieces with spaces gives the phonemes back (runs of spaces become one): nothing is
-    dropped. The pieces are balanced, since a short last piece is spoken at a different pace.
-    """
-    if not 1 <= limit <= MAX_PHONEMES:
-        raise ValueError(f"limit must be 1 to {MAX_PHONEMES}, not {limit}")
-    atoms = list(_atoms(" ".join(phonemes.split()), limit, 0))
-    if not atoms:
-        return []
-    lengths = [len(atom) for atom in atoms]
-    fewest = len(_pack(lengths, limit))
-    low, high = max(lengths), limit
-    while low < high:  # the smallest limit that needs no more pieces
-        middle = (low + high) // 2
-        if len(_pack(lengths, middle)) <= fewest:
-            high = middle
-        else:
-            low = middle + 1
-    return [" ".join(atoms[start:end]) for start, end in _pack(lengths, low)]
-
-
-def _atoms(phonemes: str, limit: int, level: int) -> Iterator[str]:
-    if len(phonemes) <= limit:
-        if phonemes:
-            yield phonemes
-        return
-    for index in range(level, len(_BOUNDARIES)):
-        parts = _BOUNDARIES[index].split(phonemes)
-        if len(parts) > 1:
-            for part in parts:
-                yield from _atoms(part, limit, index + 1)
-            return
-    for start in range(0, len(phonemes), limit):  # one "word" longer than a piece: cut it, keep it all
-        yield phonemes[start:start + limit]
-
-
-def _pack(lengths: list[int], limit: int) -> list[tuple[int, int]]:
-    """Consecutive atoms grouped (joined by a space) within ``limit``, as index ranges."""
-    groups: list[tuple[int, int]] = []
-    start, size = 0, 0
-    for index, length in enumerate(lengths):
-        grown = length if index == start else size + 1 + length
-        if grown > limit and index > start:
-            groups.append((start, index))
-            start, size = index, length
-        else:
-            size = grown
-    groups.append((start, len(lengths)))
-    return groups
-
-
-def _word_spans(timings: Sequence[Any], rate: int) -> list[tuple[int, int]]:
-    """Sample spans of the spoken words of one piece, from its phoneme timings.
-
-    A word is a run of phonemes between spaces; it spans its sounds only (not the pause of a comma
-    after it), and a run of punctuation alone is no word.
-    """
-    spans: list[tuple[int, int]] = []
-    start: int | None = None
-    end: int | None = None
-    for timing in timings:
-        if timing.phoneme == " ":
-            if start is not None and end is not None:
-                spans.append((start, end))
-            start = end = None
-        elif timing.phoneme.isalpha():
-            start = round(timing.start * rate) if start is None else start
-            end = round(timing.end * rate)
-    if start is not None and end is not None:
-        spans.append((start, end))
-    return spans
-
-
-def _match_words(text: str, spans: list[tuple[int, int]], rate: int) -> list[WordTiming] | None:
-    """The text's words with the spoken spans, when they correspond one to one; else None."""
-    words = [word for word in text.split() if any(ch.isalnum() for ch in word)]
-    if not words or len(words) != len(spans):
-        return None
-    return [WordTiming(word, start / rate, end / rate)
-            for word, (start, end) in zip(words, spans, strict=True)]
-
-
-_fallback_lock = threading.Lock()
-
 
 def _espeak_lock() -> Any:
     """kokoro-onnx's lock around eSpeak-NG (global state), so its own calls and ours never overlap."""
@@ -370,27 +273,15 @@ def _backend(language: str, profile: VoiceProfile) -> Any:
 
 # ---- loading --------------------------------------------------------------------------------------
 
-def _providers(device: str) -> list[str]:
-    import onnxruntime
-
-    available = onnxruntime.get_available_providers()
-    if device in ("auto", "cuda") and "CUDAExecutionProvider" in available:
-        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    if device == "cuda":
-        raise EngineError("kokoro-onnx cannot use CUDA: this onnxruntime has no CUDA provider",
-                          "pip install onnxruntime-gpu, or use --device cpu")
-    return ["CPUExecutionProvider"]
+_fallback_lock = threading.Lock()
 
 
 def _load_session(model: Path, providers: Sequence[str], options: KokoroOnnxOptions) -> tuple[Any, Any]:
     """An ONNX Runtime session on the model, with explicit threads; and the options it got."""
     import onnxruntime
 
-    session_options = onnxruntime.SessionOptions()
-    session_options.intra_op_num_threads = options.threads or (os.cpu_count() or 1)
-    session_options.inter_op_num_threads = 1
     try:
-        session = onnxruntime.InferenceSession(str(model), sess_options=session_options,
+        session = onnxruntime.InferenceSession(str(model), sess_options=session_options(options.threads),
                                                providers=list(providers))
     except Exception as exc:  # onnxruntime raises its own exception types for corrupt models
         raise EngineError(f"Kokoro model {model} cannot be loaded: {exc}",

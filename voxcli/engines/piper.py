@@ -18,10 +18,12 @@ from voxcli.engines.base import (
     EngineOptions,
     Problem,
     VoiceProfile,
-    WordTiming,
     looks_like_path,
     shared_model,
 )
+from voxcli.engines.onnx import providers as onnx_providers
+from voxcli.engines.onnx import session_options
+from voxcli.engines.timing import match_words, word_spans
 from voxcli.errors import EngineError
 
 log = logging.getLogger(__name__)
@@ -139,7 +141,7 @@ class PiperEngine(Engine):
         found = find_model(profile)
         if isinstance(found, Problem):
             raise EngineError(f"{profile.where('voice')}: {found.message}", found.fix)
-        providers = _providers(device)
+        providers = onnx_providers(device, "Piper")
         key = ("piper", str(found.resolve()), tuple(providers), options.threads, options.word_timings)
         voice, alignments = shared_model(key, lambda: _load_voice(found, providers, options))
         return cls(voice, profile, _speaker_id(voice, options.speaker, profile), alignments)
@@ -154,27 +156,14 @@ class PiperEngine(Engine):
         for chunk in self._voice.synthesize(text, self._syn_config, include_alignments=aligned):
             audio = np.asarray(chunk.audio_float_array, dtype=np.float32)
             if aligned and chunk.phoneme_alignments:
-                spans = _word_spans(chunk.phoneme_alignments)
-                phoneme_words.extend((offset + start, offset + end) for start, end in spans)
+                phoneme_words += word_spans(_timed(chunk.phoneme_alignments, offset))
             else:
                 aligned = False
             pieces.append(audio)
             offset += len(audio)
         samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
-        words = _match_words(text, phoneme_words, self.sample_rate) if aligned else None
+        words = match_words(text, phoneme_words, self.sample_rate) if aligned else None
         yield AudioChunk(samples=samples, sample_rate=self.sample_rate, text=text, words=words)
-
-
-def _providers(device: str) -> list[str]:
-    import onnxruntime
-
-    available = onnxruntime.get_available_providers()
-    if device in ("auto", "cuda") and "CUDAExecutionProvider" in available:
-        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    if device == "cuda":
-        raise EngineError("Piper cannot use CUDA: this onnxruntime has no CUDA provider",
-                          "pip install onnxruntime-gpu, or use --device cpu")
-    return ["CPUExecutionProvider"]
 
 
 def _load_voice(model: Path, providers: Sequence[str], options: PiperOptions) -> tuple[Any, bool]:
@@ -191,11 +180,8 @@ def _load_voice(model: Path, providers: Sequence[str], options: PiperOptions) ->
     alignments = False
     if options.word_timings:
         source, alignments = _with_alignments(model)
-    session_options = onnxruntime.SessionOptions()
-    session_options.intra_op_num_threads = options.threads or (os.cpu_count() or 1)
-    session_options.inter_op_num_threads = 1
     try:
-        session = onnxruntime.InferenceSession(source, sess_options=session_options,
+        session = onnxruntime.InferenceSession(source, sess_options=session_options(options.threads),
                                                providers=list(providers))
     except Exception as exc:  # onnxruntime raises its own exception types for corrupt models
         raise EngineError(f"Piper model {model} cannot be loaded: {exc}",
@@ -241,39 +227,10 @@ def _speaker_id(voice: Any, speaker: int | str | None, profile: VoiceProfile) ->
     return speaker
 
 
-def _word_spans(alignments: Sequence[Any]) -> list[tuple[int, int]]:
-    """Sample spans of the spoken words of one Piper sentence, from its phoneme alignments.
-
-    Words are the runs of phonemes between spaces; a word spans its sounds only, so the pause of
-    a following comma is not part of it, and runs of punctuation alone are not words.
-    """
-    spans: list[tuple[int, int]] = []
-    position = 0
-    start: int | None = None
-    end: int | None = None
+def _timed(alignments: Sequence[Any], offset: int) -> Iterator[tuple[str, int, int]]:
+    """(phoneme, start, end) in samples from Piper's alignments (each phoneme with its pad)."""
+    position = offset
     for alignment in alignments:
-        phoneme, samples = alignment.phoneme, int(alignment.num_samples)
-        if phoneme in (" ", "^", "$"):
-            if start is not None and end is not None:
-                spans.append((start, end))
-            start = end = None
-        elif phoneme.isalpha() or phoneme in "ˈˌːˑ":
-            start = position if start is None else start
-            end = position + samples
+        samples = int(alignment.num_samples)
+        yield alignment.phoneme, position, position + samples
         position += samples
-    if start is not None and end is not None:
-        spans.append((start, end))
-    return spans
-
-
-def _match_words(text: str, spans: list[tuple[int, int]], rate: int) -> list[WordTiming] | None:
-    """Pair the text's words with the spoken word spans when they correspond one to one.
-
-    Text that espeak-ng reads as more or fewer words ("$5" -> "five dollars") gets no word
-    timings rather than wrong ones; subtitles then fall back to sentence timing.
-    """
-    words = [word for word in text.split() if any(ch.isalnum() for ch in word)]
-    if not words or len(words) != len(spans):
-        return None
-    pairs = zip(words, spans, strict=True)
-    return [WordTiming(word, start / rate, end / rate) for word, (start, end) in pairs]
