@@ -16,7 +16,15 @@ import typer
 from voxcli import __version__, console
 from voxcli.cli_convert import convert_command
 from voxcli.cli_voices import voices_app
-from voxcli.cliutil import Device, DeviceOption, VoicesOption, handled, read_text_argument
+from voxcli.cliutil import (
+    Device,
+    DeviceOption,
+    SpeedOption,
+    VoiceOption,
+    VoicesOption,
+    handled,
+    read_text_argument,
+)
 from voxcli.errors import UsageError
 
 app = typer.Typer(
@@ -79,15 +87,11 @@ def chapters_command(
 @app.command("say")
 def say_command(
     text: Annotated[str, typer.Argument(help="What to say; '-' reads it from stdin.", show_default=False)],
-    voice: Annotated[str | None, typer.Option(
-        "--voice", "-v", show_default=False,
-        help="A voice profile name, or ENGINE:VOICE (e.g. espeak:en-us). Default: the default profile.",
-    )] = None,
+    voice: VoiceOption = None,
     output: Annotated[str | None, typer.Option(
         "--output", "-o", metavar="FILE", show_default=False,
         help="Write FILE.wav or FILE.mp3 ('-': WAV on stdout) instead of playing the audio.")] = None,
-    speed: Annotated[float | None, typer.Option(
-        "--speed", min=0.5, max=2.0, show_default=False, help="0.5 to 2.0; overrides the profile.")] = None,
+    speed: SpeedOption = None,
     voices_file: VoicesOption = None,
     device: DeviceOption = Device.auto,
 ) -> None:

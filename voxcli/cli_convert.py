@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from voxcli import console
-from voxcli.cliutil import Device, DeviceOption, VoicesOption, handled
+from voxcli.cliutil import Device, DeviceOption, SpeedOption, VoiceOption, VoicesOption, handled
 from voxcli.errors import UsageError
 
 AUDIO_FORMATS = ("wav", "mp3")
@@ -24,10 +24,7 @@ MP3_KBPS = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
 
 def convert_command(
     book: Annotated[str, typer.Argument(help="An .epub, .txt or .md book.", show_default=False)],
-    voice: Annotated[str | None, typer.Option(
-        "--voice", "-v", show_default=False,
-        help="A voice profile, or ENGINE:VOICE. Default: the default profile.",
-    )] = None,
+    voice: VoiceOption = None,
     outdir: Annotated[Path | None, typer.Option(
         "--output", "-o", metavar="OUTDIR", show_default=False,
         help="Output folder (default: the book's name, beside it).")] = None,
@@ -38,8 +35,7 @@ def convert_command(
     chapters: Annotated[str | None, typer.Option(
         "--chapters", "-c", show_default=False,
         help="Chapters to convert, e.g. 1-3,7 (default: all).")] = None,
-    speed: Annotated[float | None, typer.Option(
-        "--speed", min=0.5, max=2.0, show_default=False, help="0.5 to 2.0; overrides the profile.")] = None,
+    speed: SpeedOption = None,
     jobs: Annotated[int | None, typer.Option(
         "--jobs", "-j", min=1, max=64, show_default=False,
         help="Worker processes (default: one per core for CPU-light engines, else 1).")] = None,

@@ -18,6 +18,11 @@ EXIT_INTERRUPTED = 130
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in voxcli, not a user mistake
 MAX_SAY_BYTES = 16 * 1024 * 1024
 
+VoiceOption = Annotated[str | None, typer.Option(
+    "--voice", "-v", show_default=False,
+    help="A voice profile name, or ENGINE:VOICE (e.g. espeak:en-us). Default: the default profile.")]
+SpeedOption = Annotated[float | None, typer.Option(
+    "--speed", min=0.5, max=2.0, show_default=False, help="0.5 to 2.0; overrides the profile.")]
 VoicesOption = Annotated[str | None, typer.Option(
     "--voices", metavar="FILE", show_default=False,
     help="The voices.toml to use (default: $VOXCLI_VOICES, ./voices.toml, the user's, the built-in).")]
