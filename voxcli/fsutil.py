@@ -31,38 +31,27 @@ def atomic_writer(path: Path) -> Iterator[BinaryIO]:
 
     On any error the temp file is removed and ``path`` is left as it was.
     """
-    path = Path(path)
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
-    except OSError as exc:
-        raise write_error(path, exc) from exc
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        # mkstemp creates 0600 files; give the result the usual permissions.
-        tmp.chmod(0o666 & ~_UMASK)
-        tmp.replace(path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        if isinstance(exc, OSError):
-            raise write_error(path, exc) from exc
-        raise
-    _fsync_dir(path.parent)
+    with atomic_path(path) as tmp, tmp.open("wb") as handle:
+        yield handle
 
 
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
-    """A temp path beside ``path`` for a library to write to; fsynced and renamed over ``path`` on success."""
+    """A temp path beside ``path`` (a unique, empty file) for a library to write to; fsynced and
+    renamed over ``path`` on success, removed on failure."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}{TEMP_SUFFIX}")
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise write_error(path, exc) from exc
+    tmp = Path(name)
     try:
         yield tmp
         with tmp.open("rb+") as handle:
             os.fsync(handle.fileno())
+        # mkstemp creates 0600 files; give the result the usual permissions.
+        tmp.chmod(0o666 & ~_UMASK)
         tmp.replace(path)
     except BaseException as exc:
         with contextlib.suppress(OSError):
