@@ -9,6 +9,7 @@ import typer
 
 from voxcli import console
 from voxcli.cliutil import VoicesOption, handled
+from voxcli.errors import UsageError
 
 voices_app = typer.Typer(
     help="List and edit voice profiles (voices.toml).",
@@ -57,10 +58,15 @@ def show_command(
 @voices_app.command("add")
 def add_command(
     name: Annotated[str, typer.Argument(help="The new profile's name.", show_default=False)],
-    engine: Annotated[str, typer.Option("--engine", "-e", help="piper, espeak, ... (see 'voxcli engines').",
-                                        show_default=False)],
-    voice: Annotated[str, typer.Option("--voice", help="The engine's voice id, or a path to a model file.",
-                                       show_default=False)],
+    samples: Annotated[list[Path] | None, typer.Argument(
+        help="With --clone: recordings of the voice (WAV, MP3, FLAC or OGG, 3 to 60 s each).",
+        show_default=False)] = None,
+    clone: Annotated[bool, typer.Option(
+        "--clone", help="Clone a voice with XTTS v2 from the recordings given.")] = False,
+    engine: Annotated[str | None, typer.Option(
+        "--engine", "-e", help="piper, espeak, ... (see 'voxcli engines').", show_default=False)] = None,
+    voice: Annotated[str | None, typer.Option(
+        "--voice", help="The engine's voice id, or a path to a model file.", show_default=False)] = None,
     lang: Annotated[str | None, typer.Option("--lang", help="Language tag, e.g. en-us.",
                                              show_default=False)] = None,
     speed: Annotated[float | None, typer.Option("--speed", min=0.5, max=2.0, show_default=False,
@@ -71,12 +77,20 @@ def add_command(
     force: Annotated[bool, typer.Option("--force", help="Replace a profile of the same name.")] = False,
     voices_file: VoicesOption = None,
 ) -> None:
-    """Add a profile to the voices.toml in use (the user's own when none is)."""
+    """Add a profile to the voices.toml in use (the user's own when none is); --clone NAME FILE... clones."""
     from voxcli.config import add_profile, edit_target
 
     with handled():
         path = edit_target(voices_file)
-        table: dict[str, Any] = {"engine": engine, "voice": _stored_path(voice)}
+        if clone:
+            table = _cloned(name, samples or [], engine, voice)
+        elif samples:
+            raise UsageError("recordings are only taken with --clone",
+                             f"voxcli voices add {name} --clone FILE...")
+        elif not engine or not voice:
+            raise UsageError("a new voice needs --engine and --voice", "or --clone FILE... to clone one")
+        else:
+            table = {"engine": engine, "voice": _stored_path(voice)}
         optional = {"lang": lang, "speed": speed, "sentence_pause": sentence_pause}
         table.update({key: value for key, value in optional.items() if value is not None})
         voices = add_profile(path, name, table, replace=force)
@@ -114,6 +128,27 @@ def set_default_command(
         set_default(path, name)
         console.info(f"default voice is now '{name}' in {path}")
         _warn_if_shadowed(path)
+
+
+def _cloned(name: str, samples: list[Path], engine: str | None, voice: str | None) -> dict[str, Any]:
+    """Check the recordings (a line per bad one), keep them as 24 kHz WAV; the XTTS profile for them."""
+    from voxcli.clone import check_sample, store
+
+    if not samples:
+        raise UsageError("--clone needs at least one recording", f"voxcli voices add {name} --clone me.wav")
+    if engine not in (None, "coqui") or voice is not None:
+        raise UsageError("--clone makes an XTTS v2 voice: --engine and --voice do not apply",
+                         "leave them out")
+    checked = [check_sample(sample) for sample in samples]
+    problems = [item for item in checked if isinstance(item, str)]
+    for problem in problems:
+        console.error(problem)
+    if problems:
+        raise UsageError(f"{len(problems)} of {len(samples)} recordings cannot be used",
+                         "fix or replace them and run the command again")
+    stored = store(name, [item for item in checked if not isinstance(item, str)])
+    console.info(f"kept {len(stored)} recording(s) as 24 kHz mono WAV in {stored[0].parent}")
+    return {"engine": "coqui", "voice": "xtts_v2", "options": {"speaker_wav": [str(p) for p in stored]}}
 
 
 def _stored_path(voice: str) -> str:

@@ -57,18 +57,19 @@ def check_sample(path: Path) -> Sample | str:
     clipped = float(np.mean(np.abs(data) >= 0.999))
     if clipped > CLIPPED_SHARE:
         return f"{path}: clipped ({clipped:.1%} of samples at full scale); record at a lower level"
-    return Sample(path, _resample(mono, rate), seconds)
+    return Sample(path, resample(mono, rate, RATE), seconds)
 
 
-def _resample(samples: np.ndarray, rate: int) -> np.ndarray:
-    if rate == RATE:
+def resample(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
+    """Polyphase resampling (scipy) from ``rate`` to ``target`` Hz."""
+    if rate == target:
         return samples.astype(np.float32)
     from math import gcd
 
     from scipy.signal import resample_poly
 
-    step = gcd(rate, RATE)
-    return np.asarray(resample_poly(samples, RATE // step, rate // step), dtype=np.float32)
+    step = gcd(rate, target)
+    return np.asarray(resample_poly(samples, target // step, rate // step), dtype=np.float32)
 
 
 def store(name: str, samples: list[Sample], root: Path | None = None) -> list[Path]:

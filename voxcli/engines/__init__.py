@@ -39,6 +39,7 @@ BUILTIN: dict[str, str] = {
     "espeak": "voxcli.engines.espeak:EspeakEngine",
     "kokoro": "voxcli.engines.kokoro:KokoroEngine",
     "kokoro-onnx": "voxcli.engines.kokoro_onnx:KokoroOnnxEngine",
+    "coqui": "voxcli.engines.coqui:CoquiEngine",
 }
 
 

@@ -1,0 +1,257 @@
+"""Coqui TTS: XTTS v2 with voice cloning from reference recordings, and other Coqui models by name.
+
+XTTS is loaded once per process and device from a local checkpoint (``xtts_files``); the
+conditioning latents of a cloned voice are computed once and kept on disk, keyed by the hashes of
+its recordings. A guard re-synthesises sentences whose length per character or long silences are
+far from the voice's running norm (XTTS sometimes babbles, repeats or goes quiet).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import statistics
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import Field
+
+from voxcli.engines.base import AudioChunk, Engine, EngineOptions, Problem, VoiceProfile, shared_model
+from voxcli.engines.xtts_files import (
+    LICENSE_ENV,
+    LICENSE_URL,
+    XTTS_MODEL,
+    find_xtts,
+    license_accepted,
+    load_xtts,
+)
+from voxcli.errors import EngineError
+
+SAMPLE_RATE = 24000
+REFERENCE_RATE = 22050  # what XTTS computes its latents from
+MAX_REFERENCE_SECONDS = 30
+SILENCE_SECONDS = 1.5  # a gap this long inside one sentence is suspicious
+NORM_AFTER = 5  # sentences before the running norm is trusted; until then, fixed bounds
+SECONDS_PER_CHAR = (0.025, 0.25)  # plausible speech for the first sentences
+OUTLIER_RATIO = 2.5
+
+
+class CoquiOptions(EngineOptions):
+    model_dir: str | None = None  # an xtts_v2 checkpoint folder (else $VOXCLI_XTTS_DIR, Coqui's cache)
+    speaker_wav: list[str] | None = None  # reference recordings to clone (3-60 s each)
+    speaker: str | None = None  # a built-in XTTS speaker, when no recordings are given
+    language: str | None = None  # XTTS language code; default: the profile's lang ("en-us" -> "en")
+    temperature: float = Field(default=0.65, gt=0.0, le=1.5)
+    seed: int = Field(default=0, ge=0)
+    device: Literal["auto", "cuda", "cpu"] = "auto"
+    retries: int = Field(default=2, ge=0, le=10)  # re-syntheses of a suspicious sentence
+
+
+class CoquiEngine(Engine):
+    name: ClassVar[str] = "coqui"
+    description: ClassVar[str] = "Coqui XTTS v2 (voice cloning) and other Coqui TTS models"
+    install_hint: ClassVar[str] = "pip install 'coqui-tts[codec]'"
+    max_chars: ClassVar[int] = 250  # XTTS's limit for English; it also caps text tokens at 400
+    requires: ClassVar[tuple[str, ...]] = ("TTS", "torch", "torchaudio")
+    distribution: ClassVar[str | None] = "coqui-tts"
+    Options: ClassVar[type[EngineOptions]] = CoquiOptions
+    neutral_options: ClassVar[frozenset[str]] = frozenset({"device", "model_dir", "retries"})
+    chars_per_second: ClassVar[float] = 15.0  # CPU; a GPU is many times faster
+
+    def __init__(self, model: Any, latents: tuple[Any, Any], profile: VoiceProfile) -> None:
+        options = profile.options_as(CoquiOptions)
+        self._model, self._latents = model, latents
+        self._language = options.language or profile.lang.split("-")[0]
+        self._temperature, self._seed, self._retries = options.temperature, options.seed, options.retries
+        self._speed = profile.speed
+        self._norm: list[float] = []  # seconds per character of accepted sentences
+        self.suspicious: list[str] = []  # sentences that stayed suspicious after every retry
+        self.sample_rate = SAMPLE_RATE
+
+    @classmethod
+    def profile_problem(cls, profile: VoiceProfile) -> Problem | None:
+        options = profile.options_as(CoquiOptions)
+        found = find_xtts(profile.path(options.model_dir) if options.model_dir else None)
+        if isinstance(found, Problem):
+            return found
+        if not license_accepted():
+            return _license_problem()
+        for sample in options.speaker_wav or []:
+            if not profile.path(sample).is_file():
+                return Problem(f"reference recording not found: {profile.path(sample)}",
+                               "fix the path, or add the voice again: voxcli voices add NAME --clone FILE")
+        if not options.speaker_wav and not options.speaker:
+            return Problem("an XTTS voice needs recordings to clone (speaker_wav) or a built-in speaker",
+                           "voxcli voices add NAME --clone FILE.wav, or set options.speaker")
+        return None
+
+    @classmethod
+    def identity(cls, profile: VoiceProfile) -> dict[str, Any]:
+        options = profile.options_as(CoquiOptions)
+        found = find_xtts(profile.path(options.model_dir) if options.model_dir else None)
+        extra: dict[str, Any] = {"sample_rate": SAMPLE_RATE, "model_name": profile.voice or XTTS_MODEL,
+                                 "references": _reference_hashes(profile)}
+        if not isinstance(found, Problem):
+            stat = (found / "model.pth").stat()
+            extra |= {"model": str(found.resolve()), "model_size": stat.st_size,
+                      "model_mtime_ns": stat.st_mtime_ns}
+        return {**super().identity(profile), **extra}
+
+    @classmethod
+    def load(cls, profile: VoiceProfile, device: str = "auto") -> CoquiEngine:
+        options = profile.options_as(CoquiOptions)
+        problem = cls.profile_problem(profile)
+        if problem:
+            raise EngineError(f"{profile.where('voice')}: {problem.message}", problem.fix)
+        folder = find_xtts(profile.path(options.model_dir) if options.model_dir else None)
+        assert isinstance(folder, Path)  # profile_problem said so
+        chosen = _device(device if device != "auto" else options.device)
+        model = shared_model(("coqui", str(folder.resolve()), chosen), lambda: _load(folder, chosen))
+        return cls(model, _latents(model, profile, folder), profile)
+
+    def synthesize(self, text: str) -> Iterator[AudioChunk]:
+        best: np.ndarray | None = None
+        best_score = float("inf")
+        for attempt in range(self._retries + 1):
+            audio = self._speak(text, self._seed + attempt)
+            score = self._oddness(text, audio)
+            if score < best_score:
+                best, best_score = audio, score
+            if score == 0:
+                break
+        assert best is not None
+        if best_score > 0:
+            self.suspicious.append(text)
+        else:
+            self._norm.append(len(best) / SAMPLE_RATE / max(len(text), 1))
+        yield AudioChunk(samples=best, sample_rate=SAMPLE_RATE, text=text)
+
+    def _speak(self, text: str, seed: int) -> np.ndarray:
+        import torch
+
+        gpt_latent, speaker_embedding = self._latents
+        torch.manual_seed(seed)
+        with torch.inference_mode():
+            output = self._model.inference(text, self._language, gpt_latent, speaker_embedding,
+                                           temperature=self._temperature, speed=self._speed,
+                                           enable_text_splitting=False)
+        wav = output["wav"]
+        audio = wav.detach().cpu().numpy() if hasattr(wav, "detach") else np.asarray(wav)
+        samples: np.ndarray = np.clip(audio.reshape(-1), -1.0, 1.0).astype(np.float32)
+        return samples
+
+    def _oddness(self, text: str, audio: np.ndarray) -> float:
+        """0 for a plausible sentence; otherwise how far its length or silences are from the norm."""
+        per_char = len(audio) / SAMPLE_RATE / max(len(text), 1)
+        if len(self._norm) >= NORM_AFTER:
+            norm = statistics.median(self._norm)
+            ratio = max(per_char / norm, norm / per_char) if per_char > 0 else float("inf")
+            length = max(0.0, ratio - OUTLIER_RATIO)
+        else:
+            low, high = SECONDS_PER_CHAR
+            length = 0.0 if low <= per_char <= high else abs(per_char - min(max(per_char, low), high)) / low
+        return length + max(0.0, longest_silence(audio) - SILENCE_SECONDS)
+
+
+def longest_silence(audio: np.ndarray, threshold: float = 0.01, frame: int = 480) -> float:
+    """Seconds of the longest run of quiet 20 ms frames."""
+    count = len(audio) // frame
+    if count == 0:
+        return 0.0
+    quiet = np.abs(audio[: count * frame].reshape(count, frame)).max(axis=1) < threshold
+    best = run = 0
+    for flag in quiet:
+        run = run + 1 if flag else 0
+        best = max(best, run)
+    return best * frame / SAMPLE_RATE
+
+
+def _license_problem() -> Problem:
+    return Problem("XTTS v2 is under the Coqui Public Model License, not accepted yet",
+                   f"read {LICENSE_URL}, then run: voxcli doctor --accept-coqui-license "
+                   f"(or set {LICENSE_ENV}=1)")
+
+
+def _device(wanted: str) -> str:
+    import torch
+
+    if wanted == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if wanted == "cuda" and not torch.cuda.is_available():
+        raise EngineError("XTTS cannot use cuda: torch sees no CUDA device", "use --device cpu")
+    return wanted
+
+
+def _load(folder: Path, device: str) -> Any:
+    try:
+        return load_xtts(folder, device)
+    except Exception as exc:  # a damaged checkpoint fails anywhere inside torch or TTS
+        raise EngineError(f"XTTS checkpoint {folder} cannot be loaded: {type(exc).__name__}: {exc}",
+                          "download it again") from exc
+
+
+def _reference_hashes(profile: VoiceProfile) -> list[str]:
+    hashes = []
+    for sample in profile.options_as(CoquiOptions).speaker_wav or []:
+        path = profile.path(sample)
+        hashes.append(hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else str(path))
+    return hashes
+
+
+def _latents(model: Any, profile: VoiceProfile, folder: Path) -> tuple[Any, Any]:
+    """(GPT conditioning latent, speaker embedding): a built-in speaker's, or cloned once and cached."""
+    import torch
+
+    options = profile.options_as(CoquiOptions)
+    if not options.speaker_wav:
+        speakers = getattr(getattr(model, "speaker_manager", None), "speakers", None) or {}
+        if options.speaker not in speakers:
+            raise EngineError(f"{profile.where('options.speaker')}: unknown XTTS speaker '{options.speaker}'",
+                              f"known: {', '.join(sorted(speakers)[:12]) or 'none in this checkpoint'}")
+        entry = speakers[options.speaker]
+        return entry["gpt_cond_latent"], entry["speaker_embedding"]
+    stat = (folder / "model.pth").stat()
+    key = hashlib.sha256(repr((_reference_hashes(profile), str(folder.resolve()), stat.st_size,
+                               stat.st_mtime_ns)).encode()).hexdigest()
+    cache = latents_dir() / f"{key}.pt"
+    if cache.is_file():
+        try:
+            stored = torch.load(cache, map_location=model.device, weights_only=True)
+            return stored["gpt_cond_latent"], stored["speaker_embedding"]
+        except Exception:  # a damaged cache entry is computed again
+            cache.unlink(missing_ok=True)
+    latents = compute_latents(model, [profile.path(s) for s in options.speaker_wav])
+    from voxcli.fsutil import atomic_path, make_dirs
+
+    make_dirs(cache.parent)
+    with atomic_path(cache) as tmp:
+        torch.save({"gpt_cond_latent": latents[0], "speaker_embedding": latents[1]}, tmp)
+    return latents
+
+
+def latents_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("voxcli")) / "xtts-latents"
+
+
+def compute_latents(model: Any, paths: list[Path]) -> tuple[Any, Any]:
+    """What ``Xtts.get_conditioning_latents`` computes, from audio read with soundfile (no FFmpeg)."""
+    import soundfile
+    import torch
+
+    from voxcli.clone import resample
+
+    audios, embeddings = [], []
+    for path in paths:
+        data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+        mono = resample(data.mean(axis=1), rate, REFERENCE_RATE)[: REFERENCE_RATE * MAX_REFERENCE_SECONDS]
+        audio = torch.from_numpy(np.clip(mono, -1.0, 1.0)).unsqueeze(0).to(model.device)
+        with torch.inference_mode():
+            embeddings.append(model.get_speaker_embedding(audio, REFERENCE_RATE))
+        audios.append(audio)
+    with torch.inference_mode():
+        gpt_latent = model.get_gpt_cond_latents(torch.cat(audios, dim=-1), REFERENCE_RATE, length=6,
+                                                chunk_length=6)
+    return gpt_latent, torch.stack(embeddings).mean(dim=0)
