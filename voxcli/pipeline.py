@@ -125,6 +125,7 @@ def convert(request: ConvertRequest, reporter: Reporter | None = None,
         for chapter_plan in todo:
             result = session.chapter(chapter_plan, tracks)
             record = _record(result, builds[chapter_plan.index])
+            record["suspicious"] = [s.text for s in chapter_plan.segments if s.speech in session.suspicious()]
             stale = set(records.get(result.index, {}).get("files", {}).values()) - set(result.files.values())
             for name in stale:
                 (outdir / name).unlink(missing_ok=True)
@@ -222,6 +223,10 @@ class _Session:
         raise Interrupted(f"stopped: {done} of {self._total} new sentences are saved",
                           "run the same command again to resume", signal_number)
 
+    def suspicious(self) -> set[str]:
+        """Texts the engine flagged as probably wrong (the XTTS guard), spoken this run."""
+        return set(getattr(self._engine, "suspicious", []))
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.close()
@@ -277,8 +282,11 @@ def _write_records(request: ConvertRequest, records: dict[int, dict[str, Any]]) 
              "speed": profile.speed}
     meta = {"title": book.title, "author": book.author, "language": book.language,
             "source": Path(request.source).name}
-    warnings = [*book.warnings, *(f"chapter {c['index']}: no audio for: {text}"
-                                  for c in chapters for text in c.get("unspoken", []))]
+    warnings = [*book.warnings,
+                *(f"chapter {c['index']}: no audio for: {text}"
+                  for c in chapters for text in c.get("unspoken", [])),
+                *(f"chapter {c['index']}: audio may be wrong (length or silences far from the voice's norm): "
+                  f"{text}" for c in chapters for text in c.get("suspicious", []))]
     manifest = write_manifest(outdir, meta, voice, chapters, warnings)
     write_playlist(outdir, chapters)
     return manifest

@@ -1,0 +1,162 @@
+"""The coqui (XTTS v2) engine on a tiny random checkpoint, loaded the way a real xtts_v2 folder is."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10
+    import tomli as tomllib
+import soundfile
+from typer.testing import CliRunner
+
+from tests.xtts_tiny import build_tiny_xtts
+from voxcli.cli import app
+from voxcli.engines import load_engine
+from voxcli.engines.base import VoiceProfile, forget_models
+from voxcli.engines.coqui import CoquiEngine, CoquiOptions, latents_dir
+from voxcli.engines.piper import PiperOptions
+from voxcli.errors import EngineError
+
+TEXT = "It was the best of times, it was the worst of times, it was the age of wisdom."
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_xtts(tmp_path_factory.mktemp("xtts"))
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real recording to clone: the built-in Piper voice, about 5 s at 22,050 Hz."""
+    engine = load_engine(VoiceProfile(name="joe", engine="piper", voice="en_US-joe-medium",
+                                      options=PiperOptions()))
+    (chunk,) = list(engine.synthesize(TEXT))
+    path = tmp_path_factory.mktemp("rec") / "joe.wav"
+    soundfile.write(path, chunk.samples, chunk.sample_rate)
+    return path
+
+
+@pytest.fixture
+def accepted(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("COQUI_TOS_AGREED", "1")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(isolated.parent / "cache"))
+    return isolated
+
+
+def profile(checkpoint: Path, recording: Path, **options: object) -> VoiceProfile:
+    settings = {"model_dir": str(checkpoint), "speaker_wav": [str(recording)], "retries": 0, **options}
+    return VoiceProfile(name="me", engine="coqui", voice="xtts_v2", options=CoquiOptions(**settings))
+
+
+def test_clone_and_speak_with_cached_latents(checkpoint: Path, recording: Path, accepted: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = load_engine(profile(checkpoint, recording), "cpu")
+    (chunk,) = list(engine.synthesize("Hello there."))
+    assert chunk.sample_rate == 24000 and chunk.samples.dtype == np.float32
+    assert len(chunk.samples) > 0 and np.isfinite(chunk.samples).all()
+    cached = list(latents_dir().glob("*.pt"))
+    assert len(cached) == 1
+    # A second run (a new process, as far as voxcli knows) reads the latents from disk.
+    forget_models()
+    import voxcli.engines.coqui as coqui
+
+    def never(*args: object) -> None:
+        raise AssertionError("latents were computed again")
+
+    monkeypatch.setattr(coqui, "compute_latents", never)
+    again = load_engine(profile(checkpoint, recording), "cpu")
+    (chunk,) = list(again.synthesize("Hello again."))
+    assert len(chunk.samples) > 0
+
+
+def test_the_licence_must_be_accepted(checkpoint: Path, recording: Path, isolated: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COQUI_TOS_AGREED", raising=False)
+    with pytest.raises(EngineError) as error:
+        load_engine(profile(checkpoint, recording), "cpu")
+    assert "Coqui Public Model License" in error.value.message
+    assert "voxcli doctor --accept-coqui-license" in str(error.value.fix)
+
+
+def test_missing_checkpoint_and_recording(recording: Path, accepted: Path, tmp_path: Path) -> None:
+    problem = CoquiEngine.profile_problem(profile(tmp_path / "none", recording))
+    assert problem is not None and problem.message.startswith("XTTS v2 weights not found in ")
+    assert "https://huggingface.co/coqui/XTTS-v2" in str(problem.fix)
+
+
+def test_the_guard_retries_a_forced_outlier(checkpoint: Path, recording: Path, accepted: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = load_engine(profile(checkpoint, recording, retries=2, seed=7), "cpu")
+    assert isinstance(engine, CoquiEngine)
+    seeds: list[int] = []
+    text = "A sentence of about fifty characters, give or take."
+    plausible = (np.sin(np.arange(int(len(text) * 0.07 * 24000)) / 5) * 0.3).astype(np.float32)
+    babble = (np.sin(np.arange(40 * 24000) / 5) * 0.3).astype(np.float32)  # 40 s for 50 characters
+
+    def speak(text: str, seed: int) -> np.ndarray:
+        seeds.append(seed)
+        return babble if seed == 7 else plausible
+
+    monkeypatch.setattr(engine, "_speak", speak)
+    (chunk,) = list(engine.synthesize(text))
+    assert seeds == [7, 8] and len(chunk.samples) == len(plausible) and engine.suspicious == []
+    monkeypatch.setattr(engine, "_speak", lambda text, seed: seeds.append(seed) or babble)
+    list(engine.synthesize(text))
+    assert seeds[2:] == [7, 8, 9] and engine.suspicious == [text]  # every retry failed: reported
+
+
+def test_convert_with_a_coqui_profile(checkpoint: Path, recording: Path, accepted: Path,
+                                      runner: CliRunner) -> None:
+    voices = accepted / "voices.toml"
+    voices.write_text(f'default = "me"\n[voices.me]\nengine = "coqui"\nvoice = "xtts_v2"\n'
+                      f'[voices.me.options]\nmodel_dir = "{checkpoint}"\nspeaker_wav = ["{recording}"]\n'
+                      'retries = 0\n', encoding="utf-8")
+    book = accepted / "book.md"
+    book.write_text("# One\n\nCall me Ishmael. Some years ago I went to sea.\n", encoding="utf-8")
+    result = runner.invoke(app, ["convert", str(book), "-o", str(accepted / "out"), "--json",
+                                 "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    (chapter,) = json.loads(result.stdout)["manifest"]["chapters"]
+    audio, rate = soundfile.read(accepted / "out" / chapter["files"]["wav"])
+    assert rate == 24000 and len(audio) / rate == pytest.approx(chapter["duration"], abs=0.001)
+
+
+def test_voices_add_clone(recording: Path, accepted: Path, runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["voices", "add", "me", "--clone", str(recording)])
+    assert result.exit_code == 0, result.output
+    user = tomllib.loads((accepted.parent / "config" / "voxcli" / "voices.toml").read_text())
+    table = user["voices"]["me"]
+    assert (table["engine"], table["voice"]) == ("coqui", "xtts_v2")
+    (stored,) = table["options"]["speaker_wav"]
+    assert Path(stored).is_file() and Path(stored).parent.name == "me"
+    assert soundfile.info(stored).samplerate == 24000 and soundfile.info(stored).channels == 1
+    # Bad recordings: one line each, nothing written.
+    short = tmp_path / "short.wav"
+    soundfile.write(short, np.zeros(8000, dtype=np.float32) + 0.1, 16000)
+    noise = tmp_path / "notes.wav"
+    noise.write_text("not audio")
+    before = (accepted.parent / "config" / "voxcli" / "voices.toml").read_bytes()
+    bad = runner.invoke(app, ["voices", "add", "other", "--clone", str(short), str(noise), str(recording)])
+    assert bad.exit_code == 2
+    lines = bad.stderr.splitlines()
+    assert lines[0].startswith(f"error: {short}: 0.5 s long")
+    assert lines[1].startswith(f"error: {noise}: not readable audio")
+    assert lines[2].startswith("error: 2 of 3 recordings cannot be used")
+    assert (accepted.parent / "config" / "voxcli" / "voices.toml").read_bytes() == before
+    assert runner.invoke(app, ["voices", "add", "x", "--clone"]).exit_code == 2
+
+
+def test_doctor_loads_the_checkpoint(checkpoint: Path, accepted: Path, runner: CliRunner,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VOXCLI_XTTS_DIR", str(checkpoint))
+    result = runner.invoke(app, ["doctor", "--json"])
+    assert result.exit_code == 0, result.output
+    xtts = {c["name"]: c for c in json.loads(result.stdout)["checks"]}["xtts_v2"]
+    assert xtts["status"] == "ok" and xtts["detail"].startswith(f"loaded from {checkpoint} in ")
