@@ -92,8 +92,9 @@ def test_every_commented_example_profile_is_valid() -> None:
         if inside and line.startswith("# "):
             examples.append(line[2:])
     text = "\n".join(examples)
-    assert text.count("[voices.") >= 8  # piper, espeak, kokoro and kokoro-onnx examples with options
+    assert text.count("[voices.") >= 10  # examples for every engine, with their options
     shipped = (REPO / "voices.toml").read_text(encoding="utf-8")
     voices = parse_voices(shipped + "\n" + text, "voices.toml", None)
-    assert {"alan", "marie", "heart", "bella"} <= set(voices.profiles)
-    assert {p.engine for p in voices.profiles.values()} == {"piper", "espeak", "kokoro", "kokoro-onnx"}
+    assert {"alan", "marie", "heart", "bella", "me"} <= set(voices.profiles)
+    engines = {p.engine for p in voices.profiles.values()}
+    assert engines == {"piper", "espeak", "kokoro", "kokoro-onnx", "coqui"}
