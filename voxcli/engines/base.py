@@ -106,6 +106,12 @@ class VoiceProfile:
         return f"{self.source}: voices.{self.name}.{key}"
 
 
+def file_identity(path: Path) -> dict[str, Any]:
+    """A model file as cache keys see it: where it is, its size and its modification time."""
+    stat = path.stat()
+    return {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
 def looks_like_path(value: str, suffixes: tuple[str, ...] = ()) -> bool:
     """Whether a voice id names a file (rather than a voice known by name)."""
     return ("/" in value or "\\" in value or value.startswith(("~", "."))

@@ -17,7 +17,15 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from voxcli.engines.base import AudioChunk, Engine, EngineOptions, Problem, VoiceProfile, shared_model
+from voxcli.engines.base import (
+    AudioChunk,
+    Engine,
+    EngineOptions,
+    Problem,
+    VoiceProfile,
+    file_identity,
+    shared_model,
+)
 from voxcli.engines.xtts_files import (
     LICENSE_ENV,
     LICENSE_URL,
@@ -93,9 +101,7 @@ class CoquiEngine(Engine):
         extra: dict[str, Any] = {"sample_rate": SAMPLE_RATE, "model_name": profile.voice or XTTS_MODEL,
                                  "references": _reference_hashes(profile)}
         if not isinstance(found, Problem):
-            stat = (found / "model.pth").stat()
-            extra |= {"model": str(found.resolve()), "model_size": stat.st_size,
-                      "model_mtime_ns": stat.st_mtime_ns}
+            extra["model"] = file_identity(found / "model.pth")
         return {**super().identity(profile), **extra}
 
     @classmethod
@@ -211,9 +217,8 @@ def _latents(model: Any, profile: VoiceProfile, folder: Path) -> tuple[Any, Any]
                               f"known: {', '.join(sorted(speakers)[:12]) or 'none in this checkpoint'}")
         entry = speakers[options.speaker]
         return entry["gpt_cond_latent"], entry["speaker_embedding"]
-    stat = (folder / "model.pth").stat()
-    key = hashlib.sha256(repr((_reference_hashes(profile), str(folder.resolve()), stat.st_size,
-                               stat.st_mtime_ns)).encode()).hexdigest()
+    source = repr((_reference_hashes(profile), file_identity(folder / "model.pth")))
+    key = hashlib.sha256(source.encode()).hexdigest()
     cache = latents_dir() / f"{key}.pt"
     if cache.is_file():
         try:

@@ -26,6 +26,7 @@ from voxcli.engines.base import (
     EngineOptions,
     Problem,
     VoiceProfile,
+    file_identity,
     looks_like_path,
     shared_model,
 )
@@ -168,9 +169,7 @@ class KokoroEngine(Engine):
         found = find_weights(profile)
         extra: dict[str, Any] = {"sample_rate": SAMPLE_RATE}
         if isinstance(found, Weights):
-            stat = found.model.stat()
-            extra |= {"model": str(found.model.resolve()), "model_size": stat.st_size,
-                      "model_mtime_ns": stat.st_mtime_ns}
+            extra["model"] = file_identity(found.model)
         return {**super().identity(profile), **extra}
 
     @classmethod

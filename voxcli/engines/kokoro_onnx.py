@@ -31,6 +31,7 @@ from voxcli.engines.base import (
     EngineOptions,
     Problem,
     VoiceProfile,
+    file_identity,
     looks_like_path,
     shared_model,
 )
@@ -133,11 +134,6 @@ def _style_files(profile: VoiceProfile) -> list[Path]:
     return [profile.path(name) for name, _ in parts if looks_like_path(name, STYLE_SUFFIXES)]
 
 
-def _file_identity(path: Path) -> dict[str, Any]:
-    stat = path.stat()
-    return {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-
-
 class KokoroOnnxEngine(Engine):
     name: ClassVar[str] = "kokoro-onnx"
     description: ClassVar[str] = "Kokoro-82M neural voices on ONNX Runtime (no torch; CPU or CUDA)"
@@ -168,10 +164,10 @@ class KokoroOnnxEngine(Engine):
         found = find_files(profile)
         if isinstance(found, Problem):
             return super().identity(profile)
-        files = {"model": _file_identity(found.model), "voices": _file_identity(found.voices)}
+        files = {"model": file_identity(found.model), "voices": file_identity(found.voices)}
         if found.vocab is not None:
-            files["vocab"] = _file_identity(found.vocab)
-        styles = [_file_identity(path) for path in _style_files(profile) if path.is_file()]
+            files["vocab"] = file_identity(found.vocab)
+        styles = [file_identity(path) for path in _style_files(profile) if path.is_file()]
         return {**super().identity(profile), "files": files, "style_files": styles,
                 "sample_rate": SAMPLE_RATE}
 

@@ -18,6 +18,7 @@ from voxcli.engines.base import (
     EngineOptions,
     Problem,
     VoiceProfile,
+    file_identity,
     looks_like_path,
     shared_model,
 )
@@ -117,13 +118,11 @@ class PiperEngine(Engine):
         found = find_model(profile)
         if isinstance(found, Problem):
             return super().identity(profile)
-        stat = found.stat()
         try:
             rate = json.loads(_config_path(found).read_text(encoding="utf-8"))["audio"]["sample_rate"]
         except (OSError, ValueError, KeyError, TypeError):
             rate = None
-        return {**super().identity(profile), "model": str(found.resolve()), "model_size": stat.st_size,
-                "model_mtime_ns": stat.st_mtime_ns, "sample_rate": rate}
+        return {**super().identity(profile), "model": file_identity(found), "sample_rate": rate}
 
     @classmethod
     def profile_problem(cls, profile: VoiceProfile) -> Problem | None:
