@@ -160,3 +160,17 @@ def test_doctor_loads_the_checkpoint(checkpoint: Path, accepted: Path, runner: C
     assert result.exit_code == 0, result.output
     xtts = {c["name"]: c for c in json.loads(result.stdout)["checks"]}["xtts_v2"]
     assert xtts["status"] == "ok" and xtts["detail"].startswith(f"loaded from {checkpoint} in ")
+
+
+def test_text_over_the_token_limit_is_spoken_in_pieces(checkpoint: Path, recording: Path,
+                                                       accepted: Path) -> None:
+    engine = load_engine(profile(checkpoint, recording), "cpu")
+    assert isinstance(engine, CoquiEngine)
+    text = " ".join(["The whale swam past the ship while the crew watched in silence."] * 4)
+    limit = engine._model.args.gpt_max_text_tokens  # 100 in the tiny checkpoint, 402 in xtts_v2
+    tokens = len(engine._model.tokenizer.encode(text.lower(), lang="en"))
+    assert tokens >= limit  # XTTS itself would refuse this text
+    pieces = engine.pieces(text)
+    assert len(pieces) > 1 and " ".join(pieces).split() == text.split()
+    (chunk,) = list(engine.synthesize(text))
+    assert len(chunk.samples) > 0

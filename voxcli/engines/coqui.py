@@ -138,14 +138,29 @@ class CoquiEngine(Engine):
 
         gpt_latent, speaker_embedding = self._latents
         torch.manual_seed(seed)
-        with torch.inference_mode():
-            output = self._model.inference(text, self._language, gpt_latent, speaker_embedding,
-                                           temperature=self._temperature, speed=self._speed,
-                                           enable_text_splitting=False)
-        wav = output["wav"]
-        audio = wav.detach().cpu().numpy() if hasattr(wav, "detach") else np.asarray(wav)
-        samples: np.ndarray = np.clip(audio.reshape(-1), -1.0, 1.0).astype(np.float32)
-        return samples
+        parts = []
+        for piece in self.pieces(text):
+            with torch.inference_mode():
+                output = self._model.inference(piece, self._language, gpt_latent, speaker_embedding,
+                                               temperature=self._temperature, speed=self._speed,
+                                               enable_text_splitting=False)
+            wav = output["wav"]
+            parts.append(wav.detach().cpu().numpy() if hasattr(wav, "detach") else np.asarray(wav))
+        samples: np.ndarray = np.clip(np.concatenate([p.reshape(-1) for p in parts]), -1.0, 1.0)
+        return samples.astype(np.float32)
+
+    def pieces(self, text: str) -> list[str]:
+        """The text in halves at spaces until each fits XTTS's text-token limit (400 for xtts_v2)."""
+        limit = int(self._model.args.gpt_max_text_tokens) - 1
+        if len(self._model.tokenizer.encode(text.strip().lower(), lang=self._language)) < limit:
+            return [text]
+        words = text.split()
+        if len(words) < 2:
+            middle = len(text) // 2
+            halves = [text[:middle], text[middle:]]
+        else:
+            halves = [" ".join(words[: len(words) // 2]), " ".join(words[len(words) // 2:])]
+        return [piece for half in halves for piece in self.pieces(half)]
 
     def _oddness(self, text: str, audio: np.ndarray) -> float:
         """0 for a plausible sentence; otherwise how far its length or silences are from the norm."""
