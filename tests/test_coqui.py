@@ -174,3 +174,14 @@ def test_text_over_the_token_limit_is_spoken_in_pieces(checkpoint: Path, recordi
     assert len(pieces) > 1 and " ".join(pieces).split() == text.split()
     (chunk,) = list(engine.synthesize(text))
     assert len(chunk.samples) > 0
+
+
+def test_a_built_in_speaker(checkpoint: Path, accepted: Path) -> None:
+    from tests.xtts_tiny import TINY_SPEAKER
+
+    options = CoquiOptions(model_dir=str(checkpoint), speaker=TINY_SPEAKER, retries=0)
+    engine = load_engine(VoiceProfile(name="s", engine="coqui", voice="xtts_v2", options=options), "cpu")
+    assert len(next(iter(engine.synthesize("Hello there."))).samples) > 0
+    unknown = CoquiOptions(model_dir=str(checkpoint), speaker="Nobody", retries=0)
+    with pytest.raises(EngineError, match="unknown XTTS speaker 'Nobody'"):
+        load_engine(VoiceProfile(name="n", engine="coqui", voice="xtts_v2", options=unknown), "cpu")
