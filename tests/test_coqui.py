@@ -185,3 +185,24 @@ def test_a_built_in_speaker(checkpoint: Path, accepted: Path) -> None:
     unknown = CoquiOptions(model_dir=str(checkpoint), speaker="Nobody", retries=0)
     with pytest.raises(EngineError, match="unknown XTTS speaker 'Nobody'"):
         load_engine(VoiceProfile(name="n", engine="coqui", voice="xtts_v2", options=unknown), "cpu")
+
+
+def test_another_coqui_model_by_name(accepted: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                     runner: CliRunner) -> None:
+    from tests.xtts_tiny import build_tiny_vits
+
+    monkeypatch.setenv("TTS_HOME", str(tmp_path / "tts-home"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    name = "tts_models/en/ljspeech/vits"
+    missing = VoiceProfile(name="v", engine="coqui", voice=name, options=CoquiOptions())
+    problem = CoquiEngine.profile_problem(missing)
+    assert problem is not None and problem.message.startswith(f"Coqui model {name} is not in")
+    assert "tts --model_name tts_models/en/ljspeech/vits" in str(problem.fix)
+    build_tiny_vits(tmp_path / "tts-home")
+    assert CoquiEngine.profile_problem(missing) is None
+    engine = load_engine(missing, "cpu")
+    (chunk,) = list(engine.synthesize("Hello there, this is a test."))
+    assert chunk.sample_rate == 22050 and len(chunk.samples) > 0 and np.isfinite(chunk.samples).all()
+    result = runner.invoke(app, ["say", "Hello there.", "-v", f"coqui:{name}", "-o", "v.wav"])
+    assert result.exit_code == 0, result.output
+    assert soundfile.info(accepted / "v.wav").samplerate == 22050

@@ -67,19 +67,27 @@ class CoquiEngine(Engine):
     neutral_options: ClassVar[frozenset[str]] = frozenset({"device", "model_dir", "retries"})
     chars_per_second: ClassVar[float] = 15.0  # CPU; a GPU is many times faster
 
-    def __init__(self, model: Any, latents: tuple[Any, Any], profile: VoiceProfile) -> None:
+    def __init__(self, model: Any, latents: tuple[Any, Any] | None, profile: VoiceProfile,
+                 sample_rate: int = SAMPLE_RATE) -> None:
         options = profile.options_as(CoquiOptions)
-        self._model, self._latents = model, latents
+        self._model, self._latents = model, latents  # no latents: a Coqui model other than XTTS
+        self._speaker = options.speaker
+        self._speaker_wav = [str(profile.path(sample)) for sample in options.speaker_wav or []]
         self._language = options.language or profile.lang.split("-")[0]
         self._temperature, self._seed, self._retries = options.temperature, options.seed, options.retries
         self._speed = profile.speed
         self._norm: list[float] = []  # seconds per character of accepted sentences
         self.suspicious: list[str] = []  # sentences that stayed suspicious after every retry
-        self.sample_rate = SAMPLE_RATE
+        self.sample_rate = sample_rate
 
     @classmethod
     def profile_problem(cls, profile: VoiceProfile) -> Problem | None:
         options = profile.options_as(CoquiOptions)
+        if not is_xtts(profile.voice):
+            folder = coqui_model_dir(profile.voice)
+            if not folder.is_dir() and offline():
+                return Problem(f"Coqui model {profile.voice} is not in {folder}", _model_fix(profile.voice))
+            return None
         found = find_xtts(profile.path(options.model_dir) if options.model_dir else None)
         if isinstance(found, Problem):
             return found
@@ -97,9 +105,14 @@ class CoquiEngine(Engine):
     @classmethod
     def identity(cls, profile: VoiceProfile) -> dict[str, Any]:
         options = profile.options_as(CoquiOptions)
-        found = find_xtts(profile.path(options.model_dir) if options.model_dir else None)
-        extra: dict[str, Any] = {"sample_rate": SAMPLE_RATE, "model_name": profile.voice or XTTS_MODEL,
+        extra: dict[str, Any] = {"model_name": profile.voice or XTTS_MODEL,
                                  "references": _reference_hashes(profile)}
+        if not is_xtts(profile.voice):
+            config = coqui_model_dir(profile.voice) / "config.json"
+            return {**super().identity(profile), **extra,
+                    "model": file_identity(config) if config.is_file() else None}
+        extra["sample_rate"] = SAMPLE_RATE
+        found = find_xtts(profile.path(options.model_dir) if options.model_dir else None)
         if not isinstance(found, Problem):
             extra["model"] = file_identity(found / "model.pth")
         return {**super().identity(profile), **extra}
@@ -110,6 +123,11 @@ class CoquiEngine(Engine):
         problem = cls.profile_problem(profile)
         if problem:
             raise EngineError(f"{profile.where('voice')}: {problem.message}", problem.fix)
+        if not is_xtts(profile.voice):
+            chosen = _device(device if device != "auto" else options.device)
+            api = shared_model(("coqui-api", profile.voice, chosen), lambda: _load_api(profile.voice, chosen))
+            _check_speaker(api, profile)
+            return cls(api, None, profile, int(api.synthesizer.output_sample_rate))
         folder = find_xtts(profile.path(options.model_dir) if options.model_dir else None)
         assert isinstance(folder, Path)  # profile_problem said so
         chosen = _device(device if device != "auto" else options.device)
@@ -130,14 +148,18 @@ class CoquiEngine(Engine):
         if best_score > 0:
             self.suspicious.append(text)
         else:
-            self._norm.append(len(best) / SAMPLE_RATE / max(len(text), 1))
-        yield AudioChunk(samples=best, sample_rate=SAMPLE_RATE, text=text)
+            self._norm.append(len(best) / self.sample_rate / max(len(text), 1))
+        yield AudioChunk(samples=best, sample_rate=self.sample_rate, text=text)
 
     def _speak(self, text: str, seed: int) -> np.ndarray:
         import torch
 
-        gpt_latent, speaker_embedding = self._latents
         torch.manual_seed(seed)
+        if self._latents is None:  # TTS.api: any other Coqui model, its own sentence handling
+            wav = self._model.tts(text=text, speaker=self._speaker, speaker_wav=self._speaker_wav or None,
+                                  split_sentences=False)
+            return np.clip(np.asarray(wav, dtype=np.float32).reshape(-1), -1.0, 1.0)
+        gpt_latent, speaker_embedding = self._latents
         parts = []
         for piece in self.pieces(text):
             with torch.inference_mode():
@@ -151,6 +173,8 @@ class CoquiEngine(Engine):
 
     def pieces(self, text: str) -> list[str]:
         """The text in halves at spaces until each fits XTTS's text-token limit (400 for xtts_v2)."""
+        if self._latents is None:
+            return [text]
         limit = int(self._model.args.gpt_max_text_tokens) - 1
         if len(self._model.tokenizer.encode(text.strip().lower(), lang=self._language)) < limit:
             return [text]
@@ -164,7 +188,7 @@ class CoquiEngine(Engine):
 
     def _oddness(self, text: str, audio: np.ndarray) -> float:
         """0 for a plausible sentence; otherwise how far its length or silences are from the norm."""
-        per_char = len(audio) / SAMPLE_RATE / max(len(text), 1)
+        per_char = len(audio) / self.sample_rate / max(len(text), 1)
         if len(self._norm) >= NORM_AFTER:
             norm = statistics.median(self._norm)
             ratio = max(per_char / norm, norm / per_char) if per_char > 0 else float("inf")
@@ -172,11 +196,53 @@ class CoquiEngine(Engine):
         else:
             low, high = SECONDS_PER_CHAR
             length = 0.0 if low <= per_char <= high else abs(per_char - min(max(per_char, low), high)) / low
-        return length + max(0.0, longest_silence(audio) - SILENCE_SECONDS)
+        return length + max(0.0, longest_silence(audio, self.sample_rate) - SILENCE_SECONDS)
 
 
-def longest_silence(audio: np.ndarray, threshold: float = 0.01, frame: int = 480) -> float:
+def is_xtts(voice: str) -> bool:
+    return voice in ("", "xtts", "xtts_v2", XTTS_MODEL)
+
+
+def coqui_model_dir(name: str) -> Path:
+    """Where Coqui keeps a model it downloaded: ``tts_models/en/ljspeech/vits`` -> ``…/tts_models--en--…``."""
+    from voxcli.engines.xtts_files import coqui_cache
+
+    return coqui_cache() / name.replace("/", "--")
+
+
+def offline() -> bool:
+    import os
+
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+
+
+def _model_fix(name: str) -> str:
+    return (f"on a machine with internet run: tts --model_name {name} --text hi --out_path /tmp/x.wav, then "
+            f"copy {coqui_model_dir(name)} to this machine (or set TTS_HOME)")
+
+
+def _load_api(name: str, device: str) -> Any:
+    """Any Coqui model by name, through TTS.api (it downloads into Coqui's cache when missing)."""
+    from TTS.api import TTS
+
+    try:
+        return TTS(model_name=name, progress_bar=False).to(device)
+    except Exception as exc:  # unknown names, no network, a damaged download
+        raise EngineError(f"Coqui model {name} cannot be loaded: {type(exc).__name__}: {exc}",
+                          _model_fix(name)) from exc
+
+
+def _check_speaker(api: Any, profile: VoiceProfile) -> None:
+    options = profile.options_as(CoquiOptions)
+    speakers = list(getattr(api, "speakers", None) or [])
+    if api.is_multi_speaker and options.speaker not in speakers and not options.speaker_wav:
+        raise EngineError(f"{profile.where('options.speaker')}: {profile.voice} needs a speaker",
+                          f"set options.speaker to one of: {', '.join(speakers[:12])}")
+
+
+def longest_silence(audio: np.ndarray, rate: int = SAMPLE_RATE, threshold: float = 0.01) -> float:
     """Seconds of the longest run of quiet 20 ms frames."""
+    frame = rate // 50
     count = len(audio) // frame
     if count == 0:
         return 0.0
@@ -185,7 +251,7 @@ def longest_silence(audio: np.ndarray, threshold: float = 0.01, frame: int = 480
     for flag in quiet:
         run = run + 1 if flag else 0
         best = max(best, run)
-    return best * frame / SAMPLE_RATE
+    return best * frame / rate
 
 
 def _license_problem() -> Problem:
