@@ -206,3 +206,20 @@ def test_another_coqui_model_by_name(accepted: Path, tmp_path: Path, monkeypatch
     result = runner.invoke(app, ["say", "Hello there.", "-v", f"coqui:{name}", "-o", "v.wav"])
     assert result.exit_code == 0, result.output
     assert soundfile.info(accepted / "v.wav").samplerate == 22050
+
+
+def test_a_multi_speaker_coqui_model(accepted: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.xtts_tiny import build_tiny_vits
+
+    monkeypatch.setenv("TTS_HOME", str(tmp_path / "tts-home"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    name = "tts_models/en/vctk/vits"
+    build_tiny_vits(tmp_path / "tts-home", name, speakers=["p225", "p226"])
+    with pytest.raises(EngineError) as error:
+        load_engine(VoiceProfile(name="v", engine="coqui", voice=name, options=CoquiOptions()), "cpu")
+    assert error.value.message.endswith(f"{name} needs a speaker")
+    assert error.value.fix == "set options.speaker to one of: p225, p226"
+    engine = load_engine(VoiceProfile(name="v", engine="coqui", voice=name,
+                                      options=CoquiOptions(speaker="p226", retries=0)), "cpu")
+    (chunk,) = list(engine.synthesize("Hello there."))
+    assert chunk.sample_rate == 22050 and len(chunk.samples) > 0
