@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import posixpath
 import re
 import zipfile
@@ -185,15 +186,26 @@ def test_live_manual_malformed_hrefs_read_fully() -> None:
 
 @pytest.mark.slow
 def test_mahabharata_is_read_within_reason() -> None:
-    import resource
-    import time
+    import subprocess
+    import sys
 
-    start = time.perf_counter()
-    book = read_book(str(corpus_file("epub", "mahabharata.epub")))
-    elapsed = time.perf_counter() - start
-    assert len(book.chapters) == 2014
-    assert book.chapters[2].title == "आदि पर्व अध्याय १"
-    assert book.language == "sa"
+    # In a fresh process, so that the memory figure is this book's alone (VmHWM: its own peak), not
+    # whatever earlier tests left in the pytest process.
+    script = (
+        "import json, re, sys, time\n"
+        "from voxcli.ingest import read_book\n"
+        "start = time.perf_counter()\n"
+        "book = read_book(sys.argv[1])\n"
+        "elapsed = time.perf_counter() - start\n"
+        "peak = int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))\n"
+        "print(json.dumps([len(book.chapters), book.chapters[2].title, book.language, elapsed, peak]))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script, str(corpus_file("epub", "mahabharata.epub"))],
+                            capture_output=True, text=True, check=True)
+    chapters, title, language, elapsed, peak_kib = json.loads(result.stdout)
+    assert chapters == 2014
+    assert title == "आदि पर्व अध्याय १"
+    assert language == "sa"
     # generous: about 3.5 s on a 2-core machine; a regression to quadratic behaviour is minutes
     assert elapsed < 60
-    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 2_000_000  # KiB
+    assert peak_kib < 2_000_000
