@@ -41,7 +41,8 @@ class _Speed(ProgressColumn):
 def _done_line(result: ChapterResult | None, plan: ChapterPlan) -> str:
     if result is None:
         return f"{plan.stem}: up to date"
-    return f"{plan.stem}: {clock(result.duration)} of audio, {result.sentences} sentences"
+    noun = "sentence" if result.sentences == 1 else "sentences"
+    return f"{plan.stem}: {clock(result.duration)} of audio, {result.sentences} {noun}"
 
 
 class RichReporter(Reporter):
