@@ -125,7 +125,8 @@ def convert(request: ConvertRequest, reporter: Reporter | None = None,
         for chapter_plan in todo:
             result = session.chapter(chapter_plan, tracks)
             record = _record(result, builds[chapter_plan.index])
-            record["suspicious"] = [s.text for s in chapter_plan.segments if s.speech in session.suspicious()]
+            flagged = session.suspicious()
+            record["suspicious"] = [s.text for s in chapter_plan.segments if s.speech in flagged]
             stale = set(records.get(result.index, {}).get("files", {}).values()) - set(result.files.values())
             for name in stale:
                 (outdir / name).unlink(missing_ok=True)

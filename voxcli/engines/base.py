@@ -106,6 +106,13 @@ class VoiceProfile:
         return f"{self.source}: voices.{self.name}.{key}"
 
 
+def offline() -> bool:
+    """Whether downloads are forbidden (``HF_HUB_OFFLINE``, which Hugging Face and voxcli honour)."""
+    import os
+
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+
+
 def file_identity(path: Path) -> dict[str, Any]:
     """A model file as cache keys see it: where it is, its size and its modification time."""
     stat = path.stat()

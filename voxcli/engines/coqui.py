@@ -24,6 +24,7 @@ from voxcli.engines.base import (
     Problem,
     VoiceProfile,
     file_identity,
+    offline,
     shared_model,
 )
 from voxcli.engines.xtts_files import (
@@ -208,12 +209,6 @@ def coqui_model_dir(name: str) -> Path:
     from voxcli.engines.xtts_files import coqui_cache
 
     return coqui_cache() / name.replace("/", "--")
-
-
-def offline() -> bool:
-    import os
-
-    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
 
 
 def _model_fix(name: str) -> str:

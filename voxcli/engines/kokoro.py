@@ -28,6 +28,7 @@ from voxcli.engines.base import (
     VoiceProfile,
     file_identity,
     looks_like_path,
+    offline,
     shared_model,
 )
 from voxcli.engines.blend import blend, parse_blend
@@ -88,10 +89,6 @@ def _cached(repo_id: str, filename: str) -> Path | None:
 
     found = try_to_load_from_cache(repo_id, filename)
     return Path(found) if isinstance(found, str) else None
-
-
-def offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
 
 
 def missing_weights(repo_id: str, dirs: list[Path]) -> Problem:
@@ -300,9 +297,9 @@ def _voice_pack(profile: VoiceProfile, weights: Weights, device: str) -> Any:
     options = profile.options_as(KokoroOptions)
 
     def load(name: str) -> Any:
-        return shared_model(("kokoro-voice", str(_voice_file(name, profile, weights, options.repo_id))),
-                            lambda: torch.load(_voice_file(name, profile, weights, options.repo_id),
-                                               map_location="cpu", weights_only=True))
+        path = _voice_file(name, profile, weights, options.repo_id)
+        return shared_model(("kokoro-voice", str(path)),
+                            lambda: torch.load(path, map_location="cpu", weights_only=True))
 
     def mix(packs: list[tuple[Any, float]]) -> Any:
         return sum(pack * weight for pack, weight in packs)
