@@ -48,7 +48,7 @@ def test_convert_writes_every_chapter(moby_run: tuple[Path, dict]) -> None:
     assert summary["manifest"] == manifest
     assert summary["chapters_written"] == 3 and summary["sentences_synthesized"] > 10
     assert manifest["book"] == {"title": "Moby-Dick", "author": "Herman Melville", "language": "en-US",
-                                "source": "moby-dick.epub"}
+                                "year": "", "source": "moby-dick.epub"}
     assert manifest["voice"]["name"] == "joe" and manifest["voice"]["engine"] == "piper"
     chapters = manifest["chapters"]
     assert [c["index"] for c in chapters] == [1, 2, 3]

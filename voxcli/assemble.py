@@ -1,12 +1,14 @@
 """A chapter's files from its cached sentences: WAV and/or MP3, SRT and/or VTT, all or nothing.
 
-Audio is streamed one sentence at a time, so memory does not grow with the chapter's length. Every
-file goes to a temp name first; all of them are renamed only once the chapter is complete.
+The chapter is levelled to the loudness target first (see :mod:`voxcli.chapter_audio`), then its
+audio is streamed one sentence at a time, so memory stays bounded whatever the chapter's length.
+Every file goes to a temp name first; all of them are renamed only once the chapter is complete.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,9 +17,11 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from voxcli.cache import AudioCache, CacheMissing, Entry
+from voxcli.chapter_audio import ChapterAudio
 from voxcli.engines.base import WordTiming
 from voxcli.errors import EngineError, VoxError
 from voxcli.fsutil import atomic_path, write_error
+from voxcli.loudness import Levelling, LoudnessSettings
 from voxcli.plan import ChapterPlan
 from voxcli.tags import tag_mp3
 
@@ -28,6 +32,7 @@ class OutputSettings:
     kbps: int = 64  # MP3 bitrate
     subtitles: tuple[str, ...] = ("srt", "vtt")
     word_cues: tuple[str, ...] = ()  # subtitle formats with a cue per word (where the engine timed words)
+    loudness: LoudnessSettings | None = field(default_factory=LoudnessSettings)  # None: as spoken
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,9 @@ class ChapterResult:
     sentences: int
     digest: str
     sample_rate: int
+    samples: int  # the chapter's length in samples
+    gain_db: float  # applied to every sentence (then peaks limited to the ceiling, when levelling)
+    loudness: dict[str, float | None]  # as measured: see Levelling.as_record
     unspoken: list[str] = field(default_factory=list)  # segments the engine gave no audio for
 
 
@@ -90,30 +98,29 @@ def assemble_chapter(plan: ChapterPlan, cache: AudioCache, outdir: Path, setting
     spoken: list[Spoken] = []
     unspoken: list[str] = []
     files = {fmt: f"{plan.stem}.{fmt}" for fmt in (*settings.formats, *settings.subtitles)}
+    audio = ChapterAudio(plan, get)
+    target = settings.loudness
+    input_lufs, gain = audio.level(target) if target is not None else (math.nan, 0.0)
+    ceiling = target.ceiling if target is not None else None
+    output_lufs, peak = audio.measure(gain, ceiling)  # usually known already, from levelling
     with contextlib.ExitStack() as stack:
         temps = {fmt: stack.enter_context(atomic_path(outdir / name)) for fmt, name in files.items()}
-        rate, position = 0, 0
+        position = 0
         finals = {fmt: outdir / name for fmt, name in files.items()}
         with _audio_sinks(temps, finals, settings) as sinks:
-            for segment in plan.segments:
-                entry = get(segment.key)
-                if rate == 0:
-                    rate = entry.sample_rate
-                    sinks.open(rate)
-                elif entry.sample_rate != rate:
-                    raise EngineError(f"chapter {plan.index}: sentences at {entry.sample_rate} and {rate} Hz",
-                                      "the voice changed mid-book; run again with --force")
-                if len(entry.samples) == 0:
-                    unspoken.append(segment.text)
+            for piece in audio.pieces(gain, ceiling):
+                if position == 0:
+                    sinks.open(audio.rate)
+                samples = piece.samples
+                if len(samples) == 0:
+                    unspoken.append(piece.segment.text)
                 else:
-                    spoken.append(Spoken(segment.text, position, position + len(entry.samples),
-                                         _words(entry.words)))
-                pause = np.zeros(round(segment.pause * rate), dtype=np.int16)
-                sinks.write(entry.samples)
-                sinks.write(pause)
-                position += len(entry.samples) + len(pause)
-        if rate == 0:
-            raise VoxError(f"chapter {plan.index} has nothing to speak", "report this book's chapter")
+                    spoken.append(Spoken(piece.segment.text, position, position + len(samples),
+                                         _words(piece.entry.words)))
+                sinks.write(samples)
+                sinks.write(np.zeros(piece.pause, dtype=np.int16))
+                position += len(samples) + piece.pause
+        rate = audio.rate
         duration = position / rate
         for fmt, render in (("srt", to_srt), ("vtt", to_vtt)):
             if fmt in temps:
@@ -122,9 +129,12 @@ def assemble_chapter(plan: ChapterPlan, cache: AudioCache, outdir: Path, setting
         if "mp3" in temps:
             tag_mp3(temps["mp3"], plan.title, tags.title, tags.author, tags.track, tags.tracks,
                     shown=finals["mp3"])
+    levelling = Levelling(input_lufs if target is not None else output_lufs, gain, output_lufs, peak)
     return ChapterResult(index=plan.index, title=plan.title, files=files, duration=duration,
                          characters=plan.chars, sentences=len(plan.segments), digest=plan.digest,
-                         sample_rate=rate, unspoken=unspoken)
+                         sample_rate=rate, samples=position, gain_db=gain,
+                         loudness=levelling.as_record(target.target if target is not None else None),
+                         unspoken=unspoken)
 
 
 def _words(words: list[WordTiming] | None) -> list[WordTiming] | None:

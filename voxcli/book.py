@@ -60,6 +60,7 @@ class Book:
     chapters: tuple[Chapter, ...]
     cover: Cover | None = None
     description: str = ""
+    year: str = ""  # of publication, four digits, "" when unknown
     warnings: tuple[str, ...] = field(default=())  # what was skipped while reading, for the user
 
 

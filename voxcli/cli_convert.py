@@ -17,7 +17,7 @@ from voxcli import console
 from voxcli.cliutil import Device, DeviceOption, SpeedOption, VoiceOption, VoicesOption, handled
 from voxcli.errors import UsageError
 
-AUDIO_FORMATS = ("wav", "mp3")
+AUDIO_FORMATS = ("wav", "mp3", "m4b")
 SUBTITLE_FORMATS = ("srt", "vtt")
 MP3_KBPS = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
 
@@ -28,8 +28,22 @@ def convert_command(
     outdir: Annotated[Path | None, typer.Option(
         "--output", "-o", metavar="OUTDIR", show_default=False,
         help="Output folder (default: the book's name, beside it).")] = None,
-    formats: Annotated[str, typer.Option("--format", "-f", help="Audio formats: wav, mp3 or both.")] = "wav",
-    bitrate: Annotated[str, typer.Option("--bitrate", help="MP3 bitrate, e.g. 64k.")] = "64k",
+    formats: Annotated[str, typer.Option(
+        "--format", "-f", help="Audio formats, comma-separated: wav, mp3 (one file per chapter), "
+        "m4b (one audiobook with chapter markers).")] = "wav",
+    bitrate: Annotated[str, typer.Option("--bitrate", help="MP3 and M4B (AAC) bitrate, e.g. 64k.")] = "64k",
+    loudness: Annotated[str, typer.Option(
+        "--loudness", metavar="LUFS|off",
+        help="Bring every chapter to this integrated loudness (EBU R 128 / BS.1770), or 'off'.")] = "-18",
+    true_peak: Annotated[float, typer.Option(
+        "--true-peak", metavar="DBTP", min=-12.0, max=0.0,
+        help="Peak ceiling while levelling, in dB true peak.")] = -1.0,
+    cover: Annotated[Path | None, typer.Option(
+        "--cover", metavar="FILE", show_default=False,
+        help="Cover image (JPEG or PNG) for the M4B (default: the book's own).")] = None,
+    split_hours: Annotated[float | None, typer.Option(
+        "--split-hours", metavar="H", min=0.01, show_default=False,
+        help="Split the M4B into parts of at most H hours, at chapter boundaries.")] = None,
     subtitles: Annotated[str, typer.Option(
         "--subtitles", help="srt, vtt, both, or none; FORMAT:words for a cue per word.")] = "srt,vtt",
     chapters: Annotated[str | None, typer.Option(
@@ -43,7 +57,7 @@ def convert_command(
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Show the plan and estimates; speak nothing.")] = False,
     force: Annotated[bool, typer.Option(
-        "--force", help="Rewrite chapters that are already up to date.")] = False,
+        "--force", help="Rewrite chapter files and the M4B even when they are up to date.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print only a JSON summary, on stdout.")] = False,
     voices_file: VoicesOption = None,
     device: DeviceOption = Device.auto,
@@ -58,8 +72,11 @@ def convert_command(
     with handled():
         if book == "-" and outdir is None:
             raise UsageError("a book read from stdin needs an output folder", "add -o OUTDIR")
-        settings = OutputSettings(formats=_audio_formats(formats), kbps=_bitrate(bitrate),
-                                  **_subtitles(subtitles))
+        chosen = _audio_formats(formats)
+        kbps = _bitrate(bitrate, aac_only=chosen == ("m4b",) or set(chosen) == {"wav", "m4b"})
+        settings = OutputSettings(formats=tuple(f for f in chosen if f != "m4b"), kbps=kbps,
+                                  loudness=_loudness(loudness, true_peak), **_subtitles(subtitles))
+        audiobook = _audiobook(chosen, kbps, cover, split_hours)
         profile = resolve_voice(voice, load_voices(voices_file))
         if speed is not None:
             profile = replace(profile, speed=speed)
@@ -71,7 +88,7 @@ def convert_command(
             book=result, source=book, profile=profile,
             outdir=outdir if outdir is not None else Path(book).with_suffix(""),
             chapters=parse_chapters(chapters, len(result.chapters)), settings=settings,
-            jobs=jobs or 0, titles=not no_titles, force=force, device=device.value)
+            jobs=jobs or 0, titles=not no_titles, force=force, device=device.value, audiobook=audiobook)
         if dry_run:
             _dry_run(request, as_json)
         else:
@@ -105,7 +122,8 @@ def _run(request: Any, as_json: bool) -> None:
         "audio_seconds": round(summary.audio_seconds, 3),
         "wall_seconds": round(summary.wall_seconds, 3),
         "chars_per_second": round(summary.chars_per_second, 1),
-        "real_time_factor": round(summary.real_time_factor, 4), "jobs": jobs, "manifest": summary.manifest,
+        "real_time_factor": round(summary.real_time_factor, 4), "jobs": jobs,
+        "audiobook_written": summary.audiobook_written, "manifest": summary.manifest,
     }
     if as_json:
         console.emit_json(data)
@@ -116,6 +134,11 @@ def _run(request: Any, as_json: bool) -> None:
              if summary.synthesized else "; nothing to synthesise")
     console.show(f"{summary.chapters} chapter(s) written, {summary.skipped} up to date in {request.outdir}: "
                  f"{clock(summary.audio_seconds)} of audio in {clock(summary.wall_seconds)}{speed}")
+    parts = summary.manifest.get("audiobook", {}).get("parts", []) if request.audiobook else []
+    for part in parts:
+        state = "written" if part["file"] in summary.audiobook_written else "up to date"
+        chapters = len(part["chapters"])
+        console.show(f"{part['file']}: {clock(part['duration'])}, {chapters} chapter(s), {state}")
 
 
 @contextmanager
@@ -188,12 +211,50 @@ def _audio_formats(value: str) -> tuple[str, ...]:
     return chosen
 
 
-def _bitrate(value: str) -> int:
-    text = value.strip().lower().removesuffix("k").removesuffix("kbps")
-    if not text.isdigit() or int(text) not in MP3_KBPS:
-        raise UsageError(f"--bitrate: '{value}' is not an MP3 bitrate",
+def _bitrate(value: str, aac_only: bool) -> int:
+    """The MP3 bitrate, also used for the M4B's AAC (which allows a few more: 16k, 24k)."""
+    from voxcli.audiobook import AAC_KBPS
+
+    text = value.strip().lower().removesuffix("kbps").removesuffix("k")
+    allowed = AAC_KBPS if aac_only else MP3_KBPS
+    if not text.isdigit() or int(text) not in allowed:
+        kind = "an AAC" if aac_only else "an MP3"
+        raise UsageError(f"--bitrate: '{value}' is not {kind} bitrate",
                          "use one of 32k, 48k, 64k, 96k, 128k ...")
     return int(text)
+
+
+def _loudness(value: str, ceiling: float) -> Any:
+    from voxcli.loudness import LoudnessSettings
+
+    text = value.strip().lower().removesuffix("lufs").strip()
+    if text in ("off", "none", "no"):
+        return None
+    try:
+        target = float(text)
+    except ValueError:
+        raise UsageError(f"--loudness: cannot read '{value}'",
+                         "give a loudness in LUFS, e.g. -18, or off") from None
+    if not -40.0 <= target <= -5.0:
+        raise UsageError(f"--loudness: {target:g} LUFS is out of range",
+                         "use -40 to -5 (audiobooks: -18 to -23)")
+    if ceiling < target:
+        raise UsageError(f"--true-peak {ceiling:g} is below the loudness target {target:g}",
+                         "raise --true-peak or lower --loudness")
+    return LoudnessSettings(target=target, ceiling=ceiling)
+
+
+def _audiobook(chosen: tuple[str, ...], kbps: int, cover: Path | None, split_hours: float | None) -> Any:
+    from voxcli.audiobook import AudiobookSettings
+    from voxcli.cover import read_cover
+
+    if "m4b" not in chosen:
+        for given, name in ((cover, "--cover"), (split_hours, "--split-hours")):
+            if given is not None:
+                raise UsageError(f"{name} is for M4B files", "add m4b to --format, e.g. --format m4b")
+        return None
+    return AudiobookSettings(kbps=kbps, split_hours=split_hours,
+                             cover=read_cover(cover) if cover is not None else None)
 
 
 def _subtitles(value: str) -> dict[str, tuple[str, ...]]:

@@ -26,6 +26,8 @@ PACKAGES = (  # distribution, import name, install hint
     ("onnxruntime", "onnxruntime", "pip install onnxruntime"),
     ("ebooklib", "ebooklib", "pip install ebooklib==0.20"),
     ("lameenc", "lameenc", "pip install lameenc"),
+    ("av", "av", "pip install av"),
+    ("pyloudnorm", "pyloudnorm", "pip install pyloudnorm"),
 )
 SAMPLE = "The quick brown fox jumps over the lazy dog, and the dog does not mind at all."
 
@@ -57,8 +59,30 @@ def system(report: Report) -> None:
     espeak = shutil.which("espeak-ng")
     report.add("espeak-ng", True, espeak or "no espeak-ng program (the bundled library is used)")
     ffmpeg = shutil.which("ffmpeg")
-    report.add("ffmpeg", ffmpeg is not None, ffmpeg or "not found",
-               "apt-get install ffmpeg, or brew install ffmpeg (needed later for M4B)", warn=True)
+    report.add("ffmpeg", ffmpeg is not None, ffmpeg or "not found (optional: PyAV writes M4B without it)",
+               "apt-get install ffmpeg, or brew install ffmpeg", warn=True)
+    m4b_encoder(report)
+
+
+def m4b_encoder(report: Report) -> None:
+    """Which encoder `--format m4b` will use, and that it has AAC and the MP4 muxer."""
+    from voxcli.m4b import choose_encoder, describe_encoder
+
+    try:
+        name = choose_encoder()
+    except VoxError as exc:
+        report.add("m4b encoder", False, exc.message, exc.fix)
+        return
+    if name == "pyav":
+        import av
+
+        missing = [what for what, ok in (("aac encoder", "aac" in av.codecs_available),
+                                         ("ipod muxer", "ipod" in av.formats_available)) if not ok]
+        if missing:
+            report.add("m4b encoder", False, f"{describe_encoder(name)} lacks {', '.join(missing)}",
+                       "pip install --force-reinstall av")
+            return
+    report.add("m4b encoder", True, describe_encoder(name))
 
 
 def gpus(report: Report) -> None:

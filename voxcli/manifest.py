@@ -30,10 +30,15 @@ def previous_chapters(manifest: dict[str, Any]) -> dict[int, dict[str, Any]]:
 
 
 def write_manifest(outdir: Path, book: dict[str, Any], voice: dict[str, Any],
-                   chapters: list[dict[str, Any]], warnings: list[str]) -> dict[str, Any]:
-    data = {"voxcli": __version__, "book": book, "voice": voice,
-            "duration": round(sum(c["duration"] for c in chapters), 3),
-            "chapters": sorted(chapters, key=lambda c: c["index"]), "warnings": warnings}
+                   chapters: list[dict[str, Any]], warnings: list[str],
+                   loudness: dict[str, Any] | None = None,
+                   audiobook: dict[str, Any] | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {"voxcli": __version__, "book": book, "voice": voice, "loudness": loudness,
+                            "duration": round(sum(c["duration"] for c in chapters), 3),
+                            "chapters": sorted(chapters, key=lambda c: c["index"])}
+    if audiobook is not None:
+        data["audiobook"] = audiobook
+    data["warnings"] = warnings
     _write_if_changed(outdir / MANIFEST, (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode())
     return data
 

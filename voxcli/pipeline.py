@@ -10,11 +10,13 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from voxcli.assemble import BookTags, ChapterResult, OutputSettings, assemble_chapter
+from voxcli.audiobook import AudiobookSettings, ChapterSource
+from voxcli.audiobook import Progress as AudiobookProgress
 from voxcli.book import Book
 from voxcli.cache import AudioCache, CacheMissing
 from voxcli.engines import engine_class, load_engine, registry
@@ -39,6 +41,7 @@ class ConvertRequest:
     titles: bool = True
     force: bool = False  # rewrite chapter files even when they are up to date
     device: str = "auto"
+    audiobook: AudiobookSettings | None = None  # also write an M4B of the chapters
 
 
 @dataclass
@@ -52,6 +55,7 @@ class Summary:
     synth_audio_seconds: float = 0.0  # of what was spoken this run
     synth_seconds: float = 0.0  # wall time spent speaking
     wall_seconds: float = 0.0
+    audiobook_written: list[str] = field(default_factory=list)  # M4B files written this run
     manifest: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -77,6 +81,9 @@ class Reporter:
     def chapter_started(self, plan: ChapterPlan, work_chars: int) -> None: ...
     def advanced(self, chars: int) -> None: ...
     def chapter_done(self, result: ChapterResult | None, plan: ChapterPlan) -> None: ...
+
+    def audiobook(self) -> AudiobookProgress:
+        return AudiobookProgress()
 
 
 def plan(request: ConvertRequest, remember: bool = False) -> tuple[type[Engine], list[ChapterPlan]]:
@@ -112,15 +119,22 @@ def convert(request: ConvertRequest, reporter: Reporter | None = None,
 
     old = read_manifest(outdir)
     records = previous_chapters(old)
+    book_record = old.get("audiobook") if isinstance(old.get("audiobook"), dict) else None
     tracks = len(request.book.chapters)
     builds = {p.index: _build_id(p, request, tracks) for p in plans}
     todo = [p for p in plans
-            if request.force or not _up_to_date(records.get(p.index), builds[p.index], outdir)]
+            if request.force or not _up_to_date(records.get(p.index), builds[p.index], outdir)
+            # The M4B is made from the cached sentences: a chapter that lost some is made again.
+            or (request.audiobook is not None and not all(cache.has(s.key) for s in p.segments))]
     missing = _missing(todo, cache)
     reporter.planned(plans, todo, sum(len(speech) for speech in missing.values()))
 
     summary = Summary(skipped=len(plans) - len(todo))
     session = _Session(request, cls, cache, reporter, should_stop, summary, missing)
+
+    def save() -> dict[str, Any]:
+        return _write_records(request, records, book_record)
+
     try:
         for chapter_plan in todo:
             result = session.chapter(chapter_plan, tracks)
@@ -131,13 +145,39 @@ def convert(request: ConvertRequest, reporter: Reporter | None = None,
             for name in stale:
                 (outdir / name).unlink(missing_ok=True)
             records[result.index] = record
-            summary.manifest = _write_records(request, records)
+            summary.manifest = save()
     finally:
         session.close()
+    if request.audiobook is not None and plans:
+        book_record = _write_audiobook(request, plans, records, cache, book_record or {}, reporter,
+                                       should_stop, summary)
+        summary.manifest = save()
     if not todo:
-        summary.manifest = _write_records(request, records)
+        summary.manifest = save()
     summary.wall_seconds = time.monotonic() - started
     return summary
+
+
+def _write_audiobook(request: ConvertRequest, plans: list[ChapterPlan], records: dict[int, dict[str, Any]],
+                     cache: AudioCache, previous: dict[str, Any], reporter: Reporter,
+                     should_stop: Callable[[], int], summary: Summary) -> dict[str, Any]:
+    from voxcli.audiobook import write_audiobook
+
+    assert request.audiobook is not None
+    sources = [ChapterSource(plan=p, samples=int(records[p.index]["samples"]),
+                             rate=int(records[p.index]["sample_rate"]),
+                             gain_db=float(records[p.index]["gain_db"]), build=str(records[p.index]["build"]))
+               for p in plans]
+    progress = reporter.audiobook()
+    loudness = request.settings.loudness
+    settings = request.audiobook
+    if not settings.narrator:
+        settings = replace(settings, narrator=narrator(request.profile))
+    ceiling = loudness.ceiling if loudness is not None else None
+    record = write_audiobook(request.book, sources, request.outdir, cache, settings, ceiling, previous,
+                             progress, should_stop, request.force)
+    summary.audiobook_written = [p["file"] for p in record["parts"] if p["file"] in progress.written]
+    return record
 
 
 class _Session:
@@ -260,16 +300,16 @@ def _up_to_date(record: dict[str, Any] | None, build: str, outdir: Path) -> bool
 
 
 def _record(result: ChapterResult, build: str) -> dict[str, Any]:
-    outdir_files = result.files
     return {
-        "index": result.index, "title": result.title, "files": outdir_files,
-        "duration": round(result.duration, 3), "characters": result.characters,
-        "sentences": result.sentences, "sample_rate": result.sample_rate,
-        "unspoken": result.unspoken, "build": build,
+        "index": result.index, "title": result.title, "files": result.files,
+        "duration": round(result.duration, 3), "samples": result.samples, "characters": result.characters,
+        "sentences": result.sentences, "sample_rate": result.sample_rate, "gain_db": result.gain_db,
+        "loudness": result.loudness, "unspoken": result.unspoken, "build": build,
     }
 
 
-def _write_records(request: ConvertRequest, records: dict[int, dict[str, Any]]) -> dict[str, Any]:
+def _write_records(request: ConvertRequest, records: dict[int, dict[str, Any]],
+                   audiobook: dict[str, Any] | None) -> dict[str, Any]:
     outdir = request.outdir
     chapters = []
     for record in records.values():
@@ -281,16 +321,24 @@ def _write_records(request: ConvertRequest, records: dict[int, dict[str, Any]]) 
     profile = request.profile
     voice = {"name": profile.name, "engine": profile.engine, "voice": profile.voice, "lang": profile.lang,
              "speed": profile.speed}
-    meta = {"title": book.title, "author": book.author, "language": book.language,
+    meta = {"title": book.title, "author": book.author, "language": book.language, "year": book.year,
             "source": Path(request.source).name}
     warnings = [*book.warnings,
                 *(f"chapter {c['index']}: no audio for: {text}"
                   for c in chapters for text in c.get("unspoken", [])),
                 *(f"chapter {c['index']}: audio may be wrong (length or silences far from the voice's norm): "
                   f"{text}" for c in chapters for text in c.get("suspicious", []))]
-    manifest = write_manifest(outdir, meta, voice, chapters, warnings)
+    loudness = request.settings.loudness
+    levelling = ({"target_lufs": loudness.target, "ceiling_dbtp": loudness.ceiling} if loudness is not None
+                 else None)
+    manifest = write_manifest(outdir, meta, voice, chapters, warnings, levelling, audiobook)
     write_playlist(outdir, chapters)
     return manifest
+
+
+def narrator(profile: VoiceProfile) -> str:
+    """The voice, as an audiobook's narrator: 'joe (piper en_US-joe-medium)'."""
+    return f"{profile.name} ({' '.join(filter(None, (profile.engine, profile.voice)))})"
 
 
 def check_engine(request: ConvertRequest) -> None:
@@ -303,3 +351,7 @@ def check_engine(request: ConvertRequest) -> None:
     problem = cls.profile_problem(request.profile)
     if problem:
         raise EngineError(f"{request.profile.where('voice')}: {problem.message}", problem.fix)
+    if request.audiobook is not None:
+        from voxcli.m4b import choose_encoder
+
+        choose_encoder()

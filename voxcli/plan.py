@@ -78,11 +78,16 @@ def parse_chapters(spec: str | None, count: int) -> list[int]:
 
 def safe_stem(index: int, title: str, width: int) -> str:
     """A file name from a chapter title: no path separators, control or reserved characters."""
+    return f"{index:0{width}d} - {safe_name(title, 'Chapter')}"
+
+
+def safe_name(title: str, fallback: str) -> str:
+    """``title`` made safe as a file name (``fallback`` when nothing is left), at most MAX_STEM chars."""
     clean = _UNSAFE.sub(" ", unicodedata.normalize("NFC", title))
     clean = " ".join(clean.split()).strip(" .")
     if len(clean) > MAX_STEM:
         clean = clean[:MAX_STEM].rsplit(" ", 1)[0].rstrip(" .,;:-") or clean[:MAX_STEM]
-    return f"{index:0{width}d} - {clean or 'Chapter'}"
+    return clean or fallback
 
 
 def _words(text: str) -> list[str]:

@@ -18,6 +18,7 @@ from rich.text import Text
 
 from voxcli import console
 from voxcli.assemble import ChapterResult
+from voxcli.audiobook import Progress as AudiobookProgress
 from voxcli.pipeline import Reporter
 from voxcli.plan import ChapterPlan
 
@@ -80,6 +81,32 @@ class RichReporter(Reporter):
     def chapter_done(self, result: ChapterResult | None, plan: ChapterPlan) -> None:
         self._progress.console.print(Text.assemble(("✓ ", "green"), _done_line(result, plan)))
 
+    def audiobook(self) -> AudiobookProgress:
+        return _RichAudiobook(self._progress)
+
+
+class _RichAudiobook(AudiobookProgress):
+    """A bar per M4B file, in seconds of audio encoded."""
+
+    def __init__(self, progress: Progress) -> None:
+        super().__init__()
+        self._progress = progress
+        self._task: Any = None
+
+    def started(self, name: str, seconds: float) -> None:
+        self._task = self._progress.add_task(name[:40], total=max(seconds, 0.001))
+
+    def advanced(self, seconds: float) -> None:
+        self._progress.advance(self._task, seconds)
+
+    def done(self, name: str, written: bool) -> None:
+        super().done(name, written)
+        if self._task is not None:
+            self._progress.remove_task(self._task)
+            self._task = None
+        state = "written" if written else "up to date"
+        self._progress.console.print(Text.assemble(("✓ ", "green"), f"{name}: {state}"))
+
 
 class PlainReporter(Reporter):
     """A line per chapter and a progress line every so often: for logs, CI and `make`."""
@@ -108,3 +135,29 @@ class PlainReporter(Reporter):
 
     def chapter_done(self, result: ChapterResult | None, plan: ChapterPlan) -> None:
         console.info(_done_line(result, plan))
+
+    def audiobook(self) -> AudiobookProgress:
+        return _PlainAudiobook()
+
+
+class _PlainAudiobook(AudiobookProgress):
+    def __init__(self) -> None:
+        super().__init__()
+        self._total = 0.0
+        self._done = 0.0
+        self._last = time.monotonic()
+
+    def started(self, name: str, seconds: float) -> None:
+        self._total, self._done = seconds, 0.0
+        console.info(f"{name}: encoding {clock(seconds)} of audio")
+
+    def advanced(self, seconds: float) -> None:
+        self._done += seconds
+        now = time.monotonic()
+        if now - self._last >= PLAIN_EVERY:
+            self._last = now
+            console.info(f"{self._done / max(self._total, 0.001):.0%} encoded")
+
+    def done(self, name: str, written: bool) -> None:
+        super().done(name, written)
+        console.info(f"{name}: {'written' if written else 'up to date'}")

@@ -108,7 +108,8 @@ def read_epub(path: Path, include_nonlinear: bool = False) -> Book:
             title=_first_meta(ebook, "title") or path.stem,
             author=", ".join(v for v, _ in ebook.get_metadata("DC", "creator") if v and v.strip()),
             language=_first_meta(ebook, "language"),
-            description=_strip_tags(_first_meta(ebook, "description")),
+            description=_description(ebook),
+            year=_year(ebook),
             chapters=chapters,
             cover=_cover(package),
             warnings=tuple(dict.fromkeys(warnings)),
@@ -121,6 +122,25 @@ def _first_meta(ebook: Any, name: str) -> str:
     for value, _ in ebook.get_metadata("DC", name):
         if value and value.strip():
             return clean_inline(value)
+    return ""
+
+
+def _description(ebook: Any) -> str:
+    text = _strip_tags(_first_meta(ebook, "description"))
+    return "" if text.lower() in ("unknown", "none", "n/a") else text
+
+
+def _year(ebook: Any) -> str:
+    """The publication year: a date marked as publication first, then one with no event, never a
+    modification date."""
+    dates = ebook.get_metadata("DC", "date")
+    ranked = sorted(dates, key=lambda item: {"publication": 0, "published": 0, "": 1}.get(
+        str((item[1] or {}).get("{http://www.idpf.org/2007/opf}event", (item[1] or {}).get("event", ""))), 2))
+    for value, attrs in ranked:
+        event = str((attrs or {}).get("{http://www.idpf.org/2007/opf}event", (attrs or {}).get("event", "")))
+        match = re.search(r"\b(1[0-9]{3}|20[0-9]{2})\b", value or "")
+        if match and event not in ("modification", "modified"):
+            return match.group(1)
     return ""
 
 

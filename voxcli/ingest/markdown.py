@@ -59,8 +59,9 @@ def read_markdown_bytes(data: bytes, label: str, fallback_title: str,
     chapters = number_chapters(raw)
     if not chapters:
         raise BookError(f"{label}: the document holds no readable text", "check that it is the right file")
+    year = re.search(r"\b(1[0-9]{3}|20[0-9]{2})\b", fields.get("year", "") or fields.get("date", ""))
     return Book(title=title or fallback_title, author=fields.get("author", ""),
-                language=fields.get("language", ""), chapters=chapters)
+                language=fields.get("language", ""), year=year.group(1) if year else "", chapters=chapters)
 
 
 def _front_matter(text: str) -> tuple[dict[str, str], str]:

@@ -1,0 +1,150 @@
+"""A chapter's audio as it is written: cached sentences and pauses, levelled to the loudness target.
+
+Chapter files and the M4B both read a chapter through :class:`ChapterAudio`, so they hold the same
+samples. Levelling measures the chapter first (one pass over its sentences), picks the gain that
+brings it to the target, and checks with a dry pass that the limiter, when the gain pushes peaks past
+the ceiling, has not pulled it more than a few tenths of an LU below; if it has, it raises the gain.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from voxcli.cache import Entry
+from voxcli.errors import EngineError, VoxError
+from voxcli.loudness import LoudnessMeter, LoudnessSettings, db_to_gain, gain_to_db, limit
+from voxcli.plan import ChapterPlan, Segment
+
+MAX_GAIN_DB = 30.0  # never lift a nearly silent chapter into noise
+_TOLERANCE = 0.3  # LU: how far below the target a limited chapter may stay
+_KEEP_SAMPLES = 30_000_000  # decoded sentences kept between passes (about 60 MB of int16)
+
+
+@dataclass(frozen=True)
+class Piece:
+    segment: Segment
+    entry: Entry
+    samples: np.ndarray  # int16, as written
+    peak: float  # its true peak (linear; the sample peak when far below the ceiling)
+    pause: int  # samples of silence after it
+
+
+class ChapterAudio:
+    """The chapter's sentences, fetched through ``get`` (which raises CacheMissing for absent ones)."""
+
+    def __init__(self, plan: ChapterPlan, get: Callable[[str], Entry]) -> None:
+        self.plan = plan
+        self._get = get
+        self._kept: dict[str, Entry] = {}
+        self._kept_samples = 0
+        self.rate = 0
+        # The last levelled pass (when the chapter is short enough to hold) and every measurement:
+        # the dry run that settles the gain is then also what gets written.
+        self._levelled: tuple[tuple[float, float | None], list[Piece]] | None = None
+        self._measured: dict[tuple[float, float | None], tuple[float, float]] = {}
+
+    def _entry(self, key: str) -> Entry:
+        entry = self._kept.get(key)
+        if entry is None:
+            entry = self._get(key)
+            if self._kept_samples + len(entry.samples) <= _KEEP_SAMPLES:
+                self._kept[key] = entry
+                self._kept_samples += len(entry.samples)
+        if self.rate == 0:
+            self.rate = entry.sample_rate
+        elif entry.sample_rate != self.rate:
+            raise EngineError(
+                f"chapter {self.plan.index}: sentences at {entry.sample_rate} and {self.rate} Hz",
+                "the voice changed mid-book; run again with --force",
+            )
+        return entry
+
+    def pieces(self, gain_db: float = 0.0, ceiling_db: float | None = None) -> Iterator[Piece]:
+        """Every segment's samples, with ``gain_db`` applied and true peaks limited to ``ceiling_db``.
+
+        Without a ceiling the cached samples come back untouched.
+        """
+        key = (gain_db, ceiling_db)
+        if self._levelled is not None and self._levelled[0] == key:
+            yield from self._levelled[1]
+            return
+        held: list[Piece] | None = [] if ceiling_db is not None else None
+        size = 0
+        for piece in self._level(gain_db, ceiling_db):
+            if held is not None:
+                size += piece.samples.size
+                held.append(piece)
+                if size > _KEEP_SAMPLES:
+                    held = None
+            yield piece
+        if held is not None:
+            self._levelled = (key, held)
+
+    def _level(self, gain_db: float, ceiling_db: float | None) -> Iterator[Piece]:
+        gain = db_to_gain(gain_db)
+        for segment in self.plan.segments:
+            entry = self._entry(segment.key)
+            samples = entry.samples
+            pause = round(segment.pause * self.rate)
+            if ceiling_db is None or samples.size == 0:
+                peak = float(np.abs(samples.astype(np.float64)).max(initial=0.0)) / 32768.0
+                yield Piece(segment, entry, samples, peak, pause)
+                continue
+            levelled, peak = limit(
+                samples.astype(np.float64) * (gain / 32768.0), db_to_gain(ceiling_db), self.rate
+            )
+            samples = np.clip(np.round(levelled * 32768.0), -32768, 32767).astype(np.int16)
+            yield Piece(segment, entry, samples, peak, pause)
+
+    def measure(self, gain_db: float = 0.0, ceiling_db: float | None = None) -> tuple[float, float]:
+        """Integrated loudness (LUFS) and peak (dB) of the chapter as :meth:`pieces` gives it."""
+        key = (gain_db, ceiling_db)
+        if key not in self._measured:
+            meter = Metering()
+            for piece in self.pieces(gain_db, ceiling_db):
+                meter.add(piece, self.rate)
+            self._measured[key] = meter.result(self.plan.index)
+        return self._measured[key]
+
+    def level(self, settings: LoudnessSettings) -> tuple[float, float]:
+        """The chapter's loudness as spoken (LUFS), and the gain (dB) that brings it to the target.
+
+        Where the gain pushes peaks past the ceiling the limiter takes some loudness away: a dry run
+        measures how much, and the gain is raised to make up for it.
+        """
+        loudness, peak = self.measure()
+        if not math.isfinite(loudness):
+            return loudness, 0.0
+        gain = min(MAX_GAIN_DB, settings.target - loudness)
+        if peak + gain < settings.ceiling - 6.0:
+            return loudness, gain  # nothing gets near the ceiling: the gain alone hits the target
+        for _ in range(4):
+            reached, _ = self.measure(gain, settings.ceiling)
+            if reached >= settings.target - _TOLERANCE or gain >= MAX_GAIN_DB:
+                break
+            gain = min(MAX_GAIN_DB, gain + (settings.target - reached))
+        return loudness, gain
+
+
+class Metering:
+    """Loudness and peak of pieces as they are written."""
+
+    def __init__(self) -> None:
+        self._meter: LoudnessMeter | None = None
+        self._peak = 0.0
+
+    def add(self, piece: Piece, rate: int) -> None:
+        if self._meter is None:
+            self._meter = LoudnessMeter(rate)
+        self._meter.add(piece.samples.astype(np.float64) / 32768.0)
+        self._meter.add_silence(piece.pause)
+        self._peak = max(self._peak, piece.peak)
+
+    def result(self, chapter: int) -> tuple[float, float]:
+        if self._meter is None:
+            raise VoxError(f"chapter {chapter} has nothing to speak", "report this book's chapter")
+        return self._meter.integrated(), gain_to_db(self._peak)
