@@ -14,7 +14,6 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,7 +22,7 @@ import numpy as np
 from voxcli import __version__
 from voxcli.book import Cover
 from voxcli.errors import EngineError, VoxError
-from voxcli.fsutil import write_error
+from voxcli.fsutil import TEMP_SUFFIX, write_error
 from voxcli.languages import iso639_2
 
 ENCODER_ENV = "VOXCLI_M4B_ENCODER"
@@ -63,18 +62,28 @@ def choose_encoder() -> str:
     """'pyav' or 'ffmpeg', as ``$VOXCLI_M4B_ENCODER`` asks or as installed; EngineError when neither is."""
     wanted = os.environ.get(ENCODER_ENV, "").strip().lower()
     if wanted and wanted not in ENCODERS:
-        raise EngineError(
-            f"${ENCODER_ENV}={wanted!r} is not an M4B encoder", "set it to pyav or ffmpeg, or unset it"
-        )
-    if wanted == "ffmpeg" or (not wanted and find_spec("av") is None):
+        raise EngineError(f"${ENCODER_ENV}={wanted!r} is not an M4B encoder",
+                          "set it to pyav or ffmpeg, or unset it")
+    if wanted == "ffmpeg":
         if shutil.which("ffmpeg") is None:
-            raise EngineError(
-                "writing M4B needs PyAV or the ffmpeg program, and neither was found", INSTALL_FIX
-            )
+            raise EngineError(f"${ENCODER_ENV}=ffmpeg but there is no ffmpeg program on PATH",
+                              f"install ffmpeg, or unset ${ENCODER_ENV} to use PyAV")
         return "ffmpeg"
-    if find_spec("av") is None:
-        raise EngineError(f"${ENCODER_ENV}=pyav but PyAV is not installed", "pip install av")
-    return "pyav"
+    if _pyav_works():
+        return "pyav"
+    if wanted == "pyav":
+        raise EngineError(f"${ENCODER_ENV}=pyav but PyAV cannot be imported", "pip install av")
+    if shutil.which("ffmpeg") is None:
+        raise EngineError("writing M4B needs PyAV or the ffmpeg program, and neither was found", INSTALL_FIX)
+    return "ffmpeg"
+
+
+def _pyav_works() -> bool:
+    try:
+        import av  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def describe_encoder(name: str) -> str:
@@ -165,7 +174,8 @@ class _FfmpegProgram:
 
     def __init__(self, path: Path, rate: int, kbps: int, markers: list[Marker], language: str) -> None:
         self._path = path
-        handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".ffmeta", dir=path.parent)
+        handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".ffmeta{TEMP_SUFFIX}",
+                                        dir=path.parent)
         self._meta = Path(name)
         with os.fdopen(handle, "w", encoding="utf-8") as meta:
             meta.write(ffmetadata(markers, rate))

@@ -53,9 +53,10 @@ def _write_if_changed(path: Path, data: bytes) -> None:
     atomic_write_bytes(path, data)
 
 
-def write_playlist(outdir: Path, chapters: list[dict[str, Any]],
+def write_playlist(outdir: Path, chapters: list[dict[str, Any]], audiobook: dict[str, Any] | None = None,
                    prefer: tuple[str, ...] = ("mp3", "wav")) -> None:
-    """An extended M3U of the chapters' audio, in book order (MP3 when there is one)."""
+    """An extended M3U of the chapters' audio, in book order (MP3 when there is one); the M4B parts
+    when there is no chapter audio."""
     lines = ["#EXTM3U"]
     for chapter in sorted(chapters, key=lambda c: c["index"]):
         audio = next((chapter["files"][fmt] for fmt in prefer if fmt in chapter["files"]), None)
@@ -63,4 +64,8 @@ def write_playlist(outdir: Path, chapters: list[dict[str, Any]],
             continue
         title = " ".join(str(chapter["title"]).split())
         lines += [f"#EXTINF:{round(chapter['duration'])},{title}", audio]
+    if len(lines) == 1 and audiobook is not None:
+        for part in audiobook.get("parts", []):
+            if isinstance(part, dict) and (outdir / str(part.get("file"))).is_file():
+                lines += [f"#EXTINF:{round(float(part['duration']))},{part['title']}", str(part["file"])]
     _write_if_changed(outdir / PLAYLIST, ("\n".join(lines) + "\n").encode("utf-8"))

@@ -332,7 +332,7 @@ def _write_records(request: ConvertRequest, records: dict[int, dict[str, Any]],
     levelling = ({"target_lufs": loudness.target, "ceiling_dbtp": loudness.ceiling} if loudness is not None
                  else None)
     manifest = write_manifest(outdir, meta, voice, chapters, warnings, levelling, audiobook)
-    write_playlist(outdir, chapters)
+    write_playlist(outdir, chapters, audiobook)
     return manifest
 
 
