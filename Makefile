@@ -25,7 +25,7 @@ demo: install
 	$(BIN)/voxcli convert $(DEMO_BOOK) --chapters 1-3 --format mp3
 
 lint: install
-	$(BIN)/ruff check voxcli tests
+	$(BIN)/ruff check voxcli tests bench
 
 typecheck: install
 	$(BIN)/mypy

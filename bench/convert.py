@@ -36,7 +36,8 @@ README_START, README_END = "<!-- bench:convert -->", "<!-- /bench:convert -->"
 def run(args: list[str]) -> tuple[float, int, dict[str, Any] | None]:
     """(wall seconds, peak RSS of the largest process in MiB, JSON summary) of one `voxcli` run."""
     # A fresh wrapper process per run, so that RUSAGE_CHILDREN covers this run (and its workers) only.
-    code = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+    code = ("import resource, subprocess, sys; "
+            "r = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
             "sys.stderr.write(r.stderr); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); "
             "print(r.stdout, end=''); sys.exit(r.returncode)")
     start = time.perf_counter()
@@ -114,15 +115,17 @@ def table(results: dict[str, Any]) -> str:
         f"Measured {results['date']} on {results['machine']} (`python bench/convert.py`), Moby-Dick "
         f"chapter {results['chapter']} ({raw['chars']:,} characters), built-in Piper voice:",
         "",
-        "| run | chars/s while speaking | vs raw engine | chars/s end to end | real-time factor | peak memory |",
+        "| run | chars/s while speaking | vs raw engine | chars/s end to end | real-time factor "
+        "| peak memory |",
         "|---|---|---|---|---|---|",
-        f"| raw engine loop (all cores) | {raw['chars_per_second']:,.0f} | 100% | | {raw['real_time_factor']} | |",
+        f"| raw engine loop (all cores) | {raw['chars_per_second']:,.0f} | 100% | "
+        f"| {raw['real_time_factor']} | |",
     ]
     for run_ in results["convert"]:
         share = run_["synthesis_chars_per_second"] / raw["chars_per_second"]
-        lines.append(f"| `convert --jobs {run_['jobs']}` | {run_['synthesis_chars_per_second']:,.0f} | {share:.0%} "
-                     f"| {run_['end_to_end_chars_per_second']:,.0f} | {run_['real_time_factor']} "
-                     f"| {run_['peak_mib']} MiB |")
+        lines.append(f"| `convert --jobs {run_['jobs']}` | {run_['synthesis_chars_per_second']:,.0f} "
+                     f"| {share:.0%} | {run_['end_to_end_chars_per_second']:,.0f} "
+                     f"| {run_['real_time_factor']} | {run_['peak_mib']} MiB |")
     whole, excerpt = results["memory"]
     lines += ["", f"Peak memory, eSpeak-NG, `--jobs 1`: whole book {whole['peak_mib']} MiB "
               f"({whole['wall_seconds']} s), chapters {excerpt['chapters']} {excerpt['peak_mib']} MiB. "

@@ -41,6 +41,11 @@ def test_doctor_reports_this_machine(runner: CliRunner, isolated: Path, tmp_path
     assert found["coqui licence"]["status"] == "warning"
     assert "--accept-coqui-license" in found["coqui licence"]["fix"]
     assert found["gpu"]["status"] in ("ok", "warning")
+    # M4B: PyAV (a dependency) is what writes them, with its FFmpeg version.
+    assert found["m4b encoder"]["status"] == "ok"
+    encoder = found["m4b encoder"]["detail"]
+    assert encoder.startswith("PyAV ") and "libavformat" in encoder
+    assert found["av"]["status"] == "ok" and found["pyloudnorm"]["status"] == "ok"
     for name in ("engine piper", "engine espeak", "engine kokoro", "engine kokoro-onnx"):
         assert found[name]["status"] == "ok", found[name]
 
@@ -84,3 +89,21 @@ def test_accepting_the_coqui_licence_is_recorded(runner: CliRunner, isolated: Pa
     again = runner.invoke(app, ["doctor", "--no-load", "--json"])
     assert checks(again)["coqui licence"]["status"] == "ok"
     assert (isolated.parent / "config" / "voxcli" / "coqui-cpml-accepted").is_file()
+
+
+def test_doctor_names_the_m4b_encoder_in_use(runner: CliRunner, isolated: Path, monkeypatch) -> None:
+    import shutil
+
+    program = shutil.which("ffmpeg")
+    monkeypatch.setenv("VOXCLI_M4B_ENCODER", "ffmpeg")
+    found = checks(runner.invoke(app, ["doctor", "--json", "--no-load"]))
+    if program is None:  # said, with the fix
+        assert found["m4b encoder"]["status"] == "missing" and "install ffmpeg" in found["m4b encoder"]["fix"]
+    else:
+        assert found["m4b encoder"]["status"] == "ok"
+        detail = found["m4b encoder"]["detail"]
+        assert detail.startswith("ffmpeg ") and program in detail
+    monkeypatch.setenv("VOXCLI_M4B_ENCODER", "lame")
+    found = checks(runner.invoke(app, ["doctor", "--json", "--no-load"]))
+    assert found["m4b encoder"]["status"] == "missing"
+    assert "is not an M4B encoder" in found["m4b encoder"]["detail"] and found["m4b encoder"]["fix"]
