@@ -198,8 +198,9 @@ def _dry_run(request: Any, as_json: bool) -> None:
     console.show(table)
     audio = sum(r["estimated_audio_seconds"] for r in rows)
     work = sum(r["estimated_work_seconds"] for r in rows)
+    book_file = ", then an M4B of these chapters" if request.audiobook is not None else ""
     console.show(f"about {clock(audio)} of audio, about {clock(work)} of work with {cls.name} "
-                 f"({jobs} job(s)); nothing was synthesised")
+                 f"({jobs} job(s)){book_file}; nothing was synthesised")
 
 
 def _audio_formats(value: str) -> tuple[str, ...]:

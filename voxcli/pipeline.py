@@ -294,6 +294,9 @@ def _build_id(plan: ChapterPlan, request: ConvertRequest, tracks: int) -> str:
 def _up_to_date(record: dict[str, Any] | None, build: str, outdir: Path) -> bool:
     if not record or record.get("build") != build:
         return False
+    # What the M4B needs to know of a finished chapter (an edited manifest may lack it).
+    if not all(isinstance(record.get(key), (int, float)) for key in ("samples", "sample_rate", "gain_db")):
+        return False
     sizes = record.get("sizes", {})
     return all((outdir / name).is_file() and (outdir / name).stat().st_size == sizes.get(name)
                for name in record.get("files", {}).values())
