@@ -267,29 +267,33 @@ def test_children_chapters_are_levelled(children: Run) -> None:
     check_loudness(children.out)
 
 
-def test_split_hours_makes_parts_at_chapter_boundaries(children: Run) -> None:
-    """In the fixture's own folder (copying 1.3 GB of WAVs costs more than the test): runs last."""
-    out = children.out
-    summary = convert(str(CHILDREN), "-v", "espeak", "--format", "wav,m4b", "--subtitles", "none",
-                      "--split-hours", "2", "-o", str(out))
+def test_split_hours_makes_parts_at_chapter_boundaries(moby: Run, tmp_path: Path) -> None:
+    """Moby-Dick 1-4 is 2 min of front matter and a 22 min chapter: at 0.1 h the long chapter is a
+    part of its own, the short ones share one (how parts are balanced is tested in test_loudness)."""
+    out = tmp_path / "out"
+    shutil.copytree(moby.out, out)
+    summary = convert(str(MOBY), "--chapters", "1-4", "--format", "wav,m4b", "--split-hours", "0.1",
+                      "-o", str(out))
     assert summary["sentences_synthesized"] == 0 and summary["chapters_written"] == 0
-    names = [f"Children's Literature - Part {n}.m4b" for n in (1, 2, 3)]
+    names = ["Moby-Dick - Part 1.m4b", "Moby-Dick - Part 2.m4b"]
     assert summary["audiobook_written"] == names
-    assert not (out / "Children's Literature.m4b").exists()  # the single file it replaces is gone
+    assert not (out / "Moby-Dick.m4b").exists()  # the single file it replaces is gone
     parts = manifest(out)["audiobook"]["parts"]
     assert [p["file"] for p in parts] == names
-    assert [i for p in parts for i in p["chapters"]] == list(range(1, 23))
-    titles = [" ".join(c["title"].split()) for c in manifest(out)["chapters"]]
-    seen: list[str] = []
-    for number, name in enumerate(names, start=1):
+    assert [p["chapters"] for p in parts] == [[1, 2, 3], [4]]
+    chapters = manifest(out)["chapters"]
+    for number, (name, members) in enumerate(zip(names, ([1, 2, 3], [4]), strict=True), start=1):
         info = probe(out / name)
-        assert float(info["format"]["duration"]) <= 2 * 3600 + 1
+        wanted = [c for c in chapters if c["index"] in members]
+        titles = [" ".join(c["title"].split()) for c in wanted]
+        assert [m["tags"]["title"] for m in info["chapters"]] == titles
         assert float(info["chapters"][0]["start_time"]) == 0.0
-        seen += [m["tags"]["title"] for m in info["chapters"]]
+        assert float(info["format"]["duration"]) == pytest.approx(sum(c["duration"] for c in wanted), abs=0.1)
         tags = info["format"]["tags"]
-        assert tags["track"] == f"{number}/3"
-        assert tags["title"] == f"Children's Literature (Part {number} of 3)"
-        assert tags["album"] == "Children's Literature"
+        assert tags["track"] == f"{number}/2"
+        assert tags["title"] == f"Moby-Dick (Part {number} of 2)" and tags["album"] == "Moby-Dick"
         assert len([s for s in info["streams"] if s.get("disposition", {}).get("attached_pic") == 1]) == 1
         decode(out / name, 22050)
-    assert seen == titles
+    # Back to one file: the parts go.
+    convert(str(MOBY), "--chapters", "1-4", "--format", "wav,m4b", "-o", str(out))
+    assert sorted(p.name for p in out.glob("*.m4b")) == ["Moby-Dick.m4b"]

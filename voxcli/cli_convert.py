@@ -62,7 +62,8 @@ def convert_command(
     voices_file: VoicesOption = None,
     device: DeviceOption = Device.auto,
 ) -> None:
-    """Convert a book into one audio file per chapter, with subtitles, a manifest and a playlist."""
+    """Convert a book into one audio file per chapter and/or an M4B audiobook, with subtitles, a manifest
+    and a playlist."""
     from voxcli.assemble import OutputSettings
     from voxcli.config import load_voices, resolve_voice
     from voxcli.ingest import read_book
