@@ -15,6 +15,7 @@ import typer
 
 from voxcli import __version__, console
 from voxcli.cli_convert import convert_command
+from voxcli.cli_serve import serve_command
 from voxcli.cli_voices import voices_app
 from voxcli.cliutil import (
     Device,
@@ -94,6 +95,9 @@ def say_command(
     speed: SpeedOption = None,
     voices_file: VoicesOption = None,
     device: DeviceOption = Device.auto,
+    server: Annotated[str | None, typer.Option(
+        "--server", metavar="URL", envvar="VOXCLI_SERVER", show_default=False,
+        help="Speak through a running 'voxcli serve' (default: $VOXCLI_SERVER): no model to load.")] = None,
 ) -> None:
     """Speak a sentence or two: play it, or write it to a WAV or MP3 file."""
     from voxcli.audio import encode, format_of
@@ -106,12 +110,21 @@ def say_command(
             raise UsageError("refusing to write audio to a terminal", "redirect stdout, or use -o FILE.wav")
         fmt = "wav" if output in (None, "-") else format_of(Path(output))
         words = read_text_argument(text)
-        profile = resolve_voice(voice, load_voices(voices_file))
-        if speed is not None:
-            profile = replace(profile, speed=speed)
-        speech = speak(words, profile, device.value)
-        data = encode(speech.samples, speech.sample_rate, fmt)
-        summary = f"{speech.duration:.1f} s, voice {profile.name} ({profile.engine})"
+        if server:
+            from voxcli.client import speak_remote
+
+            if voices_file is not None:
+                raise UsageError("--voices does not apply with --server: the server reads its own",
+                                 "leave out --voices, or unset VOXCLI_SERVER")
+            data, spoke = speak_remote(server, words, voice, speed, fmt)
+            summary = f"voice {spoke}, through {server}"
+        else:
+            profile = resolve_voice(voice, load_voices(voices_file))
+            if speed is not None:
+                profile = replace(profile, speed=speed)
+            speech = speak(words, profile, device.value)
+            data = encode(speech.samples, speech.sample_rate, fmt)
+            summary = f"{speech.duration:.1f} s, voice {profile.name} ({profile.engine})"
         if output == "-":
             sys.stdout.buffer.write(data)
             sys.stdout.buffer.flush()
@@ -179,6 +192,7 @@ def doctor_command(
 
 
 app.command("convert")(convert_command)
+app.command("serve")(serve_command)
 app.add_typer(voices_app, name="voices")
 
 

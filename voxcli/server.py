@@ -1,0 +1,365 @@
+"""The speech server's HTTP API (FastAPI): OpenAI-compatible speech, Kokoro Say's and VoiceForge's endpoints.
+
+Requests name voices, never files: a voice is a profile of the server's voices.toml or ENGINE:VOICE
+with a voice id (a path is refused), and uploaded recordings are checked in a private temp folder.
+Errors are JSON in OpenAI's shape, ``{"error": {"message", "type", "param", "code"}}``, 4xx for the
+caller's mistakes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hmac
+import re
+import tempfile
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from voxcli import __version__
+from voxcli.config import NAME_PATTERN, VoicesFile, load_voices, resolve_voice
+from voxcli.engines import engine_class
+from voxcli.engines.base import VoiceProfile, looks_like_path
+from voxcli.errors import VoxError
+from voxcli.segment import speech_units
+from voxcli.serve_audio import MEDIA_TYPES, Streamer, can_stream, whole
+from voxcli.speech_queue import Busy, Job, SpeechQueue, Spoken
+
+OPENAI_VOICES = ("alloy", "ash", "ballad", "coral", "echo", "fable", "nova", "onyx", "sage", "shimmer",
+                 "verse")
+DATA_URI = re.compile(r"^data:(audio/[A-Za-z0-9.+-]+)(;[A-Za-z0-9=.-]+)*;base64,(.*)$", re.DOTALL)
+AUDIO_SUFFIX = {"audio/wav": ".wav", "audio/x-wav": ".wav", "audio/wave": ".wav", "audio/mpeg": ".mp3",
+                "audio/mp3": ".mp3", "audio/flac": ".flac", "audio/x-flac": ".flac", "audio/ogg": ".ogg"}
+
+
+@dataclass
+class ServerSettings:
+    voices_file: str | None = None
+    device: str = "auto"
+    max_chars: int = 4096  # per request
+    max_body: int = 16 * 1024 * 1024  # bytes
+    queue: int = 32  # requests per engine
+    timeout: float = 300.0  # seconds per request
+    api_key: str | None = None
+    preload: list[str] = field(default_factory=list)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, param: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.param, self.code = status, message, param, code
+
+
+def _error(status: int, message: str, param: str | None = None, code: str | None = None) -> JSONResponse:
+    kind = "invalid_request_error" if status < 500 else "server_error"
+    headers = {"Retry-After": "1"} if status == 429 else None
+    return JSONResponse({"error": {"message": message, "type": kind, "param": param, "code": code}},
+                        status_code=status, headers=headers)
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class SpeechRequest(_Lenient):
+    model: str = "tts-1"
+    input: str
+    voice: str = "default"
+    response_format: Literal["wav", "mp3", "flac", "pcm"] = "mp3"
+    speed: float = Field(default=1.0, ge=0.5, le=2.0)
+    stream: bool = False
+
+
+class FileRequest(_Lenient):
+    text: str
+    voice: str = "default"
+    speed: float = Field(default=1.0, ge=0.5, le=2.0)
+
+
+class TtsRequest(_Lenient):
+    text: str
+    voiceId: str = "default"
+    speed: float = Field(default=1.0, ge=0.5, le=2.0)
+
+
+class TrainRequest(_Lenient):
+    modelName: str
+    audioDataUri: str
+
+
+class State:
+    def __init__(self, settings: ServerSettings) -> None:
+        self.settings = settings
+        self.queue = SpeechQueue(settings.queue, settings.device)
+        self.voices: VoicesFile = load_voices(settings.voices_file)
+        self.edit_lock = threading.Lock()
+
+    def profile(self, spec: str, speed: float) -> VoiceProfile:
+        name = spec.strip()
+        if name in ("", "default") or (name in OPENAI_VOICES and name not in self.voices.profiles):
+            profile = resolve_voice(None, self.voices)
+        else:
+            _engine, sep, voice = name.partition(":")
+            if sep and (looks_like_path(voice) or "/" in voice or "\\" in voice):
+                raise ApiError(400, f"voice '{name}': a request names voices, not files", "voice")
+            profile = resolve_voice(name, self.voices)
+        return replace(profile, speed=round(profile.speed * speed, 4))
+
+
+def create_app(settings: ServerSettings) -> FastAPI:
+    state = State(settings)
+    app = FastAPI(title="voxcli", version=__version__, docs_url=None, redoc_url=None)
+    app.state.voxcli = state
+
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return _error(exc.status, exc.message, exc.param, exc.code)
+
+    @app.exception_handler(VoxError)
+    async def vox_error(_: Request, exc: VoxError) -> JSONResponse:
+        # A voice that does not exist or cannot load is the request's problem to fix.
+        return _error(400, str(exc), "voice")
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+        if first.get("type") == "json_invalid":
+            return _error(400, f"malformed JSON: {first.get('msg', '')}", None, "json_invalid")
+        return _error(400, f"{where or 'body'}: {first.get('msg', 'invalid')}", where or None,
+                      first.get("type"))
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        if settings.api_key and request.url.path != "/health":
+            given = request.headers.get("authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {settings.api_key}".encode()):
+                response = _error(401, "missing or wrong API key: send 'Authorization: Bearer KEY'",
+                                  code="invalid_api_key")
+                response.headers["WWW-Authenticate"] = "Bearer"
+                return response
+        length = request.headers.get("content-length")
+        if request.method == "POST" and length is None:
+            return _error(411, "send the body with a Content-Length", code="length_required")
+        if length is not None and (not length.isdigit() or int(length) > settings.max_body):
+            return _error(413, f"request body over {settings.max_body:,} bytes", code="body_too_large")
+        return await call_next(request)
+
+    @app.get("/health")
+    async def health() -> dict[str, Any]:
+        return {"status": "ok", "version": __version__, "engines": state.queue.status()}
+
+    @app.get("/voices")
+    async def voices() -> dict[str, Any]:
+        from voxcli.voices_report import usability
+
+        listed = []
+        for name, profile in state.voices.profiles.items():
+            problem = usability(profile)
+            listed.append({"name": name, "engine": profile.engine, "voice": profile.voice,
+                           "language": profile.lang, "default": name == state.voices.default,
+                           "usable": problem is None, "problem": problem.message if problem else None})
+        return {"voices": listed}
+
+    @app.get("/languages")
+    async def languages() -> dict[str, Any]:
+        from voxcli.voices_report import usability
+
+        by_lang: dict[str, list[str]] = {}
+        for name, profile in state.voices.profiles.items():
+            if usability(profile) is None:
+                by_lang.setdefault(profile.lang, []).append(name)
+        return {"languages": [{"language": lang, "voices": names} for lang, names in sorted(by_lang.items())]}
+
+    @app.post("/v1/audio/speech", response_model=None)
+    async def speech(body: SpeechRequest) -> Response:
+        profile = state.profile(body.voice, body.speed)
+        text = _text(body.input, "input", settings.max_chars)
+        if body.stream:
+            return await _stream(state, profile, text, body.response_format, body.model)
+        samples, rate = await _speak(state, profile, text)
+        fmt = body.response_format
+        return Response(whole(samples, rate, fmt), media_type=MEDIA_TYPES[fmt],
+                        headers={"X-Voxcli-Voice": profile.name,
+                                 "X-Sample-Rate": str(24000 if fmt == "pcm" else rate)})
+
+    @app.post("/synthesize-file", response_model=None)
+    async def synthesize_file(body: FileRequest) -> Response:
+        profile = state.profile(body.voice, body.speed)
+        samples, rate = await _speak(state, profile, _text(body.text, "text", settings.max_chars))
+        return Response(whole(samples, rate, "wav"), media_type="audio/wav",
+                        headers={"Content-Disposition": 'attachment; filename="speech.wav"'})
+
+    @app.post("/api/tts")
+    async def tts(body: TtsRequest) -> dict[str, str]:
+        profile = state.profile(body.voiceId, body.speed)
+        samples, rate = await _speak(state, profile, _text(body.text, "text", settings.max_chars))
+        data = base64.b64encode(whole(samples, rate, "wav")).decode("ascii")
+        return {"audioDataUri": f"data:audio/wav;base64,{data}"}
+
+    @app.post("/api/train-voice")
+    async def train(body: TrainRequest) -> dict[str, str]:
+        return await asyncio.to_thread(_train, state, body)
+
+    for spec in settings.preload:
+        state.queue.preload(state.profile(spec, 1.0))
+    return app
+
+
+def _text(text: str, field_name: str, limit: int) -> str:
+    if not text.strip():
+        raise ApiError(400, f"{field_name}: nothing to say", field_name)
+    if len(text) > limit:
+        raise ApiError(413, f"{field_name}: {len(text):,} characters, over the limit of {limit:,}",
+                       field_name, "text_too_long")
+    return text
+
+
+def _pieces(profile: VoiceProfile, text: str) -> list[tuple[str, float]]:
+    """(piece, pause after it) in order: sentences, or pieces of long ones, as the engine takes them."""
+    cls = engine_class(profile.engine)
+    units = speech_units(text, profile.lang, cls.max_chars)
+    pieces: list[tuple[str, float]] = []
+    for p_index, paragraph in enumerate(units):
+        for s_index, piece in enumerate(paragraph):
+            last_of_paragraph = s_index == len(paragraph) - 1
+            pause = 0.0 if (last_of_paragraph and p_index == len(units) - 1) else (
+                profile.paragraph_pause if last_of_paragraph else profile.sentence_pause)
+            pieces.append((piece, pause))
+    if not pieces:
+        raise ApiError(400, "the text has no words to say", "input")
+    return pieces
+
+
+def _submit(state: State, profile: VoiceProfile, pieces: list[tuple[str, float]]
+            ) -> tuple[Job, asyncio.Queue[tuple[int, Spoken | BaseException]]]:
+    loop = asyncio.get_running_loop()
+    results: asyncio.Queue[tuple[int, Spoken | BaseException]] = asyncio.Queue()
+
+    def deliver(index: int, result: Spoken | BaseException) -> None:
+        loop.call_soon_threadsafe(results.put_nowait, (index, result))
+
+    job = Job(profile, [piece for piece, _ in pieces], deliver)
+    try:
+        state.queue.submit(job)
+    except Busy as exc:
+        raise ApiError(429, f"{exc}; try again shortly", code="queue_full") from None
+    return job, results
+
+
+Results = asyncio.Queue[tuple[int, Spoken | BaseException]]
+
+
+async def _next(job: Job, results: Results, deadline: float) -> Spoken:
+    loop = asyncio.get_running_loop()
+    try:
+        _, result = await asyncio.wait_for(results.get(), timeout=max(0.0, deadline - loop.time()))
+    except TimeoutError:
+        job.cancel()
+        raise ApiError(504, "the request took too long; send shorter text", code="timeout") from None
+    if isinstance(result, VoxError):
+        raise ApiError(400, str(result), "voice")
+    if isinstance(result, BaseException):
+        raise ApiError(500, f"the engine failed: {result}", code="engine_error")
+    return result
+
+
+async def _speak(state: State, profile: VoiceProfile, text: str) -> tuple[np.ndarray, int]:
+    pieces = _pieces(profile, text)
+    job, results = _submit(state, profile, pieces)
+    deadline = asyncio.get_running_loop().time() + state.settings.timeout
+    parts: list[np.ndarray] = []
+    rate = 0
+    try:
+        for _, pause in pieces:
+            spoken = await _next(job, results, deadline)
+            rate = spoken.rate
+            parts += [spoken.samples, np.zeros(round(pause * rate), dtype=np.float32)]
+    finally:
+        job.cancel()
+    return np.concatenate(parts), rate
+
+
+async def _stream(state: State, profile: VoiceProfile, text: str, fmt: str, model: str) -> StreamingResponse:
+    pieces = _pieces(profile, text)
+    job, results = _submit(state, profile, pieces)
+    deadline = asyncio.get_running_loop().time() + state.settings.timeout
+    try:
+        first = await _next(job, results, deadline)  # errors before the first byte are still HTTP errors
+    except BaseException:
+        job.cancel()
+        raise
+    if not can_stream(fmt, first.rate):
+        job.cancel()
+        raise ApiError(400, f"response_format {fmt} cannot be streamed; use wav, mp3 or pcm",
+                       "response_format")
+    streamer = Streamer(fmt, first.rate)
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            yield streamer.start()
+            spoken: Spoken | None = first
+            for index, (_, pause) in enumerate(pieces):
+                if spoken is None:
+                    try:
+                        spoken = await _next(job, results, deadline)
+                    except ApiError:
+                        return  # the status is sent already: the stream ends early
+                yield streamer.piece(np.concatenate([spoken.samples,
+                                                     np.zeros(round(pause * spoken.rate), dtype=np.float32)]))
+                spoken = None
+                del index
+            yield streamer.end()
+        finally:
+            job.cancel()
+
+    return StreamingResponse(body(), media_type=MEDIA_TYPES[fmt],
+                             headers={"X-Voxcli-Voice": profile.name, "X-Voxcli-Model": model})
+
+
+def _train(state: State, body: TrainRequest) -> dict[str, str]:
+    """What `voxcli voices add NAME --clone FILE` does, from a data URI."""
+    from voxcli.clone import check_sample, store
+    from voxcli.config import add_profile, edit_target
+
+    name = body.modelName.strip()
+    if not re.fullmatch(NAME_PATTERN, name) or len(name) > 64:
+        raise ApiError(400, "modelName: use letters, digits, '.', '_' and '-' (64 at most), starting with a "
+                       "letter or digit", "modelName")
+    match = DATA_URI.match(body.audioDataUri.strip())
+    if not match:
+        raise ApiError(400, "audioDataUri: not a data URI of audio (data:audio/wav;base64,...)",
+                       "audioDataUri")
+    suffix = AUDIO_SUFFIX.get(match.group(1).lower())
+    if suffix is None:
+        raise ApiError(415, f"audioDataUri: {match.group(1)} is not supported; send WAV, MP3, FLAC or OGG",
+                       "audioDataUri")
+    try:
+        data = base64.b64decode(re.sub(r"\s+", "", match.group(3)), validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError(400, "audioDataUri: the base64 data is not valid", "audioDataUri") from None
+    with tempfile.TemporaryDirectory(prefix="voxcli-upload-") as folder:
+        upload = Path(folder) / f"recording{suffix}"
+        upload.write_bytes(data)
+        checked = check_sample(upload)
+        if isinstance(checked, str):
+            reason = checked.split(": ", 1)[-1]
+            raise ApiError(422, f"audioDataUri: {reason}", "audioDataUri", "bad_audio")
+        with state.edit_lock:
+            if name in state.voices.profiles:
+                raise ApiError(409, f"voice '{name}' already exists", "modelName", "exists")
+            stored = store(name, [checked])
+            table = {"engine": "coqui", "voice": "xtts_v2",
+                     "options": {"speaker_wav": [str(p) for p in stored]}}
+            state.voices = add_profile(edit_target(state.settings.voices_file), name, table)
+    return {"trainingStatus": "completed", "modelId": name}

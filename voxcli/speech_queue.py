@@ -1,0 +1,146 @@
+"""Warm engines shared by many requests: one worker thread per engine, fair and bounded.
+
+Each request is cut into sentences. An engine's worker speaks one sentence at a time, taking the
+requests in turn (round robin), so a long request slows the others down but never holds them up
+until it is done. At most ``capacity`` requests wait for or use an engine; one more is refused
+(:class:`Busy`, HTTP 429). Models load in the worker, once per voice, on first use or at preload.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from voxcli.engines import load_engine
+from voxcli.engines.base import Engine, VoiceProfile
+from voxcli.errors import VoxError
+
+
+class Busy(Exception):
+    """The engine's queue is full."""
+
+
+@dataclass(frozen=True)
+class Spoken:
+    samples: np.ndarray  # float32 mono
+    rate: int
+
+
+@dataclass
+class Job:
+    """One request: its pieces, spoken in order; ``deliver`` gets (index, audio or error)."""
+
+    profile: VoiceProfile
+    pieces: list[str]
+    deliver: Callable[[int, Spoken | BaseException], None]
+    next: int = 0
+    cancelled: bool = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+@dataclass
+class _Lane:
+    """One engine's worker thread and the requests it serves."""
+
+    name: str
+    capacity: int
+    device: str
+    jobs: deque[Job] = field(default_factory=deque)
+    engines: dict[str, Engine] = field(default_factory=dict)
+    busy: bool = False
+    condition: threading.Condition = field(default_factory=threading.Condition)
+    thread: threading.Thread | None = None
+
+
+class SpeechQueue:
+    def __init__(self, capacity: int = 32, device: str = "auto") -> None:
+        self.capacity = capacity
+        self.device = device
+        self._lanes: dict[str, _Lane] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def submit(self, job: Job) -> None:
+        lane = self._lane(job.profile.engine)
+        with lane.condition:
+            if len(lane.jobs) >= lane.capacity:
+                raise Busy(f"engine '{lane.name}' has {len(lane.jobs)} requests waiting")
+            lane.jobs.append(job)
+            lane.condition.notify()
+
+    def preload(self, profile: VoiceProfile) -> None:
+        """Load the voice's model now (in the caller's thread), so the first request is fast."""
+        lane = self._lane(profile.engine)
+        engine = load_engine(profile, self.device)
+        lane.engines.setdefault(_key(profile), engine)
+
+    def status(self) -> dict[str, dict[str, object]]:
+        return {name: {"waiting": len(lane.jobs), "capacity": lane.capacity, "speaking": lane.busy,
+                       "voices": sorted(lane.engines)} for name, lane in self._lanes.items()}
+
+    def close(self) -> None:
+        self._closed = True
+        for lane in list(self._lanes.values()):
+            with lane.condition:
+                for job in lane.jobs:
+                    job.cancel()
+                lane.condition.notify_all()
+
+    def _lane(self, engine: str) -> _Lane:
+        with self._lock:
+            lane = self._lanes.get(engine)
+            if lane is None:
+                lane = _Lane(engine, self.capacity, self.device)
+                lane.thread = threading.Thread(target=self._work, args=(lane,), name=f"voxcli-{engine}",
+                                               daemon=True)
+                self._lanes[engine] = lane
+                lane.thread.start()
+            return lane
+
+    def _work(self, lane: _Lane) -> None:
+        while True:
+            with lane.condition:
+                while not lane.jobs and not self._closed:
+                    lane.condition.wait()
+                if self._closed:
+                    return
+                job = lane.jobs.popleft()
+                if job.cancelled or job.next >= len(job.pieces):
+                    continue
+                index = job.next
+                job.next += 1
+                if job.next < len(job.pieces):
+                    lane.jobs.append(job)  # to the back of the line: the others go first
+                lane.busy = True
+            try:
+                job.deliver(index, self._speak(lane, job.profile, job.pieces[index]))
+            except Exception as exc:
+                job.cancel()
+                job.deliver(index, exc)
+            finally:
+                lane.busy = False
+
+    def _speak(self, lane: _Lane, profile: VoiceProfile, text: str) -> Spoken:
+        key = _key(profile)
+        engine = lane.engines.get(key)
+        if engine is None:
+            engine = load_engine(profile, self.device)
+            lane.engines[key] = engine
+        parts = []
+        for chunk in engine.synthesize(text):
+            if chunk.sample_rate != engine.sample_rate:
+                raise VoxError(f"engine '{profile.engine}' changed its sample rate mid-text",
+                               "report this engine's bug")
+            parts.append(np.asarray(chunk.samples, dtype=np.float32))
+        samples = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+        return Spoken(samples, int(engine.sample_rate))
+
+
+def _key(profile: VoiceProfile) -> str:
+    return f"{profile.name}:{profile.voice}:{profile.speed}"
