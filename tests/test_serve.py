@@ -428,3 +428,17 @@ def test_say_through_the_server(server: Server, tmp_path: Path) -> None:
     assert gone.returncode == 1
     assert gone.stderr.startswith("error: cannot reach the voxcli server at http://127.0.0.1:9")
     assert len(gone.stderr.strip().splitlines()) == 1
+
+
+def test_a_voice_that_cannot_preload_stops_the_start(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "voxcli", "serve", "--port", "0", "--preload", "nobody"],
+        capture_output=True,
+        text=True,
+        env=environment(tmp_path),
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert result.returncode == 4, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: unknown voice 'nobody'"), result.stderr
