@@ -52,8 +52,8 @@ class PartPlan:
     title: str
     number: int
     chapters: list[ChapterSource]
-    build: str = ""
-    tags: M4bTags | None = field(default=None, repr=False)
+    build: str
+    tags: M4bTags = field(repr=False)
 
     @property
     def samples(self) -> int:
@@ -197,7 +197,7 @@ def write_part(
 
     with atomic_path(final) as temp:
         sink = open_encoder(
-            encoder, temp, rate, settings.kbps, markers, part.tags.language if part.tags else ""
+            encoder, temp, rate, settings.kbps, markers, part.tags.language
         )
         try:
             for chapter in part.chapters:
@@ -234,7 +234,6 @@ def write_part(
         except BaseException:
             sink.abort()
             raise
-        assert part.tags is not None
         write_tags(temp, part.tags, final)
     progress.done(part.file, True)
 
@@ -264,7 +263,7 @@ def write_audiobook(
         name = old.get("file") if isinstance(old, dict) else None
         if isinstance(name, str) and name not in kept and Path(name).name == name and name.endswith(".m4b"):
             (outdir / name).unlink(missing_ok=True)
-    cover = parts[0].tags.cover if parts and parts[0].tags else None
+    cover = parts[0].tags.cover if parts else None
     return {
         "format": "m4b",
         "encoder": describe_encoder(encoder),

@@ -309,7 +309,7 @@ async def _stream(state: State, profile: VoiceProfile, text: str, fmt: str, mode
         try:
             yield streamer.start()
             spoken: Spoken | None = first
-            for index, (_, pause) in enumerate(pieces):
+            for _, pause in pieces:
                 if spoken is None:
                     try:
                         spoken = await _next(job, results, deadline)
@@ -318,7 +318,6 @@ async def _stream(state: State, profile: VoiceProfile, text: str, fmt: str, mode
                 yield streamer.piece(np.concatenate([spoken.samples,
                                                      np.zeros(round(pause * spoken.rate), dtype=np.float32)]))
                 spoken = None
-                del index
             yield streamer.end()
         finally:
             job.cancel()
