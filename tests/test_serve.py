@@ -137,6 +137,7 @@ def test_health_voices_and_languages(server: Server) -> None:
     health = server.get("/health").json()
     assert health["status"] == "ok"
     assert health["engines"]["piper"]["voices"]  # preloaded at start
+    assert [m for m in health["models"] if m["engine"] == "piper" and "en_US-joe-medium" in m["model"]]
     voices = {v["name"]: v for v in server.get("/voices").json()["voices"]}
     assert voices["joe"] == {
         "name": "joe",

@@ -157,7 +157,11 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
-        return {"status": "ok", "version": __version__, "engines": state.queue.status()}
+        from voxcli.engines.base import loaded_models
+
+        models = [{"engine": str(key[0]), "model": " ".join(str(part) for part in key[1:])}
+                  for key in loaded_models()]
+        return {"status": "ok", "version": __version__, "models": models, "engines": state.queue.status()}
 
     @app.get("/voices")
     async def voices() -> dict[str, Any]:
