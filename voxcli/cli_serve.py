@@ -10,10 +10,9 @@ from typing import Annotated
 import typer
 
 from voxcli import console
+from voxcli.client import API_KEY_ENV
 from voxcli.cliutil import Device, DeviceOption, VoicesOption, handled
 from voxcli.errors import UsageError
-
-API_KEY_ENV = "VOXCLI_API_KEY"
 
 
 def serve_command(

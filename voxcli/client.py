@@ -7,7 +7,7 @@ import os
 from voxcli.errors import EngineError, UsageError, VoxError
 
 SERVER_ENV = "VOXCLI_SERVER"
-API_KEY_ENV = "VOXCLI_API_KEY"
+API_KEY_ENV = "VOXCLI_API_KEY"  # read by `voxcli serve` too
 
 
 def speak_remote(url: str, text: str, voice: str | None, speed: float | None, fmt: str,

@@ -31,8 +31,8 @@ from voxcli.config import NAME_PATTERN, VoicesFile, load_voices, resolve_voice
 from voxcli.engines import engine_class
 from voxcli.engines.base import VoiceProfile, looks_like_path
 from voxcli.errors import VoxError
-from voxcli.segment import speech_units
 from voxcli.serve_audio import MEDIA_TYPES, Streamer, can_stream, whole
+from voxcli.speak import speech_pieces
 from voxcli.speech_queue import Busy, Job, SpeechQueue, Spoken
 
 OPENAI_VOICES = ("alloy", "ash", "ballad", "coral", "echo", "fable", "nova", "onyx", "sage", "shimmer",
@@ -230,16 +230,7 @@ def _text(text: str, field_name: str, limit: int) -> str:
 
 
 def _pieces(profile: VoiceProfile, text: str) -> list[tuple[str, float]]:
-    """(piece, pause after it) in order: sentences, or pieces of long ones, as the engine takes them."""
-    cls = engine_class(profile.engine)
-    units = speech_units(text, profile.lang, cls.max_chars)
-    pieces: list[tuple[str, float]] = []
-    for p_index, paragraph in enumerate(units):
-        for s_index, piece in enumerate(paragraph):
-            last_of_paragraph = s_index == len(paragraph) - 1
-            pause = 0.0 if (last_of_paragraph and p_index == len(units) - 1) else (
-                profile.paragraph_pause if last_of_paragraph else profile.sentence_pause)
-            pieces.append((piece, pause))
+    pieces = speech_pieces(text, profile, engine_class(profile.engine).max_chars)
     if not pieces:
         raise ApiError(400, "the text has no words to say", "input")
     return pieces

@@ -76,9 +76,7 @@ class SpeechQueue:
 
     def preload(self, profile: VoiceProfile) -> None:
         """Load the voice's model now (in the caller's thread), so the first request is fast."""
-        lane = self._lane(profile.engine)
-        engine = load_engine(profile, self.device)
-        lane.engines.setdefault(_key(profile), engine)
+        self._engine(self._lane(profile.engine), profile)
 
     def status(self) -> dict[str, dict[str, object]]:
         return {name: {"waiting": len(lane.jobs), "capacity": lane.capacity, "speaking": lane.busy,
@@ -126,12 +124,17 @@ class SpeechQueue:
             finally:
                 lane.busy = False
 
-    def _speak(self, lane: _Lane, profile: VoiceProfile, text: str) -> Spoken:
+    def _engine(self, lane: _Lane, profile: VoiceProfile) -> Engine:
+        """The voice's engine, loaded on first use (its model shared through ``shared_model``)."""
         key = _key(profile)
         engine = lane.engines.get(key)
         if engine is None:
             engine = load_engine(profile, self.device)
             lane.engines[key] = engine
+        return engine
+
+    def _speak(self, lane: _Lane, profile: VoiceProfile, text: str) -> Spoken:
+        engine = self._engine(lane, profile)
         parts = []
         for chunk in engine.synthesize(text):
             if chunk.sample_rate != engine.sample_rate:
