@@ -1,39 +1,84 @@
 # Two commands on a fresh machine: `make demo` (the main job on the built-in voice) and `make test`.
-# Both create .venv and install what they need on first use.
+# Both create .venv on first use and install exactly what requirements.lock pins (hashes checked).
 SHELL := /bin/bash
 VENV ?= .venv
 BIN := $(VENV)/bin
+LOCK := requirements.lock
 # The first Python 3.10-3.12 on PATH (torch, kokoro and coqui-tts support these).
 PYTHON ?= $(shell for p in python3.12 python3.11 python3.10 python3; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(not (3, 10) <= sys.version_info[:2] < (3, 13))' 2>/dev/null \
 	&& echo $$p && break; done)
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+PYTEST := $(BIN)/python -m pytest
+# The demo: a story from Children's Literature, chapter 10, Andersen's "The Real Princess" (the
+# princess and the pea, with the editors' note on Andersen before it), spoken with the built-in voice.
 DEMO_BOOK ?= examples/childrens-literature.epub
+DEMO_CHAPTERS ?= 10
+# make lock: uv, itself pinned with hashes in its own small lock, in its own venv.
+LOCK_VENV := .venv-lock
+LOCK_FLAGS := --universal --python-version 3.10 --fork-strategy fewest --generate-hashes \
+	--extra test --custom-compile-command 'make lock'
+# make test-latest: a venv from the pyproject ranges alone (no lock), then the engine tests.
+LATEST_VENV := .venv-latest
+ENGINE_TESTS := tests/test_stack.py tests/test_engines.py tests/test_kokoro.py tests/test_kokoro_onnx.py \
+	tests/test_coqui.py tests/test_xtts_tiny.py tests/test_doctor.py tests/test_say.py
 
-.PHONY: install demo test lint typecheck unit bench clean
+.PHONY: install demo test test-fast test-latest lint typecheck unit lock lock-upgrade clean
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/.installed: $(LOCK) pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: voxcli needs Python 3.10, 3.11 or 3.12 on PATH" >&2; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(PIP) install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(PIP) install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python tools/lockcheck.py $(LOCK) --sync
 	touch $@
 
 install: $(BIN)/.installed
 
 demo: install
 	$(BIN)/voxcli chapters $(DEMO_BOOK)
-	$(BIN)/voxcli convert $(DEMO_BOOK) --chapters 1-3 --format mp3
+	$(BIN)/voxcli convert $(DEMO_BOOK) --chapters $(DEMO_CHAPTERS) --format mp3,m4b
 
 lint: install
-	$(BIN)/ruff check voxcli tests bench
+	$(BIN)/ruff check voxcli tests bench tools
 
 typecheck: install
 	$(BIN)/mypy
 
+# The whole suite: what CI runs (through .ci/run).
 unit: install
-	$(BIN)/python -m pytest
+	$(PYTEST) --durations=25
 
 test: lint typecheck unit
 
+# The edit loop: everything but the tests marked slow (whole books, several minutes of audio).
+test-fast: install
+	$(PYTEST) -m "not slow" -q
+
+# Regenerate requirements.lock after changing a requirement in pyproject.toml: the pins already in
+# the lock are kept where they still fit. lock-upgrade moves every package to its newest allowed release.
+lock: $(LOCK_VENV)/bin/uv
+	UV_PYTHON_DOWNLOADS=never $(LOCK_VENV)/bin/uv pip compile pyproject.toml $(LOCK_FLAGS) -o $(LOCK)
+
+lock-upgrade: $(LOCK_VENV)/bin/uv
+	UV_PYTHON_DOWNLOADS=never $(LOCK_VENV)/bin/uv pip compile pyproject.toml $(LOCK_FLAGS) --upgrade -o $(LOCK)
+
+$(LOCK_VENV)/bin/uv: requirements-uv.lock
+	@test -n "$(PYTHON)" || { echo "error: voxcli needs Python 3.10, 3.11 or 3.12 on PATH" >&2; exit 1; }
+	test -x $(LOCK_VENV)/bin/python || $(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip --disable-pip-version-check install --quiet --require-hashes \
+		--no-deps -r requirements-uv.lock
+	touch $@
+
+# Not part of CI: how we learn that new releases allowed by pyproject.toml break an engine, before
+# users do. Prints what differs from the lock, then runs the engine tests on those releases.
+test-latest:
+	@test -n "$(PYTHON)" || { echo "error: voxcli needs Python 3.10, 3.11 or 3.12 on PATH" >&2; exit 1; }
+	rm -rf $(LATEST_VENV)
+	$(PYTHON) -m venv $(LATEST_VENV)
+	$(LATEST_VENV)/bin/python -m pip --disable-pip-version-check install --quiet -e '.[test]'
+	$(LATEST_VENV)/bin/python tools/lockcheck.py $(LOCK) --drift
+	$(LATEST_VENV)/bin/python -m pytest $(ENGINE_TESTS) --durations=10
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info
+	rm -rf $(VENV) $(LOCK_VENV) $(LATEST_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info
