@@ -16,6 +16,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from voxcli.arrays import Int16
 from voxcli.cache import AudioCache, CacheMissing, Entry
 from voxcli.chapter_audio import ChapterAudio
 from voxcli.engines.base import WordTiming
@@ -76,7 +77,7 @@ class _Mp3Stream:
         self._encoder.set_channels(1)
         self._encoder.set_quality(2)
 
-    def write(self, pcm: np.ndarray) -> None:
+    def write(self, pcm: Int16) -> None:
         self._handle.write(bytes(self._encoder.encode(pcm.tobytes())))
 
     def close(self) -> None:
@@ -162,7 +163,7 @@ class _Sinks:
                 handle = self._stack.enter_context(self._temps["mp3"].open("wb"))
             self._mp3 = _Mp3Stream(handle, rate, self._settings.kbps)
 
-    def write(self, pcm: np.ndarray) -> None:
+    def write(self, pcm: Int16) -> None:
         if self._wav is not None:
             with self._failing("wav"):
                 self._wav.write(pcm)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from voxcli.arrays import Float32, Int16
 from voxcli.errors import EngineError, UsageError
 from voxcli.fsutil import atomic_write_bytes
 
@@ -15,17 +16,17 @@ DEFAULT_MP3_KBPS = 64  # mono speech: 64 kb/s is transparent enough and a novel 
 MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 
 
-def silence(seconds: float, sample_rate: int) -> np.ndarray:
+def silence(seconds: float, sample_rate: int) -> Float32:
     return np.zeros(round(seconds * sample_rate), dtype=np.float32)
 
 
-def to_pcm16(samples: np.ndarray) -> np.ndarray:
+def to_pcm16(samples: Float32) -> Int16:
     """float32 in [-1, 1] to 16-bit PCM, clipping anything outside."""
-    pcm: np.ndarray = (np.clip(samples, -1.0, 1.0) * 32767.0).round().astype("<i2")
+    pcm: Int16 = (np.clip(samples, -1.0, 1.0) * 32767.0).round().astype("<i2")
     return pcm
 
 
-def wav_bytes(samples: np.ndarray, sample_rate: int) -> bytes:
+def wav_bytes(samples: Float32, sample_rate: int) -> bytes:
     """A complete 16-bit mono WAV file."""
     import soundfile
 
@@ -34,7 +35,7 @@ def wav_bytes(samples: np.ndarray, sample_rate: int) -> bytes:
     return buffer.getvalue()
 
 
-def mp3_bytes(samples: np.ndarray, sample_rate: int, kbps: int = DEFAULT_MP3_KBPS) -> bytes:
+def mp3_bytes(samples: Float32, sample_rate: int, kbps: int = DEFAULT_MP3_KBPS) -> bytes:
     """A mono MP3 (LAME through lameenc)."""
     import lameenc
 
@@ -57,10 +58,10 @@ def format_of(path: Path) -> str:
     return suffix
 
 
-def encode(samples: np.ndarray, sample_rate: int, fmt: str) -> bytes:
+def encode(samples: Float32, sample_rate: int, fmt: str) -> bytes:
     return wav_bytes(samples, sample_rate) if fmt == "wav" else mp3_bytes(samples, sample_rate)
 
 
-def write_audio(path: Path, samples: np.ndarray, sample_rate: int) -> None:
+def write_audio(path: Path, samples: Float32, sample_rate: int) -> None:
     """Write WAV or MP3 (by the file's suffix) atomically."""
     atomic_write_bytes(path, encode(samples, sample_rate, format_of(path)))

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from voxcli.arrays import Int16
 from voxcli.engines.base import WordTiming
 from voxcli.fsutil import atomic_write_bytes, make_dirs, remove_stale_temps
 
@@ -27,7 +28,7 @@ _LENGTH = struct.Struct("<I")
 
 @dataclass(frozen=True)
 class Entry:
-    samples: np.ndarray  # int16 PCM, mono
+    samples: Int16  # int16 PCM, mono
     sample_rate: int  # Hz
     words: list[WordTiming] | None
 
@@ -78,7 +79,7 @@ class AudioCache:
             path.unlink(missing_ok=True)
         return entry
 
-    def put(self, key: str, samples: np.ndarray, sample_rate: int, words: list[WordTiming] | None) -> None:
+    def put(self, key: str, samples: Int16, sample_rate: int, words: list[WordTiming] | None) -> None:
         path = self.path(key)
         make_dirs(path.parent)
         atomic_write_bytes(path, _encode(samples, sample_rate, words))
@@ -98,7 +99,7 @@ class CacheMissing(Exception):
         self.keys = keys
 
 
-def _encode(samples: np.ndarray, sample_rate: int, words: list[WordTiming] | None) -> bytes:
+def _encode(samples: Int16, sample_rate: int, words: list[WordTiming] | None) -> bytes:
     import soundfile
 
     audio = io.BytesIO()

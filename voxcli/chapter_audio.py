@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from voxcli.arrays import Int16
 from voxcli.cache import Entry
 from voxcli.errors import EngineError, VoxError
 from voxcli.loudness import LoudnessMeter, LoudnessSettings, db_to_gain, gain_to_db, limit
@@ -28,7 +29,7 @@ _KEEP_SAMPLES = 30_000_000  # decoded sentences kept between passes (about 60 MB
 class Piece:
     segment: Segment
     entry: Entry
-    samples: np.ndarray  # int16, as written
+    samples: Int16  # int16, as written
     peak: float  # its true peak (linear; the sample peak when far below the ceiling)
     pause: int  # samples of silence after it
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from voxcli.arrays import Float32
 from voxcli.audio import wav_bytes
 from voxcli.fsutil import atomic_write_bytes, make_dirs
 
@@ -24,7 +25,7 @@ CLIPPED_SHARE = 0.001  # of samples at full scale
 @dataclass(frozen=True)
 class Sample:
     source: Path
-    samples: np.ndarray  # float32 mono at RATE
+    samples: Float32  # float32 mono at RATE
     seconds: float
 
 
@@ -60,7 +61,7 @@ def check_sample(path: Path) -> Sample | str:
     return Sample(path, resample(mono, rate, RATE), seconds)
 
 
-def resample(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
+def resample(samples: Float32, rate: int, target: int) -> Float32:
     """Polyphase resampling (scipy) from ``rate`` to ``target`` Hz."""
     if rate == target:
         return samples.astype(np.float32)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from voxcli.arrays import Floats
+
 ABSOLUTE_GATE = -70.0  # LUFS
 RELATIVE_GATE = -10.0  # LU below the absolute-gated loudness
 TRUE_PEAK_RATE = 176_400  # true peak: oversampled to at least this (BS.1770-4: 4 x 48 kHz is 192 kHz)
@@ -59,7 +61,7 @@ class LoudnessMeter:
         self._partial = 0.0
         self._partial_len = 0
 
-    def add(self, samples: np.ndarray) -> None:
+    def add(self, samples: Floats) -> None:
         from scipy.signal import sosfilt
 
         x = np.asarray(samples, dtype=np.float64)
@@ -113,20 +115,20 @@ def oversampling(rate: int) -> int:
     return max(4, -(-TRUE_PEAK_RATE // rate))
 
 
-def true_peak(samples: np.ndarray, rate: int) -> float:
+def true_peak(samples: Floats, rate: int) -> float:
     """The largest absolute value of the oversampled signal (linear, 1.0 = full scale)."""
     x = np.asarray(samples, dtype=np.float64)
     return float(peak_envelope(x, 0.0, rate).max(initial=0.0))
 
 
-def peak_envelope(x: np.ndarray, floor: float, rate: int) -> np.ndarray:
+def peak_envelope(x: Floats, floor: float, rate: int) -> Floats:
     """Per sample k, the largest absolute value of the oversampled signal in [k, k + 1).
 
     Interpolated (a polyphase windowed-sinc filter, 24 taps per phase) only where sample k or k + 1
     is at or above ``floor``; elsewhere the envelope is the sample's own magnitude (intersample peaks
     of speech stay well within 6 dB of the samples around them).
     """
-    envelope: np.ndarray = np.abs(x)
+    envelope: Floats = np.abs(x)
     loud = envelope >= floor
     loud[:-1] |= loud[1:]
     where = np.flatnonzero(loud)
@@ -146,7 +148,7 @@ def peak_envelope(x: np.ndarray, floor: float, rate: int) -> np.ndarray:
 
 
 @functools.cache
-def _phases(factor: int) -> np.ndarray:
+def _phases(factor: int) -> Floats:
     """The interpolation filter's phases 1 .. factor - 1, as columns."""
     from scipy.signal import firwin
 
@@ -154,7 +156,7 @@ def _phases(factor: int) -> np.ndarray:
     return np.stack([fir[p::factor][:_TAPS_PER_PHASE] for p in range(1, factor)], axis=1)
 
 
-def limit(x: np.ndarray, ceiling: float, rate: int) -> tuple[np.ndarray, float]:
+def limit(x: Floats, ceiling: float, rate: int) -> tuple[Floats, float]:
     """``x`` with its true peak at most ``ceiling`` (linear), and that peak.
 
     A look-ahead limiter: the gain each sample needs is held from ``_ATTACK`` before to ``_RELEASE``
@@ -184,21 +186,21 @@ def limit(x: np.ndarray, ceiling: float, rate: int) -> tuple[np.ndarray, float]:
     return y, peak
 
 
-def window_min(values: np.ndarray, before: int, after: int) -> np.ndarray:
+def window_min(values: Floats, before: int, after: int) -> Floats:
     """Per index n, the minimum of ``values[n - before : n + after + 1]`` (clipped to the array)."""
     from scipy.ndimage import minimum_filter1d
 
     if (before + after) % 2:  # the centred filter below needs an odd width: take one end apart
         if after:
             end = np.concatenate([values[after:], np.full(min(after, values.size), np.inf)])[: values.size]
-            result: np.ndarray = np.minimum(window_min(values, before, after - 1), end)
+            result: Floats = np.minimum(window_min(values, before, after - 1), end)
             return result
         first = np.concatenate([np.full(min(before, values.size), np.inf), values[:-before]])[: values.size]
         result = np.minimum(window_min(values, before - 1, after), first)
         return result
     half = (before + after) // 2
     padded = np.concatenate([np.full(before + after, np.inf), values, np.full(before + after, np.inf)])
-    centred: np.ndarray = minimum_filter1d(padded, size=2 * half + 1, mode="nearest")
+    centred: Floats = minimum_filter1d(padded, size=2 * half + 1, mode="nearest")
     # The centred window [m - half, m + half] is [n - before, n + after] for m = n + (after - before) / 2.
     shift = (after - before) // 2
     start = before + after + shift

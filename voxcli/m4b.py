@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from voxcli import __version__
+from voxcli.arrays import Int16
 from voxcli.book import Cover
 from voxcli.errors import EngineError, VoxError
 from voxcli.fsutil import TEMP_SUFFIX, write_error
@@ -53,7 +54,7 @@ class M4bTags:
 
 
 class Encoder(Protocol):
-    def write(self, pcm: np.ndarray) -> None: ...
+    def write(self, pcm: Int16) -> None: ...
     def finish(self) -> None: ...
     def abort(self) -> None: ...
 
@@ -135,7 +136,7 @@ class _PyAv:
             ]
         )
 
-    def write(self, pcm: np.ndarray) -> None:
+    def write(self, pcm: Int16) -> None:
         if pcm.size == 0:
             return
         frame = self._av.AudioFrame.from_ndarray(
@@ -193,7 +194,7 @@ class _FfmpegProgram:
             command, stdin=subprocess.PIPE, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL
         )
 
-    def write(self, pcm: np.ndarray) -> None:
+    def write(self, pcm: Int16) -> None:
         assert self._process.stdin is not None
         try:
             self._process.stdin.write(np.ascontiguousarray(pcm, dtype="<i2").tobytes())

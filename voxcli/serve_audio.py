@@ -12,6 +12,7 @@ from math import gcd
 
 import numpy as np
 
+from voxcli.arrays import Float32
 from voxcli.audio import MP3_RATES, mp3_bytes, to_pcm16, wav_bytes
 
 PCM_RATE = 24000
@@ -19,7 +20,7 @@ MEDIA_TYPES = {"wav": "audio/wav", "mp3": "audio/mpeg", "flac": "audio/flac", "p
 STREAMABLE = ("wav", "mp3", "pcm")
 
 
-def to_pcm_rate(samples: np.ndarray, rate: int) -> np.ndarray:
+def to_pcm_rate(samples: Float32, rate: int) -> Float32:
     from scipy.signal import resample_poly
 
     if rate == PCM_RATE or samples.size == 0:
@@ -28,7 +29,7 @@ def to_pcm_rate(samples: np.ndarray, rate: int) -> np.ndarray:
     return np.asarray(resample_poly(samples, PCM_RATE // common, rate // common), dtype=np.float32)
 
 
-def whole(samples: np.ndarray, rate: int, fmt: str) -> bytes:
+def whole(samples: Float32, rate: int, fmt: str) -> bytes:
     if fmt == "wav":
         return wav_bytes(samples, rate)
     if fmt == "mp3":
@@ -69,7 +70,7 @@ class Streamer:
         return (b"RIFF" + struct.pack("<I", 0xFFFFFFFF) + b"WAVEfmt " + struct.pack(
             "<IHHIIHH", 16, 1, 1, self.rate, self.rate * 2, 2, 16) + b"data" + struct.pack("<I", 0xFFFFFFFF))
 
-    def piece(self, samples: np.ndarray) -> bytes:
+    def piece(self, samples: Float32) -> bytes:
         if self.fmt == "pcm":
             return to_pcm16(to_pcm_rate(samples, self.rate)).tobytes()
         pcm = to_pcm16(samples).tobytes()

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from voxcli.arrays import Float32
 from voxcli.audio import silence
 from voxcli.engines import load_engine
 from voxcli.engines.base import VoiceProfile
@@ -15,7 +16,7 @@ from voxcli.segment import speech_units
 
 @dataclass(frozen=True)
 class Speech:
-    samples: np.ndarray  # float32, mono, in [-1, 1]
+    samples: Float32  # float32, mono, in [-1, 1]
     sample_rate: int  # Hz
     chunks: int  # how many pieces the engine spoke
 
@@ -46,7 +47,7 @@ def speak(text: str, profile: VoiceProfile, device: str = "auto") -> Speech:
     if not pieces:
         raise UsageError("nothing to say: the text has no words", "give the text to speak, or '-' for stdin")
     rate = engine.sample_rate
-    parts: list[np.ndarray] = []
+    parts: list[Float32] = []
     spoken = 0
     for piece, pause in pieces:
         for chunk in engine.synthesize(piece):

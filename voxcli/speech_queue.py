@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from voxcli.arrays import Float32
 from voxcli.engines import load_engine
 from voxcli.engines.base import Engine, VoiceProfile
 from voxcli.errors import VoxError
@@ -26,7 +27,7 @@ class Busy(Exception):
 
 @dataclass(frozen=True)
 class Spoken:
-    samples: np.ndarray  # float32 mono
+    samples: Float32  # float32 mono
     rate: int
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from voxcli.arrays import Float32
 from voxcli.audio import to_pcm16
 from voxcli.cache import AudioCache
 from voxcli.engines.base import Engine, VoiceProfile, WordTiming
@@ -34,7 +35,7 @@ class Done:
 
 def synthesize(engine: Engine, cache: AudioCache, key: str, speech: str) -> int:
     """Speak ``speech`` and store it under ``key``; returns its length in samples."""
-    pieces: list[np.ndarray] = []
+    pieces: list[Float32] = []
     words: list[WordTiming] = []
     timed = True
     offset = 0
