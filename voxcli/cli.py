@@ -147,7 +147,7 @@ def engines_command(
     from voxcli.voices_report import engines_json, engines_table
 
     with handled():
-        report = engine_report()
+        report = engine_report(cached=True)
         if as_json:
             console.emit_json(engines_json(report))
         else:
@@ -158,7 +158,8 @@ def engines_command(
 def doctor_command(
     load: Annotated[bool, typer.Option(
         "--load/--no-load",
-        help="Import torch, load xtts_v2 and speak a sentence with the default voice.")] = True,
+        help="Ask torch for GPUs, load xtts_v2 and speak a sentence with the default voice (the engines' "
+             "packages are imported either way).")] = True,
     voice: Annotated[str | None, typer.Option(
         "--voice", "-v", show_default=False,
         help="Also speak a sentence with this voice and report its speed.")] = None,

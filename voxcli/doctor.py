@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import importlib.util
 import platform
 import shutil
@@ -13,21 +12,15 @@ from dataclasses import dataclass, field
 
 from voxcli.engines import engine_report, load_engine
 from voxcli.engines.base import Check, Problem, Status, VoiceProfile
+from voxcli.engines.stack import describe, installed_version, outside_range, requirement_text
 from voxcli.errors import VoxError
 
 NOVEL_CHARS = 500_000  # an average novel: about 90,000 words
-PACKAGES = (  # distribution, import name, install hint
-    ("torch", "torch", "pip install 'torch==2.11.*'"),
-    ("torchaudio", "torchaudio", "pip install 'torchaudio==2.11.*'"),
-    ("coqui-tts", "TTS", "pip install 'coqui-tts[codec]'"),
-    ("kokoro", "kokoro", "pip install kokoro"),
-    ("kokoro-onnx", "kokoro_onnx", "pip install kokoro-onnx"),
-    ("piper-tts", "piper", "pip install piper-tts"),
-    ("onnxruntime", "onnxruntime", "pip install onnxruntime"),
-    ("ebooklib", "ebooklib", "pip install ebooklib==0.20"),
-    ("lameenc", "lameenc", "pip install lameenc"),
-    ("av", "av", "pip install av"),
-    ("pyloudnorm", "pyloudnorm", "pip install pyloudnorm"),
+PACKAGES = (  # distribution, import name: each installed in the range voxcli's metadata declares
+    ("torch", "torch"), ("torchaudio", "torchaudio"), ("transformers", "transformers"), ("coqui-tts", "TTS"),
+    ("kokoro", "kokoro"), ("kokoro-onnx", "kokoro_onnx"), ("piper-tts", "piper"),
+    ("onnxruntime", "onnxruntime"), ("ebooklib", "ebooklib"), ("lameenc", "lameenc"), ("av", "av"),
+    ("pyloudnorm", "pyloudnorm"),
 )
 SAMPLE = "The quick brown fox jumps over the lazy dog, and the dog does not mind at all."
 
@@ -42,20 +35,18 @@ class Report:
         self.checks.append(Check(name, status, detail, None if ok else fix))
 
 
-def _version(distribution: str) -> str | None:
-    try:
-        return importlib.metadata.version(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
 def system(report: Report) -> None:
     report.add("python", (3, 10) <= sys.version_info[:2] < (3, 13),
                f"{platform.python_version()} on {platform.platform()}", "use Python 3.10, 3.11 or 3.12")
-    for distribution, module, hint in PACKAGES:
-        version = _version(distribution)
-        found = version is not None and importlib.util.find_spec(module) is not None
-        report.add(distribution, found, version or "not installed", hint)
+    for distribution, module in PACKAGES:
+        version = installed_version(distribution)
+        hint = f"pip install {requirement_text(distribution)}"
+        if version is None or importlib.util.find_spec(module) is None:
+            report.add(distribution, False, "not installed", hint)
+        elif (outside := outside_range(distribution)) is not None:
+            report.add(distribution, False, outside, hint, warn=True)
+        else:
+            report.add(distribution, True, version)
     espeak = shutil.which("espeak-ng")
     report.add("espeak-ng", True, espeak or "no espeak-ng program (the bundled library is used)")
     ffmpeg = shutil.which("ffmpeg")
@@ -89,8 +80,9 @@ def gpus(report: Report) -> None:
     """Imports torch (slow): CUDA and MPS, with device names."""
     try:
         import torch
-    except ImportError:
-        report.add("gpu", False, "torch is not installed", "pip install 'torch==2.11.*'", warn=True)
+    except Exception as exc:  # not installed, or a broken install (OSError from its libraries)
+        report.add("gpu", False, f"torch does not load ({describe(exc)})",
+                   f"pip install --force-reinstall {requirement_text('torch')}", warn=True)
         return
     if torch.cuda.is_available():
         names = ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
@@ -155,7 +147,7 @@ def voices(report: Report, voices_file: str | None) -> VoiceProfile | None:
     report.add("voices.toml", True, f"{loaded.label} ({loaded.origin}), {len(loaded.profiles)} profiles, "
                f"default {loaded.default or 'none'}")
     for name, profile in loaded.profiles.items():
-        problem = usability(profile)
+        problem = usability(profile, cached=False)
         report.add(f"voice {name}", problem is None,
                    f"{profile.engine} {profile.voice}" + (f": {problem.message}" if problem else ""),
                    problem.fix if problem else None, warn=name != loaded.default)

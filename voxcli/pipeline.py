@@ -19,9 +19,9 @@ from voxcli.audiobook import AudiobookSettings, ChapterSource
 from voxcli.audiobook import Progress as AudiobookProgress
 from voxcli.book import Book
 from voxcli.cache import AudioCache, CacheMissing
-from voxcli.engines import engine_class, load_engine, registry
+from voxcli.engines import engine_class, ensure_usable, load_engine, registry
 from voxcli.engines.base import Engine, VoiceProfile
-from voxcli.errors import EngineError, Interrupted, VoxError
+from voxcli.errors import Interrupted, VoxError
 from voxcli.fsutil import remove_stale_temps, write_error
 from voxcli.manifest import previous_chapters, read_manifest, write_manifest, write_playlist
 from voxcli.plan import ChapterPlan, SentenceMemo, plan_book
@@ -346,14 +346,7 @@ def narrator(profile: VoiceProfile) -> str:
 
 def check_engine(request: ConvertRequest) -> None:
     """Fail early, before any work, when the engine or its model files are missing."""
-    cls = engine_class(request.profile.engine, request.profile.where("engine"))
-    missing = cls.missing_packages()
-    if missing:
-        raise EngineError(f"engine '{cls.name}' is not installed ({', '.join(missing)} missing)",
-                          cls.install_hint)
-    problem = cls.profile_problem(request.profile)
-    if problem:
-        raise EngineError(f"{request.profile.where('voice')}: {problem.message}", problem.fix)
+    ensure_usable(engine_class(request.profile.engine, request.profile.where("engine")), request.profile)
     if request.audiobook is not None:
         from voxcli.m4b import choose_encoder
 

@@ -27,9 +27,10 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from voxcli import __version__
+from voxcli.arrays import Float32
 from voxcli.config import NAME_PATTERN, VoicesFile, load_voices, resolve_voice
 from voxcli.engines import engine_class
-from voxcli.engines.base import VoiceProfile, looks_like_path
+from voxcli.engines.base import Problem, VoiceProfile, looks_like_path
 from voxcli.errors import VoxError
 from voxcli.serve_audio import MEDIA_TYPES, Streamer, can_stream, whole
 from voxcli.speak import speech_pieces
@@ -165,11 +166,10 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     @app.get("/voices")
     async def voices() -> dict[str, Any]:
-        from voxcli.voices_report import usability
-
+        problems = await asyncio.to_thread(_problems, state)  # the first look imports engine packages
         listed = []
         for name, profile in state.voices.profiles.items():
-            problem = usability(profile)
+            problem = problems[name]
             listed.append({"name": name, "engine": profile.engine, "voice": profile.voice,
                            "language": profile.lang, "default": name == state.voices.default,
                            "usable": problem is None, "problem": problem.message if problem else None})
@@ -177,11 +177,10 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     @app.get("/languages")
     async def languages() -> dict[str, Any]:
-        from voxcli.voices_report import usability
-
+        problems = await asyncio.to_thread(_problems, state)
         by_lang: dict[str, list[str]] = {}
         for name, profile in state.voices.profiles.items():
-            if usability(profile) is None:
+            if problems[name] is None:
                 by_lang.setdefault(profile.lang, []).append(name)
         return {"languages": [{"language": lang, "voices": names} for lang, names in sorted(by_lang.items())]}
 
@@ -218,6 +217,13 @@ def create_app(settings: ServerSettings) -> FastAPI:
     for spec in settings.preload:
         state.queue.preload(state.profile(spec, 1.0))
     return app
+
+
+def _problems(state: State) -> dict[str, Problem | None]:
+    """Why each profile cannot speak (None: it can)."""
+    from voxcli.voices_report import usability
+
+    return {name: usability(profile) for name, profile in state.voices.profiles.items()}
 
 
 def _text(text: str, field_name: str, limit: int) -> str:
@@ -269,11 +275,11 @@ async def _next(job: Job, results: Results, deadline: float) -> Spoken:
     return result
 
 
-async def _speak(state: State, profile: VoiceProfile, text: str) -> tuple[np.ndarray, int]:
+async def _speak(state: State, profile: VoiceProfile, text: str) -> tuple[Float32, int]:
     pieces = _pieces(profile, text)
     job, results = _submit(state, profile, pieces)
     deadline = asyncio.get_running_loop().time() + state.settings.timeout
-    parts: list[np.ndarray] = []
+    parts: list[Float32] = []
     rate = 0
     try:
         for _, pause in pieces:

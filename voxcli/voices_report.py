@@ -8,22 +8,20 @@ from rich.table import Table
 from rich.text import Text
 
 from voxcli.config import VoicesFile
-from voxcli.engines import Check, engine_class
+from voxcli.engines import Check, engine_class, voice_problem
 from voxcli.engines.base import Problem, VoiceProfile
 from voxcli.errors import EngineError
 
 
-def usability(profile: VoiceProfile) -> Problem | None:
-    """Why a profile cannot speak now (engine missing, model files missing), or None. Cheap."""
+def usability(profile: VoiceProfile, cached: bool = True) -> Problem | None:
+    """Why a profile cannot speak now (engine missing or broken, model files missing), or None.
+    ``cached``: trust an earlier process's verdict on the engine's packages in this unchanged
+    environment (listings); doctor passes False."""
     try:
         cls = engine_class(profile.engine)
     except EngineError as exc:
         return Problem(exc.message, exc.fix)
-    missing = cls.missing_packages()
-    if missing:
-        return Problem(f"engine '{cls.name}' is not installed ({', '.join(missing)} missing)",
-                       cls.install_hint)
-    return cls.profile_problem(profile)
+    return voice_problem(cls, profile, cached)
 
 
 def profile_json(profile: VoiceProfile, default: bool) -> dict[str, Any]:
@@ -97,5 +95,13 @@ def engines_table(report: list[tuple[str, Check]]) -> Table:
 
 
 def engines_json(report: list[tuple[str, Check]]) -> list[dict[str, Any]]:
-    return [{"description": description, "installed": check.status != "missing", **check_json(check)}
-            for description, check in report]
+    """Each engine: ``installed`` (its packages are on disk) and ``usable`` (they also really load)."""
+    return [{"description": description, "installed": _on_disk(check.name),
+             "usable": check.status != "missing", **check_json(check)} for description, check in report]
+
+
+def _on_disk(engine: str) -> bool:
+    try:
+        return not engine_class(engine).missing_packages()
+    except EngineError:
+        return False

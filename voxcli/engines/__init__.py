@@ -28,8 +28,8 @@ from voxcli.errors import EngineError
 
 __all__ = [
     "AudioChunk", "Check", "Engine", "EngineOptions", "Problem", "VoiceProfile", "WordTiming",
-    "engine_class", "engine_names", "engine_report", "load_engine", "registry", "shared_model",
-    "unknown_engine",
+    "engine_class", "engine_names", "engine_report", "ensure_usable", "load_engine", "registry",
+    "shared_model", "unknown_engine", "voice_problem",
 ]
 
 ENTRY_POINT_GROUP = "voxcli.engines"
@@ -81,21 +81,37 @@ def engine_class(name: str, where: str = "voice") -> type[Engine]:
     return cls
 
 
+def voice_problem(cls: type[Engine], profile: VoiceProfile, cached: bool = False) -> Problem | None:
+    """Why ``profile`` cannot speak here: the engine's packages missing or broken, or its model files
+    missing. Imports the engine's packages for real (never its model); ``cached``: see stack_problem."""
+    return cls.engine_problem(cached) or cls.profile_problem(profile)
+
+
+def ensure_usable(cls: type[Engine], profile: VoiceProfile) -> None:
+    """Raise the one-line EngineError (exit 5) when ``profile`` cannot speak here."""
+    problem = cls.engine_problem()
+    if problem is not None:
+        raise EngineError(problem.message, problem.fix)
+    problem = cls.profile_problem(profile)
+    if problem is not None:
+        raise EngineError(f"{profile.where('voice')}: {problem.message}", problem.fix)
+
+
 def load_engine(profile: VoiceProfile, device: str = "auto") -> Engine:
     """An engine ready to speak ``profile``; its model is loaded once per process and shared."""
     cls = engine_class(profile.engine, profile.where("engine"))
-    missing = cls.missing_packages()
-    if missing:
-        raise EngineError(f"engine '{cls.name}' is not installed ({', '.join(missing)} missing)",
-                          cls.install_hint)
-    problem = cls.profile_problem(profile)
-    if problem:
-        raise EngineError(f"{profile.where('voice')}: {problem.message}", problem.fix)
-    return cls.load(profile, device)
+    ensure_usable(cls, profile)
+    try:
+        return cls.load(profile, device)
+    except ImportError as exc:  # a module the stack check does not cover
+        from voxcli.engines.stack import describe
+
+        raise EngineError(f"engine '{cls.name}' cannot start: {describe(exc)}",
+                          f"{cls.install_hint}; 'voxcli doctor' shows what else is broken") from exc
 
 
-def engine_report() -> list[tuple[str, Check]]:
-    """(description, cheap installation check) for every known engine."""
+def engine_report(cached: bool = False) -> list[tuple[str, Check]]:
+    """(description, installation check) for every known engine; ``cached``: see stack_problem."""
     report: list[tuple[str, Check]] = []
     for name in engine_names():
         try:
@@ -103,5 +119,5 @@ def engine_report() -> list[tuple[str, Check]]:
         except EngineError as exc:
             report.append(("", Check(name, "missing", exc.message, exc.fix)))
             continue
-        report.extend((cls.description, check) for check in cls.check())
+        report.extend((cls.description, check) for check in cls.check(cached))
     return report

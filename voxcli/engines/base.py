@@ -13,10 +13,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict
+
+from voxcli.arrays import Float32
+
+if TYPE_CHECKING:
+    from voxcli.engines.stack import Layer
 
 Status = Literal["ok", "warning", "missing"]
 
@@ -34,7 +38,7 @@ class WordTiming:
 class AudioChunk:
     """Speech for one piece of text."""
 
-    samples: np.ndarray  # float32, mono, in [-1, 1]
+    samples: Float32  # float32, mono, in [-1, 1]
     sample_rate: int  # Hz
     text: str  # the text that produced it
     words: list[WordTiming] | None = None  # when the engine knows them
@@ -132,7 +136,8 @@ class Engine(ABC):
     description: ClassVar[str]
     install_hint: ClassVar[str]  # e.g. "pip install piper-tts"
     max_chars: ClassVar[int]  # the longest text one synthesize() call should get
-    requires: ClassVar[tuple[str, ...]] = ()  # import names that must be importable
+    requires: ClassVar[tuple[str, ...]] = ()  # import names that must be on disk (cheap to check)
+    stack: ClassVar[tuple[Layer, ...]] = ()  # what must really import, dependencies first (engines.stack)
     distribution: ClassVar[str | None] = None  # PyPI name whose version identifies the engine
     Options: ClassVar[type[EngineOptions]] = EngineOptions
     neutral_options: ClassVar[frozenset[str]] = frozenset()  # options that do not change the sound
@@ -147,10 +152,6 @@ class Engine(ABC):
         return [module for module in cls.requires if importlib.util.find_spec(module) is None]
 
     @classmethod
-    def installed(cls) -> bool:
-        return not cls.missing_packages()
-
-    @classmethod
     def version(cls) -> str | None:
         """The engine package's version, part of the audio cache key."""
         if cls.distribution is None:
@@ -161,11 +162,35 @@ class Engine(ABC):
             return None
 
     @classmethod
-    def check(cls) -> list[Check]:
-        """Cheap checks for ``voxcli engines`` and ``doctor``: imports and files, never a model load."""
+    def stack_problem(cls, cached: bool = False) -> Problem | None:
+        """Why the installed packages cannot run this engine (one fails to import, or is a release voxcli
+        does not support), or None. Imports them for real, once per process: seconds for torch.
+        ``cached``: for listings, an earlier process's verdict in this unchanged environment."""
+        from voxcli.engines.stack import stack_problem
+
+        return stack_problem(cls.stack, cached)
+
+    @classmethod
+    def engine_problem(cls, cached: bool = False) -> Problem | None:
+        """Why this engine cannot speak at all here: packages missing, or installed but broken."""
+        missing = cls.missing_packages()
+        if missing:
+            return Problem(f"engine '{cls.name}' is not installed ({', '.join(missing)} missing)",
+                           cls.install_hint)
+        problem = cls.stack_problem(cached)
+        if problem is not None:
+            return Problem(f"engine '{cls.name}' cannot start: {problem.message}", problem.fix)
+        return None
+
+    @classmethod
+    def check(cls, cached: bool = False) -> list[Check]:
+        """Checks for ``voxcli engines`` and ``doctor``: the packages import; never a model load."""
         missing = cls.missing_packages()
         if missing:
             return [Check(cls.name, "missing", f"{', '.join(missing)} not installed", cls.install_hint)]
+        problem = cls.stack_problem(cached)
+        if problem is not None:
+            return [Check(cls.name, "missing", problem.message, problem.fix)]
         version = cls.version()
         return [Check(cls.name, "ok", f"{cls.distribution} {version}" if version else "installed")]
 

@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
+from voxcli.arrays import Float32
 from voxcli.engines.base import (
     AudioChunk,
     Engine,
@@ -27,6 +28,7 @@ from voxcli.engines.base import (
     offline,
     shared_model,
 )
+from voxcli.engines.stack import Layer
 from voxcli.engines.xtts_files import (
     LICENSE_ENV,
     LICENSE_URL,
@@ -63,6 +65,10 @@ class CoquiEngine(Engine):
     install_hint: ClassVar[str] = "pip install 'coqui-tts[codec]'"
     max_chars: ClassVar[int] = 250  # XTTS's limit for English; it also caps text tokens at 400
     requires: ClassVar[tuple[str, ...]] = ("TTS", "torch", "torchaudio")
+    stack: ClassVar[tuple[Layer, ...]] = (
+        Layer("torch", "torch"), Layer("torchaudio", "torchaudio"),
+        Layer("transformers", "transformers", ranged=True),  # 5.24 imports, then XTTS inference fails
+        Layer("coqui-tts", "TTS.tts.models.xtts:Xtts"))
     distribution: ClassVar[str | None] = "coqui-tts"
     Options: ClassVar[type[EngineOptions]] = CoquiOptions
     neutral_options: ClassVar[frozenset[str]] = frozenset({"device", "model_dir", "retries"})
@@ -136,7 +142,7 @@ class CoquiEngine(Engine):
         return cls(model, _latents(model, profile, folder), profile)
 
     def synthesize(self, text: str) -> Iterator[AudioChunk]:
-        best: np.ndarray | None = None
+        best: Float32 | None = None
         best_score = float("inf")
         for attempt in range(self._retries + 1):
             audio = self._speak(text, self._seed + attempt)
@@ -152,7 +158,7 @@ class CoquiEngine(Engine):
             self._norm.append(len(best) / self.sample_rate / max(len(text), 1))
         yield AudioChunk(samples=best, sample_rate=self.sample_rate, text=text)
 
-    def _speak(self, text: str, seed: int) -> np.ndarray:
+    def _speak(self, text: str, seed: int) -> Float32:
         import torch
 
         torch.manual_seed(seed)
@@ -169,7 +175,7 @@ class CoquiEngine(Engine):
                                                enable_text_splitting=False)
             wav = output["wav"]
             parts.append(wav.detach().cpu().numpy() if hasattr(wav, "detach") else np.asarray(wav))
-        samples: np.ndarray = np.clip(np.concatenate([p.reshape(-1) for p in parts]), -1.0, 1.0)
+        samples: Float32 = np.clip(np.concatenate([p.reshape(-1) for p in parts]), -1.0, 1.0)
         return samples.astype(np.float32)
 
     def pieces(self, text: str) -> list[str]:
@@ -187,7 +193,7 @@ class CoquiEngine(Engine):
             halves = [" ".join(words[: len(words) // 2]), " ".join(words[len(words) // 2:])]
         return [piece for half in halves for piece in self.pieces(half)]
 
-    def _oddness(self, text: str, audio: np.ndarray) -> float:
+    def _oddness(self, text: str, audio: Float32) -> float:
         """0 for a plausible sentence; otherwise how far its length or silences are from the norm."""
         per_char = len(audio) / self.sample_rate / max(len(text), 1)
         if len(self._norm) >= NORM_AFTER:
@@ -235,7 +241,7 @@ def _check_speaker(api: Any, profile: VoiceProfile) -> None:
                           f"set options.speaker to one of: {', '.join(speakers[:12])}")
 
 
-def longest_silence(audio: np.ndarray, rate: int = SAMPLE_RATE, threshold: float = 0.01) -> float:
+def longest_silence(audio: Float32, rate: int = SAMPLE_RATE, threshold: float = 0.01) -> float:
     """Seconds of the longest run of quiet 20 ms frames."""
     frame = rate // 50
     count = len(audio) // frame

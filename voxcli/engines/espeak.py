@@ -179,7 +179,7 @@ class EspeakEngine(Engine):
         return [] if bundled_library() or system_library() else ["espeak-ng"]
 
     @classmethod
-    def check(cls) -> list[Check]:
+    def check(cls, cached: bool = False) -> list[Check]:
         bundled, system = bundled_library(), system_library()
         if not (bundled or system):
             return [Check(cls.name, "missing", "no eSpeak-NG library found", INSTALL_HINT)]

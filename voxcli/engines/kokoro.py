@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
+from voxcli.arrays import Float32
 from voxcli.engines.base import (
     AudioChunk,
     Engine,
@@ -33,6 +34,7 @@ from voxcli.engines.base import (
 )
 from voxcli.engines.blend import blend, parse_blend
 from voxcli.engines.phonemes import MAX_PHONEMES, split_phonemes
+from voxcli.engines.stack import Layer
 from voxcli.engines.timing import match_words, word_spans
 from voxcli.errors import EngineError
 
@@ -124,6 +126,11 @@ class KokoroEngine(Engine):
     install_hint: ClassVar[str] = "pip install kokoro torch"
     max_chars: ClassVar[int] = 400
     requires: ClassVar[tuple[str, ...]] = ("kokoro", "torch", "misaki")
+    stack: ClassVar[tuple[Layer, ...]] = (
+        Layer("torch", "torch"),
+        # Not a dependency of kokoro, but transformers 5 imports it (audio_utils) whenever it is installed.
+        Layer("torchaudio", "torchaudio", optional=True),
+        Layer("misaki", "misaki"), Layer("kokoro", "kokoro:KModel"))
     distribution: ClassVar[str | None] = "kokoro"
     Options: ClassVar[type[EngineOptions]] = KokoroOptions
     neutral_options: ClassVar[frozenset[str]] = frozenset({"device", "model_dir"})
@@ -185,7 +192,7 @@ class KokoroEngine(Engine):
         import torch
 
         phonemes = self.phonemes(text)
-        pieces: list[np.ndarray] = []
+        pieces: list[Float32] = []
         spans: list[tuple[int, int]] = []
         offset = 0
         for chunk in split_phonemes(phonemes, self._chunk):
@@ -333,7 +340,7 @@ def _voice_file(name: str, profile: VoiceProfile, weights: Weights, repo_id: str
                       f"weights ({weights.folder or DIR_ENV}), or give the path to a .pt voice file")
 
 
-def timed_phonemes(phonemes: str, vocab: dict[str, int], durations: np.ndarray) -> list[tuple[str, int, int]]:
+def timed_phonemes(phonemes: str, vocab: dict[str, int], durations: Float32) -> list[tuple[str, int, int]]:
     """(phoneme, start, end) in samples, from the model's predicted durations.
 
     ``durations`` has one entry per model token: the start pad, each phoneme in the vocabulary,

@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field
 
+from voxcli.arrays import Float32
 from voxcli.engines.base import (
     AudioChunk,
     Engine,
@@ -39,6 +40,7 @@ from voxcli.engines.blend import blend, parse_blend
 from voxcli.engines.onnx import providers as onnx_providers
 from voxcli.engines.onnx import session_options
 from voxcli.engines.phonemes import CLAUSE_MARKS, PIECE_PHONEMES, SENTENCE_MARKS, split_phonemes
+from voxcli.engines.stack import Layer
 from voxcli.engines.timing import match_words, word_spans
 from voxcli.errors import EngineError
 
@@ -140,13 +142,15 @@ class KokoroOnnxEngine(Engine):
     install_hint: ClassVar[str] = "pip install kokoro-onnx"
     max_chars: ClassVar[int] = 300
     requires: ClassVar[tuple[str, ...]] = ("kokoro_onnx", "onnxruntime")
+    stack: ClassVar[tuple[Layer, ...]] = (Layer("onnxruntime", "onnxruntime"),
+                                          Layer("kokoro-onnx", "kokoro_onnx:Kokoro"))
     distribution: ClassVar[str | None] = "kokoro-onnx"
     Options: ClassVar[type[EngineOptions]] = KokoroOnnxOptions
     neutral_options: ClassVar[frozenset[str]] = frozenset({"threads"})
     parallel: ClassVar[bool] = True
     chars_per_second: ClassVar[float] = 40.0  # int8 model on 2 cores: bench/kokoro_onnx.py
 
-    def __init__(self, kokoro: Any, session_options: Any, style: np.ndarray, profile: VoiceProfile,
+    def __init__(self, kokoro: Any, session_options: Any, style: Float32, profile: VoiceProfile,
                  language: str, backend: Any) -> None:
         options = profile.options_as(KokoroOnnxOptions)
         self.sample_rate = SAMPLE_RATE
@@ -211,7 +215,7 @@ class KokoroOnnxEngine(Engine):
         if not any(ch.isalpha() for ch in phonemes):
             yield AudioChunk(samples=np.zeros(0, dtype=np.float32), sample_rate=SAMPLE_RATE, text=text)
             return
-        parts: list[np.ndarray] = []
+        parts: list[Float32] = []
         spans: list[tuple[int, int]] | None = [] if self._kokoro.has_timings else None
         offset = 0
         pieces = split_phonemes(phonemes, PIECE_PHONEMES)
@@ -310,14 +314,14 @@ def _vocab(path: Path) -> dict[str, Any]:
     return {"vocab": data["vocab"]}
 
 
-def _voice_style(kokoro: Any, profile: VoiceProfile) -> np.ndarray:
+def _voice_style(kokoro: Any, profile: VoiceProfile) -> Float32:
     """The style array (N, 1, 256) of the profile's voice: a name, a weighted blend, or a .npy file."""
     voice = profile.voice.strip()
     if looks_like_path(voice, STYLE_SUFFIXES) and "," not in voice:
         return _style_file(profile.path(voice), profile)
     known = sorted(str(name) for name in kokoro.get_voices())
 
-    def load(name: str) -> np.ndarray:
+    def load(name: str) -> Float32:
         if looks_like_path(name, STYLE_SUFFIXES):
             return _style_file(profile.path(name), profile)
         if name not in known:
@@ -328,7 +332,7 @@ def _voice_style(kokoro: Any, profile: VoiceProfile) -> np.ndarray:
                               f"{hint}known voices: {', '.join(known[:12])}{more}")
         return _style_shape(np.asarray(kokoro.get_voice_style(name), dtype=np.float32), name, profile)
 
-    def mix(weighted: list[tuple[np.ndarray, float]]) -> np.ndarray:
+    def mix(weighted: list[tuple[Float32, float]]) -> Float32:
         shapes = {style.shape for style, _ in weighted}
         if len(shapes) > 1:
             raise EngineError(f"{profile.where('voice')}: the voices of the blend have different shapes "
@@ -341,7 +345,7 @@ def _voice_style(kokoro: Any, profile: VoiceProfile) -> np.ndarray:
     return blend(parse_blend(voice), load, mix)
 
 
-def _style_file(path: Path, profile: VoiceProfile) -> np.ndarray:
+def _style_file(path: Path, profile: VoiceProfile) -> Float32:
     try:
         style = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
@@ -350,7 +354,7 @@ def _style_file(path: Path, profile: VoiceProfile) -> np.ndarray:
     return _style_shape(np.asarray(style, dtype=np.float32), str(path), profile)
 
 
-def _style_shape(style: np.ndarray, name: str, profile: VoiceProfile) -> np.ndarray:
+def _style_shape(style: Float32, name: str, profile: VoiceProfile) -> Float32:
     """Style arrays as kokoro-onnx wants them: (N, 1, 256); (N, 256) is accepted too."""
     if style.ndim == 2:
         style = style[:, None, :]

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field
 
+from voxcli.arrays import Float32
 from voxcli.engines.base import (
     AudioChunk,
     Engine,
@@ -24,6 +25,7 @@ from voxcli.engines.base import (
 )
 from voxcli.engines.onnx import providers as onnx_providers
 from voxcli.engines.onnx import session_options
+from voxcli.engines.stack import Layer
 from voxcli.engines.timing import match_words, word_spans
 from voxcli.errors import EngineError
 
@@ -92,6 +94,8 @@ class PiperEngine(Engine):
     install_hint: ClassVar[str] = "pip install piper-tts"
     max_chars: ClassVar[int] = 1000
     requires: ClassVar[tuple[str, ...]] = ("piper", "onnxruntime")
+    stack: ClassVar[tuple[Layer, ...]] = (Layer("onnxruntime", "onnxruntime"),
+                                          Layer("piper-tts", "piper:PiperVoice"))
     distribution: ClassVar[str | None] = "piper-tts"
     Options: ClassVar[type[EngineOptions]] = PiperOptions
     neutral_options: ClassVar[frozenset[str]] = frozenset({"threads"})
@@ -148,7 +152,7 @@ class PiperEngine(Engine):
     def synthesize(self, text: str) -> Iterator[AudioChunk]:
         # Piper cuts text into sentences with espeak-ng, which also cuts after abbreviations such as
         # "Mr."; voxcli has already segmented, so the pieces are rejoined into one chunk.
-        pieces: list[np.ndarray] = []
+        pieces: list[Float32] = []
         phoneme_words: list[tuple[int, int]] = []  # (start, end) sample of each spoken word
         aligned = self._alignments
         offset = 0
