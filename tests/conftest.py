@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,18 +14,27 @@ REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("VOXCLI_CORPUS", REPO.parent / "shared" / "corpus"))
 
 
+def require(what: str, present: bool, fix: str) -> None:
+    """Skip a test whose outside tool or data is absent here; fail under CI, which always has it."""
+    if present:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} missing under CI ({fix})")
+    pytest.skip(f"{what} not present ({fix})")
+
+
 def corpus_file(*parts: str) -> Path:
-    """A file of ../shared/corpus; CI always has it, so its absence fails there."""
+    """A file of ../shared/corpus (call it in a test or fixture, never at import)."""
     path = CORPUS.joinpath(*parts)
-    if not path.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"test corpus missing: {path}")
-        pytest.skip(f"test corpus not present at {CORPUS} (set VOXCLI_CORPUS)")
+    require(f"test corpus file {path}", path.exists(), "set VOXCLI_CORPUS to the corpus folder")
     return path
 
 
-def corpus_files(folder: str, pattern: str = "*") -> list[Path]:
-    return sorted((CORPUS / folder).glob(pattern))
+@pytest.fixture(scope="session")
+def ffmpeg() -> None:
+    """The ffmpeg and ffprobe programs: the independent decoders of what voxcli writes."""
+    require("ffmpeg and ffprobe", bool(shutil.which("ffmpeg") and shutil.which("ffprobe")),
+            "apt-get install ffmpeg; .ci/run installs it")
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -116,7 +115,7 @@ def test_mp3_tags(moby_run: tuple[Path, dict]) -> None:
 
 
 
-@pytest.mark.skipif(shutil.which("ffprobe") is None, reason="ffmpeg is not installed (CI installs it)")
+@pytest.mark.usefixtures("ffmpeg")
 def test_ffprobe_reads_every_file(moby_run: tuple[Path, dict]) -> None:
     out, _ = moby_run
     manifest = json.loads((out / "manifest.json").read_text())

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from tests.audiocheck import assert_speech
+from tests.conftest import require
 from voxcli.engines import AudioChunk, VoiceProfile, engine_report, load_engine
 from voxcli.engines.base import loaded_models
 from voxcli.engines.espeak import EspeakOptions, system_library
@@ -149,8 +150,9 @@ def test_espeak_is_safe_across_threads() -> None:
         assert abs(got.duration - expected.duration) < 0.03 * expected.duration
 
 
-@pytest.mark.skipif(system_library() is None, reason="no system espeak-ng (apt-get install espeak-ng)")
 def test_espeak_system_library() -> None:
+    require("the system eSpeak-NG library", system_library() is not None,
+            "apt-get install espeak-ng; .ci/run installs it")
     chunk = speak(replace(ESPEAK, options=EspeakOptions(library="system")))
     assert_speech(chunk.samples, chunk.sample_rate, 1.5, 5.0)
 

@@ -25,17 +25,15 @@ from tests.conftest import corpus_file
 from voxcli.cli import app
 from voxcli.ingest import read_book
 
-pytestmark = pytest.mark.skipif(shutil.which("ffprobe") is None or shutil.which("ffmpeg") is None,
-                                reason="ffmpeg is not installed (CI installs it)")
+pytestmark = [pytest.mark.usefixtures("ffmpeg"), pytest.mark.slow]
 
-MOBY = corpus_file("epub", "moby-dick.epub")
-CHILDREN = corpus_file("epub", "childrens-literature.epub")
 TARGET, CEILING = -18.0, -1.0
 MARK_TOLERANCE = 0.050  # seconds
 
 
 @dataclass(frozen=True)
 class Run:
+    book: Path
     out: Path
     summaries: list[dict]
     wav_mtimes: dict[str, int]  # after the first run
@@ -88,20 +86,30 @@ def wavs(out: Path) -> list[tuple[dict, Path]]:
 
 
 @pytest.fixture(scope="module")
-def moby(tmp_path_factory: pytest.TempPathFactory) -> Run:
-    out = tmp_path_factory.mktemp("moby") / "out"
-    first = convert(str(MOBY), "--chapters", "1-4", "--format", "wav", "-o", str(out))
-    mtimes = {p.name: p.stat().st_mtime_ns for p in out.glob("*.wav")}
-    second = convert(str(MOBY), "--chapters", "1-4", "--format", "wav,m4b", "-o", str(out))
-    return Run(out, [first, second], mtimes)
+def moby_epub() -> Path:
+    return corpus_file("epub", "moby-dick.epub")
 
 
 @pytest.fixture(scope="module")
-def children(tmp_path_factory: pytest.TempPathFactory) -> Run:
+def children_epub() -> Path:
+    return corpus_file("epub", "childrens-literature.epub")
+
+
+@pytest.fixture(scope="module")
+def moby(tmp_path_factory: pytest.TempPathFactory, moby_epub: Path) -> Run:
+    out = tmp_path_factory.mktemp("moby") / "out"
+    first = convert(str(moby_epub), "--chapters", "1-4", "--format", "wav", "-o", str(out))
+    mtimes = {p.name: p.stat().st_mtime_ns for p in out.glob("*.wav")}
+    second = convert(str(moby_epub), "--chapters", "1-4", "--format", "wav,m4b", "-o", str(out))
+    return Run(moby_epub, out, [first, second], mtimes)
+
+
+@pytest.fixture(scope="module")
+def children(tmp_path_factory: pytest.TempPathFactory, children_epub: Path) -> Run:
     out = tmp_path_factory.mktemp("children") / "out"
-    summary = convert(str(CHILDREN), "-v", "espeak", "--format", "wav,m4b", "--subtitles", "none",
+    summary = convert(str(children_epub), "-v", "espeak", "--format", "wav,m4b", "--subtitles", "none",
                       "-o", str(out))
-    return Run(out, [summary], {})
+    return Run(children_epub, out, [summary], {})
 
 
 def check_m4b(out: Path, file: str, book_path: Path) -> dict:
@@ -194,7 +202,7 @@ def test_adding_m4b_to_a_finished_run_speaks_nothing_and_leaves_the_chapters(mob
 
 
 def test_moby_m4b_marks_cover_tags_and_audio(moby: Run) -> None:
-    info = check_m4b(moby.out, "Moby-Dick.m4b", MOBY)
+    info = check_m4b(moby.out, "Moby-Dick.m4b", moby.book)
     assert len(info["chapters"]) == 4
     assert "joe" in info["format"]["tags"]["NARRATOR"]
     assert info["format"]["tags"]["track"] == "1/1"
@@ -215,7 +223,7 @@ def test_moby_m4b_chapters_keep_their_loudness(moby: Run) -> None:
 def test_rerun_rewrites_nothing(moby: Run) -> None:
     m4b = moby.out / "Moby-Dick.m4b"
     before = {p.name: p.stat().st_mtime_ns for p in moby.out.iterdir() if p.is_file()}
-    summary = convert(str(MOBY), "--chapters", "1-4", "--format", "wav,m4b", "-o", str(moby.out))
+    summary = convert(str(moby.book), "--chapters", "1-4", "--format", "wav,m4b", "-o", str(moby.out))
     assert summary["sentences_synthesized"] == 0 and summary["chapters_written"] == 0
     assert summary["audiobook_written"] == []
     assert {p.name: p.stat().st_mtime_ns for p in moby.out.iterdir() if p.is_file()} == before
@@ -226,18 +234,19 @@ def test_the_ffmpeg_program_writes_the_same_m4b(moby: Run, tmp_path: Path) -> No
     out = tmp_path / "out"
     shutil.copytree(moby.out, out)
     (out / "Moby-Dick.m4b").unlink()
-    summary = convert(str(MOBY), "--chapters", "1-4", "--format", "wav,m4b", "-o", str(out),
+    summary = convert(str(moby.book), "--chapters", "1-4", "--format", "wav,m4b", "-o", str(out),
                       env={"VOXCLI_M4B_ENCODER": "ffmpeg"})
     assert summary["sentences_synthesized"] == 0 and summary["audiobook_written"] == ["Moby-Dick.m4b"]
     assert manifest(out)["audiobook"]["encoder"].startswith("ffmpeg ")
-    check_m4b(out, "Moby-Dick.m4b", MOBY)
+    check_m4b(out, "Moby-Dick.m4b", moby.book)
     assert not list(out.glob(".*.ffmeta")) and not list(out.glob(".*.part"))
 
 
 def test_loudness_off_writes_the_voice_as_it_spoke(moby: Run, tmp_path: Path) -> None:
     out = tmp_path / "out"
     shutil.copytree(moby.out, out)
-    summary = convert(str(MOBY), "--chapters", "1-2", "--format", "wav", "--loudness", "off", "-o", str(out))
+    summary = convert(str(moby.book), "--chapters", "1-2", "--format", "wav", "--loudness", "off",
+                      "-o", str(out))
     assert summary["sentences_synthesized"] == 0 and summary["chapters_written"] == 2
     levelled = {c["index"]: c for c in manifest(moby.out)["chapters"]}
     for chapter, wav in wavs(out)[:2]:
@@ -257,7 +266,7 @@ def test_children_m4b_marks_cover_tags_and_audio(children: Run) -> None:
     assert summary["chapters_written"] == 22
     name = "Children's Literature.m4b"
     assert summary["audiobook_written"] == [name]
-    info = check_m4b(children.out, name, CHILDREN)
+    info = check_m4b(children.out, name, children.book)
     assert len(info["chapters"]) == 22
     assert info["format"]["tags"]["date"] == "2008"
     assert float(info["format"]["duration"]) > 4 * 3600
@@ -272,7 +281,7 @@ def test_split_hours_makes_parts_at_chapter_boundaries(moby: Run, tmp_path: Path
     part of its own, the short ones share one (how parts are balanced is tested in test_loudness)."""
     out = tmp_path / "out"
     shutil.copytree(moby.out, out)
-    summary = convert(str(MOBY), "--chapters", "1-4", "--format", "wav,m4b", "--split-hours", "0.1",
+    summary = convert(str(moby.book), "--chapters", "1-4", "--format", "wav,m4b", "--split-hours", "0.1",
                       "-o", str(out))
     assert summary["sentences_synthesized"] == 0 and summary["chapters_written"] == 0
     names = ["Moby-Dick - Part 1.m4b", "Moby-Dick - Part 2.m4b"]
@@ -295,5 +304,5 @@ def test_split_hours_makes_parts_at_chapter_boundaries(moby: Run, tmp_path: Path
         assert len([s for s in info["streams"] if s.get("disposition", {}).get("attached_pic") == 1]) == 1
         decode(out / name, 22050)
     # Back to one file: the parts go.
-    convert(str(MOBY), "--chapters", "1-4", "--format", "wav,m4b", "-o", str(out))
+    convert(str(moby.book), "--chapters", "1-4", "--format", "wav,m4b", "-o", str(out))
     assert sorted(p.name for p in out.glob("*.m4b")) == ["Moby-Dick.m4b"]

@@ -22,7 +22,8 @@ PROFILE = VoiceProfile(name="t", engine="fake", voice="v", sentence_pause=0.2, p
 
 
 def words(text: str) -> list[str]:
-    return re.findall(r"\w+", text.casefold())
+    """Letters and digits: what can be pronounced ("_" alone, like "* * *", has nothing to say)."""
+    return re.findall(r"[^\W_]+", text.casefold())
 
 
 def plan(book: Book, max_chars: int = 200, titles: bool = True) -> list[ChapterPlan]:
