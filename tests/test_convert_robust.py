@@ -26,6 +26,8 @@ import soundfile
 
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.slow  # real processes: kill, restart, many runs
+
 SCRIPT = REPO / "tests" / "voxcli_with_fakes.py"
 DELAY = 0.05  # seconds per sentence in the runs that get killed: ~2 s of work with --jobs 1
 RESUME_HINT = "run the same command again"

@@ -55,6 +55,7 @@ def profile(checkpoint: Path, recording: Path, **options: object) -> VoiceProfil
     return VoiceProfile(name="me", engine="coqui", voice="xtts_v2", options=CoquiOptions(**settings))
 
 
+@pytest.mark.slow
 def test_clone_and_speak_with_cached_latents(checkpoint: Path, recording: Path, accepted: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     engine = load_engine(profile(checkpoint, recording), "cpu")
@@ -162,6 +163,7 @@ def test_doctor_loads_the_checkpoint(checkpoint: Path, accepted: Path, runner: C
     assert xtts["status"] == "ok" and xtts["detail"].startswith(f"loaded from {checkpoint} in ")
 
 
+@pytest.mark.slow
 def test_text_over_the_token_limit_is_spoken_in_pieces(checkpoint: Path, recording: Path,
                                                        accepted: Path) -> None:
     engine = load_engine(profile(checkpoint, recording), "cpu")

@@ -20,6 +20,8 @@ import soundfile
 
 from tests.audiocheck import assert_speech
 
+pytestmark = pytest.mark.slow  # make and a shell script converting folders of books
+
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
 SCRIPT = EXAMPLES / "convert-all.sh"

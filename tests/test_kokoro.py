@@ -76,6 +76,7 @@ def test_tiny_model_speaks_through_the_engine(tiny_weights: Path) -> None:
     assert all(w.start < w.end for w in chunk.words)
 
 
+@pytest.mark.slow
 def test_long_text_is_chunked_and_nothing_is_cut(tiny_weights: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     engine = load_engine(profile(tiny_weights, chunk_phonemes=120), "cpu")
     seen: list[str] = []

@@ -108,6 +108,7 @@ def spectral_distance(a: np.ndarray, b: np.ndarray, rate: int = RATE) -> float:
 
 # ---- speech -----------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_english_with_a_japanese_voice(kokoro: VoiceProfile, speak) -> None:
     chunk = speak(kokoro, FOX)
     assert_speech(chunk.samples, RATE, 1.8, 4.5)
@@ -125,6 +126,7 @@ def test_japanese_in_kana(kokoro: VoiceProfile, speak) -> None:
     assert espeak_language("en_GB") == "en-gb" and espeak_language("de-at") == "de-at"
 
 
+@pytest.mark.slow
 def test_blends_lie_between_their_voices(kokoro: VoiceProfile, speak) -> None:
     alpha, kumo = speak(kokoro, HELLO), speak(replace(kokoro, voice="jm_kumo"), HELLO)
     half = replace(kokoro, voice="jf_alpha:0.5,jm_kumo:0.5")
@@ -176,6 +178,7 @@ def test_speed(kokoro: VoiceProfile, speak) -> None:
     assert 0.55 < fast.duration / normal.duration < 0.78  # 1 / 1.5 = 0.67
 
 
+@pytest.mark.slow
 def test_long_text_is_spoken_whole(kokoro: VoiceProfile, speak, monkeypatch: pytest.MonkeyPatch) -> None:
     # Speed 2 halves the work; the text is past max_chars and its phonemes past the model's 510.
     fast = replace(kokoro, speed=2.0)
@@ -220,6 +223,7 @@ def test_split_phonemes_keeps_everything() -> None:
 
 # ---- word timings -----------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_word_timings_when_the_model_reports_durations(kokoro: VoiceProfile, kokoro_dir: Path, speak,
                                                        tmp_path_factory: pytest.TempPathFactory) -> None:
     import onnx  # a dependency of voxcli (piper-tts[alignment])
@@ -368,6 +372,7 @@ def test_threads_option_and_the_shared_session(kokoro: VoiceProfile) -> None:
 
 # ---- the command line -------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_convert_and_say(runner: CliRunner, isolated: Path, kokoro_dir: Path) -> None:
     book = isolated / "tiny.md"
     book.write_text("# One\n\nThe sun rose over the sea.\n\n# Two\n\nThe moon set. Night was over.\n",

@@ -29,7 +29,7 @@ from tests.test_convert_robust import (
     write_voices,
 )
 
-pytestmark = pytest.mark.usefixtures("ffmpeg")
+pytestmark = [pytest.mark.usefixtures("ffmpeg"), pytest.mark.slow]
 
 # A 1x1 PNG, and a JPEG header: the cover checks look at the bytes.
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"

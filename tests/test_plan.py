@@ -34,6 +34,7 @@ def plan(book: Book, max_chars: int = 200, titles: bool = True) -> list[ChapterP
 @pytest.mark.parametrize("name", [
     ("epub", "moby-dick.epub"), ("epub", "wasteland-otf-obf.epub"), ("txt", "devils-dictionary-972.txt"),
     ("epub", "calibre-quickstart-fra.epub"), ("md", "rust-book-ch04-01-what-is-ownership.md")])
+@pytest.mark.slow
 def test_every_word_of_real_books_is_planned(name: tuple[str, str]) -> None:
     path = corpus_file(*name)
     book = read_book(str(path))

@@ -314,6 +314,7 @@ def test_twenty_parallel_requests_are_all_answered_correctly(server: Server) -> 
     assert durations[-1] > 3 * durations[2]
 
 
+@pytest.mark.slow
 def test_a_long_request_does_not_hold_up_a_short_one(server: Server) -> None:
     done: dict[str, float] = {}
     start = time.monotonic()
@@ -331,6 +332,7 @@ def test_a_long_request_does_not_hold_up_a_short_one(server: Server) -> None:
     assert done["short"] < done["long"] / 2
 
 
+@pytest.mark.slow
 def test_the_queue_limit_is_429(tmp_path: Path) -> None:
     with serve(tmp_path / "q", "--queue", "1", "--preload", "joe") as small:
         busy = threading.Thread(

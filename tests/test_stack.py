@@ -19,6 +19,8 @@ import pytest
 
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.slow  # about 20 voxcli processes, each importing torch
+
 HOOK = '''\
 import importlib.abc
 import importlib.machinery
