@@ -265,7 +265,7 @@ async def _next(job: Job, results: Results, deadline: float) -> Spoken:
     loop = asyncio.get_running_loop()
     try:
         _, result = await asyncio.wait_for(results.get(), timeout=max(0.0, deadline - loop.time()))
-    except TimeoutError:
+    except asyncio.TimeoutError:  # not the built-in TimeoutError before Python 3.11
         job.cancel()
         raise ApiError(504, "the request took too long; send shorter text", code="timeout") from None
     if isinstance(result, VoxError):
