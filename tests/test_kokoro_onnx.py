@@ -118,6 +118,7 @@ def test_english_with_a_japanese_voice(kokoro: VoiceProfile, speak) -> None:
     assert loud[0] / RATE < 0.15 and (len(chunk.samples) - loud[-1]) / RATE < 0.3
 
 
+@pytest.mark.slow
 def test_japanese_in_kana(kokoro: VoiceProfile, speak) -> None:
     # eSpeak-NG reads kana; kanji it names as "Chinese letter", so this text is kana only.
     chunk = speak(replace(kokoro, lang="ja"), "こんにちは、わたしのなまえはアルファです。")
@@ -152,6 +153,7 @@ def test_blends_lie_between_their_voices(kokoro: VoiceProfile, speak) -> None:
     assert spectral_distance(near_k, kumo.samples) < spectral_distance(near_a, kumo.samples)
 
 
+@pytest.mark.slow
 def test_a_style_file_is_a_voice(kokoro: VoiceProfile, speak, kokoro_dir: Path, tmp_path: Path) -> None:
     half = replace(kokoro, voice="jf_alpha:0.5,jm_kumo:0.5")
     (tmp_path / "styles").mkdir()
@@ -171,6 +173,7 @@ def test_a_style_file_is_a_voice(kokoro: VoiceProfile, speak, kokoro_dir: Path, 
         load_engine(replace(by_file, voice="styles/bad.npy"))
 
 
+@pytest.mark.slow
 def test_speed(kokoro: VoiceProfile, speak) -> None:
     normal = speak(kokoro, FOX)
     fast = speak(replace(kokoro, speed=1.5), FOX)

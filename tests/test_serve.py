@@ -215,6 +215,7 @@ def test_kokoro_say_and_voiceforge_endpoints(server: Server) -> None:
     assert_speech(samples, rate, 1.0, 6.0)
 
 
+@pytest.mark.slow
 def test_train_voice_does_what_voices_add_clone_does(server: Server) -> None:
     recording = server.post("/synthesize-file", {"text": LONG[:150]}).content
     assert 3 < len(wav(recording)[0]) / 22050 < 60
@@ -297,6 +298,7 @@ def test_bad_requests_are_4xx_that_say_why(server: Server, body: bytes, status: 
 # ---- concurrency, the queue, time limits, the key ----------------------------------------------------
 
 
+@pytest.mark.slow
 def test_twenty_parallel_requests_are_all_answered_correctly(server: Server) -> None:
     texts = [" ".join(WORDS[:n]) + "." for n in range(1, 21)]
 
