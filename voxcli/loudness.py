@@ -118,7 +118,7 @@ def oversampling(rate: int) -> int:
 def true_peak(samples: Floats, rate: int) -> float:
     """The largest absolute value of the oversampled signal (linear, 1.0 = full scale)."""
     x = np.asarray(samples, dtype=np.float64)
-    return float(peak_envelope(x, 0.0, rate).max(initial=0.0))
+    return float(np.max(peak_envelope(x, 0.0, rate), initial=0.0))
 
 
 def peak_envelope(x: Floats, floor: float, rate: int) -> Floats:
@@ -169,7 +169,7 @@ def limit(x: Floats, ceiling: float, rate: int) -> tuple[Floats, float]:
         return x, 0.0
     floor = ceiling * _TRUE_PEAK_MARGIN
     envelope = peak_envelope(x, floor, rate)
-    peak = float(envelope.max())
+    peak = float(np.max(envelope))
     if peak <= ceiling:
         return x, peak
     aim = ceiling * _HEADROOM
@@ -179,7 +179,7 @@ def limit(x: Floats, ceiling: float, rate: int) -> tuple[Floats, float]:
     held = window_min(need, release, attack)
     smooth = uniform_filter1d(held, size=attack // 2 * 2 + 1, mode="nearest")
     y = x * np.minimum(smooth, need)
-    peak = float(peak_envelope(y, floor, rate).max())
+    peak = float(np.max(peak_envelope(y, floor, rate)))
     if peak > aim:
         y *= aim / peak
         peak = aim

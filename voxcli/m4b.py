@@ -129,12 +129,12 @@ class _PyAv:
         self._stream.bit_rate = kbps * 1000
         self._stream.metadata["language"] = iso639_2(language)
         base = Fraction(1, rate)
-        self._out.set_chapters(
-            [
-                {"id": i, "start": m.start, "end": m.end, "time_base": base, "metadata": {"title": m.title}}
-                for i, m in enumerate(markers, start=1)
-            ]
-        )
+        # A Fraction works with every PyAV release; PyAV 19's stubs ask for its own AVRational type.
+        chapters: list[Any] = [
+            {"id": i, "start": m.start, "end": m.end, "time_base": base, "metadata": {"title": m.title}}
+            for i, m in enumerate(markers, start=1)
+        ]
+        self._out.set_chapters(chapters)
 
     def write(self, pcm: Int16) -> None:
         if pcm.size == 0:

@@ -20,7 +20,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from voxcli.arrays import Float32
+from voxcli.arrays import Float32, Ints
 from voxcli.engines.base import (
     AudioChunk,
     Engine,
@@ -340,7 +340,7 @@ def _voice_file(name: str, profile: VoiceProfile, weights: Weights, repo_id: str
                       f"weights ({weights.folder or DIR_ENV}), or give the path to a .pt voice file")
 
 
-def timed_phonemes(phonemes: str, vocab: dict[str, int], durations: Float32) -> list[tuple[str, int, int]]:
+def timed_phonemes(phonemes: str, vocab: dict[str, int], durations: Ints) -> list[tuple[str, int, int]]:
     """(phoneme, start, end) in samples, from the model's predicted durations.
 
     ``durations`` has one entry per model token: the start pad, each phoneme in the vocabulary,
