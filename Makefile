@@ -41,6 +41,7 @@ demo: install
 
 lint: install
 	$(BIN)/ruff check voxcli tests bench tools
+	$(BIN)/ruff format --check voxcli tests bench tools
 
 typecheck: install
 	$(BIN)/mypy

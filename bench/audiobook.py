@@ -29,9 +29,26 @@ M4B_TARGET = 60.0  # times real time
 
 def voxcli(*args: str, env: dict[str, str] | None = None) -> tuple[float, dict[str, Any]]:
     start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "voxcli", "convert", str(BOOK), "-v", "espeak",
-                             "--subtitles", "none", "--json", *args], capture_output=True, text=True,
-                            cwd=REPO, env={**os.environ, **(env or {})}, check=False)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "voxcli",
+            "convert",
+            str(BOOK),
+            "-v",
+            "espeak",
+            "--subtitles",
+            "none",
+            "--json",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
     wall = time.perf_counter() - start
     if result.returncode != 0:
         raise SystemExit(f"voxcli convert {' '.join(args)} failed: {result.stderr.strip()}")
@@ -41,8 +58,11 @@ def voxcli(*args: str, env: dict[str, str] | None = None) -> tuple[float, dict[s
 def main() -> int:
     quick = "--quick" in sys.argv
     chapters = ["--chapters", "10-13"] if quick else []
-    results: dict[str, Any] = {"book": BOOK.name, "chapters": "10-13" if quick else "all",
-                               "cores": os.cpu_count()}
+    results: dict[str, Any] = {
+        "book": BOOK.name,
+        "chapters": "10-13" if quick else "all",
+        "cores": os.cpu_count(),
+    }
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out"
         wall, summary = voxcli("-o", str(out), "--format", "wav", "--loudness", "off", *chapters)
@@ -63,8 +83,9 @@ def main() -> int:
                 continue
             for stale in out.glob("*.m4b"):
                 stale.unlink()
-            wall, summary = voxcli("-o", str(out), "--format", "wav,m4b", *chapters,
-                                   env={"VOXCLI_M4B_ENCODER": encoder})
+            wall, summary = voxcli(
+                "-o", str(out), "--format", "wav,m4b", *chapters, env={"VOXCLI_M4B_ENCODER": encoder}
+            )
             assert summary["sentences_synthesized"] == 0 and summary["audiobook_written"]
             speeds[encoder] = round(hours * 3600 / wall, 1)
         results["m4b_times_real_time"] = speeds
@@ -74,8 +95,11 @@ def main() -> int:
     missed = []
     if results["levelling_seconds_per_audio_hour"] > LEVELLING_TARGET:
         missed.append(f"levelling costs {cost:.1f} s per hour of audio (target {LEVELLING_TARGET})")
-    missed += [f"M4B with {name}: {speed}x real time (target {M4B_TARGET}x)"
-               for name, speed in speeds.items() if speed < M4B_TARGET]
+    missed += [
+        f"M4B with {name}: {speed}x real time (target {M4B_TARGET}x)"
+        for name, speed in speeds.items()
+        if speed < M4B_TARGET
+    ]
     for line in missed:
         print(f"missed: {line}", file=sys.stderr)
     return 1 if missed else 0

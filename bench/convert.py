@@ -36,13 +36,20 @@ README_START, README_END = "<!-- bench:convert -->", "<!-- /bench:convert -->"
 def run(args: list[str]) -> tuple[float, int, dict[str, Any] | None]:
     """(wall seconds, peak RSS of the largest process in MiB, JSON summary) of one `voxcli` run."""
     # A fresh wrapper process per run, so that RUSAGE_CHILDREN covers this run (and its workers) only.
-    code = ("import resource, subprocess, sys; "
-            "r = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
-            "sys.stderr.write(r.stderr); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); "
-            "print(r.stdout, end=''); sys.exit(r.returncode)")
+    code = (
+        "import resource, subprocess, sys; "
+        "r = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+        "sys.stderr.write(r.stderr); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); "
+        "print(r.stdout, end=''); sys.exit(r.returncode)"
+    )
     start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-c", code, sys.executable, "-m", "voxcli", *args],
-                            capture_output=True, text=True, cwd=REPO, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", code, sys.executable, "-m", "voxcli", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
     wall = time.perf_counter() - start
     if result.returncode != 0:
         raise SystemExit(f"voxcli {' '.join(args)} failed: {result.stderr.strip()}")
@@ -60,8 +67,11 @@ def raw_engine(chapter: str) -> dict[str, float]:
 
     profile = resolve_voice("joe", load_voices(str(REPO / "voices.toml")))
     book = read_book(str(MOBY))
-    _, plans = plan(ConvertRequest(book=book, source=str(MOBY), profile=profile, outdir=Path("unused"),
-                                   chapters=[int(chapter)]))
+    _, plans = plan(
+        ConvertRequest(
+            book=book, source=str(MOBY), profile=profile, outdir=Path("unused"), chapters=[int(chapter)]
+        )
+    )
     engine = load_engine(profile)
     texts = [segment.speech for chapter_plan in plans for segment in chapter_plan.segments]
     start = time.perf_counter()
@@ -71,29 +81,63 @@ def raw_engine(chapter: str) -> dict[str, float]:
             audio += chunk.duration
     elapsed = time.perf_counter() - start
     chars = sum(len(t) for t in texts)
-    return {"chars": chars, "seconds": round(elapsed, 2), "chars_per_second": round(chars / elapsed, 1),
-            "real_time_factor": round(elapsed / audio, 4)}
+    return {
+        "chars": chars,
+        "seconds": round(elapsed, 2),
+        "chars_per_second": round(chars / elapsed, 1),
+        "real_time_factor": round(elapsed / audio, 4),
+    }
 
 
 def convert_run(chapter: str, jobs: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as folder:
-        wall, peak, summary = run(["convert", str(MOBY), "--chapters", chapter, "-o", folder, "-v", "joe",
-                                   "--voices", str(REPO / "voices.toml"), "--jobs", str(jobs), "--json"])
+        wall, peak, summary = run(
+            [
+                "convert",
+                str(MOBY),
+                "--chapters",
+                chapter,
+                "-o",
+                folder,
+                "-v",
+                "joe",
+                "--voices",
+                str(REPO / "voices.toml"),
+                "--jobs",
+                str(jobs),
+                "--json",
+            ]
+        )
     assert summary is not None
     chars = summary["characters_synthesized"]
-    return {"jobs": jobs, "wall_seconds": round(wall, 2),
-            # While speaking: the engine (or its workers), the sentence cache and the chapter files.
-            "synthesis_chars_per_second": summary["chars_per_second"],
-            # The whole process: start-up, reading the book, loading the model(s) included.
-            "end_to_end_chars_per_second": round(chars / wall, 1),
-            "real_time_factor": summary["real_time_factor"], "peak_mib": peak,
-            "audio_seconds": summary["audio_seconds"]}
+    return {
+        "jobs": jobs,
+        "wall_seconds": round(wall, 2),
+        # While speaking: the engine (or its workers), the sentence cache and the chapter files.
+        "synthesis_chars_per_second": summary["chars_per_second"],
+        # The whole process: start-up, reading the book, loading the model(s) included.
+        "end_to_end_chars_per_second": round(chars / wall, 1),
+        "real_time_factor": summary["real_time_factor"],
+        "peak_mib": peak,
+        "audio_seconds": summary["audio_seconds"],
+    }
 
 
 def memory(chapters: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
-        args = ["convert", str(MOBY), "-o", folder, "-v", "espeak:en-us", "--jobs", "1", "--json",
-                "--subtitles", "srt"]
+        args = [
+            "convert",
+            str(MOBY),
+            "-o",
+            folder,
+            "-v",
+            "espeak:en-us",
+            "--jobs",
+            "1",
+            "--json",
+            "--subtitles",
+            "srt",
+        ]
         if chapters != "all":
             args += ["--chapters", chapters]
         wall, peak, _ = run(args)
@@ -123,13 +167,18 @@ def table(results: dict[str, Any]) -> str:
     ]
     for run_ in results["convert"]:
         share = run_["synthesis_chars_per_second"] / raw["chars_per_second"]
-        lines.append(f"| `convert --jobs {run_['jobs']}` | {run_['synthesis_chars_per_second']:,.0f} "
-                     f"| {share:.0%} | {run_['end_to_end_chars_per_second']:,.0f} "
-                     f"| {run_['real_time_factor']} | {run_['peak_mib']} MiB |")
+        lines.append(
+            f"| `convert --jobs {run_['jobs']}` | {run_['synthesis_chars_per_second']:,.0f} "
+            f"| {share:.0%} | {run_['end_to_end_chars_per_second']:,.0f} "
+            f"| {run_['real_time_factor']} | {run_['peak_mib']} MiB |"
+        )
     whole, excerpt = results["memory"]
-    lines += ["", f"Peak memory, eSpeak-NG, `--jobs 1`: whole book {whole['peak_mib']} MiB "
-              f"({whole['wall_seconds']} s), chapters {excerpt['chapters']} {excerpt['peak_mib']} MiB. "
-              f"`voxcli --help`: {results['help_seconds']} s."]
+    lines += [
+        "",
+        f"Peak memory, eSpeak-NG, `--jobs 1`: whole book {whole['peak_mib']} MiB "
+        f"({whole['wall_seconds']} s), chapters {excerpt['chapters']} {excerpt['peak_mib']} MiB. "
+        f"`voxcli --help`: {results['help_seconds']} s.",
+    ]
     return "\n".join(lines)
 
 
@@ -137,8 +186,11 @@ def main(argv: list[str]) -> int:
     quick = "--quick" in argv
     chapter = QUICK_CHAPTER if quick else CHAPTER
     cores = os.cpu_count() or 1
-    results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"), "chapter": chapter,
-                               "machine": f"{cores} cores, {os.uname().machine}"}
+    results: dict[str, Any] = {
+        "date": time.strftime("%Y-%m-%d"),
+        "chapter": chapter,
+        "machine": f"{cores} cores, {os.uname().machine}",
+    }
     results["raw_engine"] = raw_engine(chapter)
     results["convert"] = [convert_run(chapter, jobs) for jobs in sorted({1, cores})]
     results["memory"] = [memory("all" if not quick else "1-40"), memory(EXCERPT)]
@@ -159,8 +211,9 @@ def main(argv: list[str]) -> int:
         readme = (REPO / "README.md").read_text(encoding="utf-8")
         head, _, rest = readme.partition(README_START)
         _, _, tail = rest.partition(README_END)
-        (REPO / "README.md").write_text(f"{head}{README_START}\n{table(results)}\n{README_END}{tail}",
-                                        encoding="utf-8")
+        (REPO / "README.md").write_text(
+            f"{head}{README_START}\n{table(results)}\n{README_END}{tail}", encoding="utf-8"
+        )
     return 0 if all(checks.values()) else 1
 
 

@@ -20,7 +20,8 @@ MEMORY_TARGET_MIB = 500
 
 def main(argv: list[str]) -> int:
     books = [Path(a) for a in argv] or sorted((CORPUS / "epub").glob("*.epub")) + sorted(
-        (CORPUS / "txt").glob("*.txt")) + sorted((CORPUS / "md").glob("*.md"))
+        (CORPUS / "txt").glob("*.txt")
+    ) + sorted((CORPUS / "md").glob("*.md"))
     missed = False
     for path in books:
         start = time.perf_counter()
@@ -30,8 +31,10 @@ def main(argv: list[str]) -> int:
         target = TARGETS_S.get(path.name)
         flag = " MISSED" if target is not None and elapsed > target else ""
         missed |= bool(flag)
-        print(f"{path.name:40} {len(book.chapters):5} chapters {chars:>10,} chars {elapsed:7.2f} s"
-              f"{f' (target {target} s)' if target else ''}{flag}")
+        print(
+            f"{path.name:40} {len(book.chapters):5} chapters {chars:>10,} chars {elapsed:7.2f} s"
+            f"{f' (target {target} s)' if target else ''}{flag}"
+        )
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory {peak_mib:.0f} MiB (target {MEMORY_TARGET_MIB} MiB)")
     return 1 if missed or peak_mib > MEMORY_TARGET_MIB else 0

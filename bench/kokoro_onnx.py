@@ -72,8 +72,16 @@ def write_text(folder: Path) -> tuple[Path, int]:
 
 def write_voices(folder: Path, model: Path, voices: Path, vocab: Path | None, voice: str) -> Path:
     path = folder / "voices.toml"
-    lines = ["[voices.bench]", 'engine = "kokoro-onnx"', f'voice = "{voice}"', 'lang = "en-us"', "",
-             "[voices.bench.options]", f'model = "{model}"', f'voices = "{voices}"']
+    lines = [
+        "[voices.bench]",
+        'engine = "kokoro-onnx"',
+        f'voice = "{voice}"',
+        'lang = "en-us"',
+        "",
+        "[voices.bench.options]",
+        f'model = "{model}"',
+        f'voices = "{voices}"',
+    ]
     if vocab is not None:
         lines.append(f'vocab = "{vocab}"')
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -88,8 +96,11 @@ def raw_engine(book: Path, voices_toml: Path) -> dict[str, Any]:
     from voxcli.pipeline import ConvertRequest, plan
 
     profile = load_voices(str(voices_toml)).profiles["bench"]
-    _, plans = plan(ConvertRequest(book=read_book(str(book)), source=str(book), profile=profile,
-                                   outdir=Path("unused"), chapters=[1]))
+    _, plans = plan(
+        ConvertRequest(
+            book=read_book(str(book)), source=str(book), profile=profile, outdir=Path("unused"), chapters=[1]
+        )
+    )
     texts = [segment.speech for chapter_plan in plans for segment in chapter_plan.segments]
     start = time.perf_counter()
     engine = load_engine(profile)
@@ -102,35 +113,65 @@ def raw_engine(book: Path, voices_toml: Path) -> dict[str, Any]:
             audio += chunk.duration
     elapsed = time.perf_counter() - start
     chars = sum(len(t) for t in texts)
-    return {"segments": len(texts), "chars": chars, "load_seconds": round(load, 2),
-            "seconds": round(elapsed, 2), "audio_seconds": round(audio, 2),
-            "chars_per_second": round(chars / elapsed, 1), "real_time_factor": round(elapsed / audio, 4)}
+    return {
+        "segments": len(texts),
+        "chars": chars,
+        "load_seconds": round(load, 2),
+        "seconds": round(elapsed, 2),
+        "audio_seconds": round(audio, 2),
+        "chars_per_second": round(chars / elapsed, 1),
+        "real_time_factor": round(elapsed / audio, 4),
+    }
 
 
 def convert_run(book: Path, voices_toml: Path, jobs: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
-        result = subprocess.run([sys.executable, "-m", "voxcli", "convert", str(book), "-o", folder,
-                                 "-v", "bench", "--voices", str(voices_toml), "--jobs", str(jobs), "--json"],
-                                capture_output=True, text=True, cwd=REPO, check=False)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "voxcli",
+                "convert",
+                str(book),
+                "-o",
+                folder,
+                "-v",
+                "bench",
+                "--voices",
+                str(voices_toml),
+                "--jobs",
+                str(jobs),
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            check=False,
+        )
         wall = time.perf_counter() - start
     if result.returncode != 0:
         raise SystemExit(f"voxcli convert --jobs {jobs} failed: {result.stderr.strip()}")
     summary = json.loads(result.stdout)
     chars = summary["characters_synthesized"]
-    return {"jobs": jobs, "wall_seconds": round(wall, 2), "chars": chars,
-            # While speaking: the engine (or its workers), the sentence cache and the chapter files.
-            "synthesis_chars_per_second": summary["chars_per_second"],
-            # The whole process: start-up, reading the book, loading the model(s) included.
-            "end_to_end_chars_per_second": round(chars / wall, 1),
-            "real_time_factor": summary["real_time_factor"], "audio_seconds": summary["audio_seconds"]}
+    return {
+        "jobs": jobs,
+        "wall_seconds": round(wall, 2),
+        "chars": chars,
+        # While speaking: the engine (or its workers), the sentence cache and the chapter files.
+        "synthesis_chars_per_second": summary["chars_per_second"],
+        # The whole process: start-up, reading the book, loading the model(s) included.
+        "end_to_end_chars_per_second": round(chars / wall, 1),
+        "real_time_factor": summary["real_time_factor"],
+        "audio_seconds": summary["audio_seconds"],
+    }
 
 
 def table(results: dict[str, Any]) -> str:
     raw = results["raw_engine"]
     lines = [
         f"Measured {results['date']} on {results['machine']} (`python bench/kokoro_onnx.py`), "
-        f"{results['model']}, voice {results['voice']}, Moby-Dick \"{CHAPTER_TITLE}\" "
+        f'{results["model"]}, voice {results["voice"]}, Moby-Dick "{CHAPTER_TITLE}" '
         f"({raw['chars']:,} characters, {raw['audio_seconds']:.0f} s of speech):",
         "",
         "| run | chars/s while speaking | vs raw engine | chars/s end to end | real-time factor |",
@@ -140,9 +181,11 @@ def table(results: dict[str, Any]) -> str:
     ]
     for run in results["convert"]:
         share = run["synthesis_chars_per_second"] / raw["chars_per_second"]
-        lines.append(f"| `convert --jobs {run['jobs']}` | {run['synthesis_chars_per_second']:,.1f} "
-                     f"| {share:.0%} | {run['end_to_end_chars_per_second']:,.1f} "
-                     f"| {run['real_time_factor']} |")
+        lines.append(
+            f"| `convert --jobs {run['jobs']}` | {run['synthesis_chars_per_second']:,.1f} "
+            f"| {share:.0%} | {run['end_to_end_chars_per_second']:,.1f} "
+            f"| {run['real_time_factor']} |"
+        )
     return "\n".join(lines)
 
 
@@ -162,8 +205,12 @@ def main(argv: list[str]) -> int:
             voice = arg("--voice") or "jf_alpha"
         book, _ = write_text(folder)
         voices_toml = write_voices(folder, model, voices, vocab, voice)
-        results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"), "machine": f"{cores} cores, "
-                                   f"{os.uname().machine}", "model": model.name, "voice": voice}
+        results: dict[str, Any] = {
+            "date": time.strftime("%Y-%m-%d"),
+            "machine": f"{cores} cores, {os.uname().machine}",
+            "model": model.name,
+            "voice": voice,
+        }
         results["raw_engine"] = raw_engine(book, voices_toml)
         results["convert"] = [convert_run(book, voices_toml, jobs) for jobs in sorted({1, cores})]
     (REPO / "bench" / "results-kokoro-onnx.json").write_text(json.dumps(results, indent=2) + "\n")

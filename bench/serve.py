@@ -32,8 +32,12 @@ SPEED_UP_TARGET = 1.5
 
 def say(out: Path, env: dict[str, str]) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "voxcli", "say", SENTENCE, "-o", str(out)], check=True, env=env,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "voxcli", "say", SENTENCE, "-o", str(out)],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
     return time.perf_counter() - start
 
 
@@ -44,8 +48,9 @@ def main() -> int:
         out = Path(tmp) / "x.wav"
         cold = statistics.median(say(out, env) for _ in range(3))
         command = [sys.executable, "-m", "voxcli", "serve", "--port", "0", "--preload", "joe"]
-        server = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                  text=True)
+        server = subprocess.Popen(
+            command, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+        )
         try:
             assert server.stderr is not None
             match = None
@@ -81,9 +86,13 @@ def main() -> int:
         finally:
             server.terminate()
             server.wait(15)
-    results |= {"say_cold_seconds": round(cold, 3), "say_through_server_seconds": round(warm, 3),
-                "speed_up": round(cold / warm, 2), "first_audio_byte_seconds": round(latency, 3),
-                "requests_per_second": round(rate, 2)}
+    results |= {
+        "say_cold_seconds": round(cold, 3),
+        "say_through_server_seconds": round(warm, 3),
+        "speed_up": round(cold / warm, 2),
+        "first_audio_byte_seconds": round(latency, 3),
+        "requests_per_second": round(rate, 2),
+    }
     (REPO / "bench" / "results-serve.json").write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
     missed = []

@@ -33,8 +33,11 @@ def corpus_file(*parts: str) -> Path:
 @pytest.fixture(scope="session")
 def ffmpeg() -> None:
     """The ffmpeg and ffprobe programs: the independent decoders of what voxcli writes."""
-    require("ffmpeg and ffprobe", bool(shutil.which("ffmpeg") and shutil.which("ffprobe")),
-            "apt-get install ffmpeg; .ci/run installs it")
+    require(
+        "ffmpeg and ffprobe",
+        bool(shutil.which("ffmpeg") and shutil.which("ffprobe")),
+        "apt-get install ffmpeg; .ci/run installs it",
+    )
 
 
 @pytest.fixture

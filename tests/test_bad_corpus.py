@@ -84,8 +84,13 @@ def run_limited(path: Path) -> tuple[subprocess.CompletedProcess[str], int]:
             "sys.argv = ['voxcli', 'chapters', '--json', '--full', sys.argv[1]]\n"
             "main()\n"
         )
-        result = subprocess.run([sys.executable, "-c", script, str(path), str(report)], capture_output=True,
-                                text=True, timeout=TIME_LIMIT_S, env={**os.environ, "NO_COLOR": "1"})
+        result = subprocess.run(
+            [sys.executable, "-c", script, str(path), str(report)],
+            capture_output=True,
+            text=True,
+            timeout=TIME_LIMIT_S,
+            env={**os.environ, "NO_COLOR": "1"},
+        )
         return result, int(report.read_text())
 
 
@@ -144,7 +149,7 @@ def test_a_corrupt_entry_is_one_clear_error(tmp_path: Path) -> None:
     data = bytearray(source.read_bytes())
     info = zipfile.ZipFile(source).getinfo("EPUB/wasteland-content.xhtml")
     start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra) + 200
-    data[start:start + 16] = bytes(16)
+    data[start : start + 16] = bytes(16)
     broken = tmp_path / "broken.epub"
     broken.write_bytes(bytes(data))
     with pytest.raises(BookError, match=r"broken\.epub: EPUB/wasteland-content\.xhtml cannot be extracted"):

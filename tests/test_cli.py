@@ -59,8 +59,11 @@ def test_quiet_hides_warnings_not_results(runner: CliRunner) -> None:
 
 
 def test_stdin_text(runner: CliRunner) -> None:
-    result = runner.invoke(app, ["chapters", "--json", "--full", "-"],
-                           input="CHAPTER I\n\nHello there,\nreader.\n\nCHAPTER II\n\nBye.\n")
+    result = runner.invoke(
+        app,
+        ["chapters", "--json", "--full", "-"],
+        input="CHAPTER I\n\nHello there,\nreader.\n\nCHAPTER II\n\nBye.\n",
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert [c["title"] for c in data["chapters"]] == ["CHAPTER I", "CHAPTER II"]
@@ -87,15 +90,29 @@ def test_user_mistakes_are_one_line_and_non_zero(runner: CliRunner, tmp_path) ->
 
 
 def test_debug_shows_the_traceback() -> None:
-    result = subprocess.run([sys.executable, "-m", "voxcli", "--debug", "chapters", "missing.epub"],
-                            capture_output=True, text=True, cwd=REPO)
+    result = subprocess.run(
+        [sys.executable, "-m", "voxcli", "--debug", "chapters", "missing.epub"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert result.returncode != 0
     assert "Traceback" in result.stderr and "UsageError" in result.stderr
 
 
 def test_console_script_and_module_run() -> None:
-    result = subprocess.run([sys.executable, "-m", "voxcli", "chapters", "--json",
-                             str(corpus_file("bad", "cp1252_chapter.epub"))], capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "voxcli",
+            "chapters",
+            "--json",
+            str(corpus_file("bad", "cp1252_chapter.epub")),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["chapters"][0]["words"] == 5
     voxcli = REPO / ".venv" / "bin" / "voxcli"

@@ -13,23 +13,29 @@ from voxcli.clone import RATE, Sample, check_sample, store
 from voxcli.engines import VoiceProfile, load_engine
 from voxcli.engines.piper import PiperOptions
 
-TEXT = ("It was the best of times, it was the worst of times, it was the age of wisdom, "
-        "it was the age of foolishness.")
+TEXT = (
+    "It was the best of times, it was the worst of times, it was the age of wisdom, "
+    "it was the age of foolishness."
+)
 
 
 @pytest.fixture(scope="module")
 def recording() -> tuple[np.ndarray, int]:
     """A real recording: the built-in Piper voice reading a sentence (about 5 s at 22,050 Hz)."""
-    engine = load_engine(VoiceProfile(name="joe", engine="piper", voice="en_US-joe-medium",
-                                      options=PiperOptions()))
+    engine = load_engine(
+        VoiceProfile(name="joe", engine="piper", voice="en_US-joe-medium", options=PiperOptions())
+    )
     (chunk,) = list(engine.synthesize(TEXT))
     return chunk.samples, chunk.sample_rate
 
 
-@pytest.mark.parametrize(("suffix", "fmt", "channels"), [
-    (".wav", "WAV", 1), (".flac", "FLAC", 2), (".ogg", "OGG", 1), (".mp3", "MP3", 2)])
-def test_good_samples_become_24k_mono(recording, tmp_path: Path, suffix: str, fmt: str,
-                                      channels: int) -> None:
+@pytest.mark.parametrize(
+    ("suffix", "fmt", "channels"),
+    [(".wav", "WAV", 1), (".flac", "FLAC", 2), (".ogg", "OGG", 1), (".mp3", "MP3", 2)],
+)
+def test_good_samples_become_24k_mono(
+    recording, tmp_path: Path, suffix: str, fmt: str, channels: int
+) -> None:
     samples, rate = recording
     data = np.stack([samples] * channels, axis=1) if channels == 2 else samples
     path = tmp_path / f"me{suffix}"

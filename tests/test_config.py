@@ -51,6 +51,7 @@ def wav_seconds(path: Path | str) -> float:
 
 # ---- TOML syntax ------------------------------------------------------------------------------
 
+
 def test_bad_toml_keeps_line_and_column(runner: CliRunner, isolated: Path) -> None:
     text = JOE + 'lang "en-us"\n'  # line 6: a key with no '=' ; column 6 is the '"'
     line = list_error(runner, text)
@@ -82,6 +83,7 @@ def test_parse_toml_directly() -> None:
 
 # ---- unknown keys -----------------------------------------------------------------------------
 
+
 def test_unknown_profile_key_suggests_the_right_one(runner: CliRunner, isolated: Path) -> None:
     line = list_error(runner, JOE + "speeed = 1.2\n")
     assert "voices.toml: voices.joe.speeed: unknown field (did you mean 'speed'?)" in line
@@ -112,6 +114,7 @@ def test_more_errors_are_counted(runner: CliRunner, isolated: Path) -> None:
 
 
 # ---- types, ranges, required fields ----------------------------------------------------------
+
 
 def test_wrong_type(runner: CliRunner, isolated: Path) -> None:
     line = list_error(runner, JOE + 'speed = "fast"\n')
@@ -240,12 +243,14 @@ def test_unknown_engine_in_engine_colon_voice(runner: CliRunner, isolated: Path,
 
 # ---- model files and relative paths ------------------------------------------------------------
 
+
 def model_profile(voice: str) -> str:
     return f'default = "m"\n\n[voices.m]\nengine = "fake"\nvoice = "{voice}"\n'
 
 
 def test_missing_model_file_names_resolved_path(
-        runner: CliRunner, isolated: Path, fake_engines: None) -> None:
+    runner: CliRunner, isolated: Path, fake_engines: None
+) -> None:
     Path("voices.toml").write_text(model_profile("models/x.model"), encoding="utf-8")
     line = one_error_line(say(runner), 5)
     expected = (isolated / "models" / "x.model").resolve()
@@ -254,7 +259,8 @@ def test_missing_model_file_names_resolved_path(
 
 
 def test_relative_model_path_starts_at_the_voices_file(
-        runner: CliRunner, isolated: Path, tmp_path: Path, fake_engines: None) -> None:
+    runner: CliRunner, isolated: Path, tmp_path: Path, fake_engines: None
+) -> None:
     folder = tmp_path / "elsewhere"
     folder.mkdir()
     voices = folder / "v.toml"
@@ -283,8 +289,8 @@ def test_profile_base_dir_is_the_voices_folder(tmp_path: Path) -> None:
 
 
 def test_tilde_expands_in_profile_path(
-        runner: CliRunner, isolated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        fake_engines: None) -> None:
+    runner: CliRunner, isolated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_engines: None
+) -> None:
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
@@ -300,14 +306,16 @@ def test_tilde_expands_in_profile_path(
 
 
 def test_engine_not_installed(runner: CliRunner, isolated: Path, fake_engines: None) -> None:
-    Path("voices.toml").write_text('default = "m"\n\n[voices.m]\nengine = "missing"\nvoice = "v"\n',
-                                   encoding="utf-8")
+    Path("voices.toml").write_text(
+        'default = "m"\n\n[voices.m]\nengine = "missing"\nvoice = "v"\n', encoding="utf-8"
+    )
     line = one_error_line(say(runner), 5)
     assert "engine 'missing' is not installed (voxcli_no_such_package missing)" in line
     assert "pip install voxcli-missing-engine" in line
 
 
 # ---- search order -----------------------------------------------------------------------------
+
 
 def named_default(name: str) -> str:
     return f'default = "{name}"\n\n[voices.{name}]\nengine = "fake"\nvoice = "v"\n'
@@ -320,8 +328,8 @@ def listed(runner: CliRunner, *args: str) -> dict:
 
 
 def test_search_order(
-        runner: CliRunner, isolated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        fake_engines: None) -> None:
+    runner: CliRunner, isolated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_engines: None
+) -> None:
     flag = tmp_path / "flag.toml"
     env = tmp_path / "env.toml"
     local = isolated / "voices.toml"
@@ -387,7 +395,8 @@ def test_voices_option_missing_file(runner: CliRunner, isolated: Path, tmp_path:
 
 
 def test_env_missing_file(
-        runner: CliRunner, isolated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner: CliRunner, isolated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     missing = tmp_path / "gone.toml"
     monkeypatch.setenv("VOXCLI_VOICES", str(missing))
     Path("voices.toml").write_text(JOE, encoding="utf-8")  # not a fallback: the env names the file

@@ -35,8 +35,20 @@ def vtt_seconds(stamp: str) -> float:
 def moby_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     """Moby-Dick chapters 1-3 in WAV and MP3 with the built-in voice (shared by the tests below)."""
     out = tmp_path_factory.mktemp("moby") / "out"
-    result = CliRunner().invoke(app, ["convert", str(corpus_file(*MOBY)), "--chapters", "1-3",
-                                      "--format", "wav,mp3", "-o", str(out), "--json"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "convert",
+            str(corpus_file(*MOBY)),
+            "--chapters",
+            "1-3",
+            "--format",
+            "wav,mp3",
+            "-o",
+            str(out),
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     return out, json.loads(result.stdout)
 
@@ -46,13 +58,21 @@ def test_convert_writes_every_chapter(moby_run: tuple[Path, dict]) -> None:
     manifest = json.loads((out / "manifest.json").read_text())
     assert summary["manifest"] == manifest
     assert summary["chapters_written"] == 3 and summary["sentences_synthesized"] > 10
-    assert manifest["book"] == {"title": "Moby-Dick", "author": "Herman Melville", "language": "en-US",
-                                "year": "", "source": "moby-dick.epub"}
+    assert manifest["book"] == {
+        "title": "Moby-Dick",
+        "author": "Herman Melville",
+        "language": "en-US",
+        "year": "",
+        "source": "moby-dick.epub",
+    }
     assert manifest["voice"]["name"] == "joe" and manifest["voice"]["engine"] == "piper"
     chapters = manifest["chapters"]
     assert [c["index"] for c in chapters] == [1, 2, 3]
     assert [c["files"]["wav"] for c in chapters] == [
-        "001 - Moby-Dick.wav", "002 - Original Transcriber’s Notes.wav", "003 - ETYMOLOGY.wav"]
+        "001 - Moby-Dick.wav",
+        "002 - Original Transcriber’s Notes.wav",
+        "003 - ETYMOLOGY.wav",
+    ]
     for chapter in chapters:
         assert set(chapter["files"]) == {"wav", "mp3", "srt", "vtt"}
         assert chapter["sentences"] >= 1 and chapter["characters"] > 0
@@ -99,9 +119,10 @@ def test_subtitles_parse_and_cover_the_audio(moby_run: tuple[Path, dict]) -> Non
         text = book.chapters[chapter["index"] - 1]
         spoken = words(" ".join(s.content for s in subs))
         expected = words(text.text)
-        if spoken[:len(words(text.title))] == words(text.title) and expected[:len(words(text.title))] != \
-                words(text.title):
-            spoken = spoken[len(words(text.title)):]
+        if spoken[: len(words(text.title))] == words(text.title) and expected[
+            : len(words(text.title))
+        ] != words(text.title):
+            spoken = spoken[len(words(text.title)) :]
         assert spoken == expected
 
 
@@ -114,7 +135,6 @@ def test_mp3_tags(moby_run: tuple[Path, dict]) -> None:
     assert str(tags["TRCK"]).startswith("3/")
 
 
-
 @pytest.mark.usefixtures("ffmpeg")
 def test_ffprobe_reads_every_file(moby_run: tuple[Path, dict]) -> None:
     out, _ = moby_run
@@ -122,8 +142,12 @@ def test_ffprobe_reads_every_file(moby_run: tuple[Path, dict]) -> None:
     for chapter in manifest["chapters"]:
         for fmt, codec in (("wav", "pcm_s16le"), ("mp3", "mp3")):
             path = out / chapter["files"][fmt]
-            probe = subprocess.run(["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json",
-                                    str(path)], capture_output=True, text=True, check=True)
+            probe = subprocess.run(
+                ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", str(path)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             data = json.loads(probe.stdout)
             stream = data["streams"][0]
             assert (stream["codec_name"], stream["sample_rate"], stream["channels"]) == (codec, "22050", 1)
@@ -132,16 +156,32 @@ def test_ffprobe_reads_every_file(moby_run: tuple[Path, dict]) -> None:
                 assert data["format"]["tags"]["album"] == "Moby-Dick"
                 assert data["format"]["tags"]["title"] == chapter["title"]
             # Decoding to the end finds no error.
-            decode = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-f", "null", "-"],
-                                    capture_output=True, text=True, check=False)
+            decode = subprocess.run(
+                ["ffmpeg", "-v", "error", "-i", str(path), "-f", "null", "-"],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             assert decode.returncode == 0 and decode.stderr == ""
 
 
 def test_rerun_of_a_finished_book_does_nothing(moby_run: tuple[Path, dict]) -> None:
     out, _ = moby_run
     before = {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.is_file()}
-    result = CliRunner().invoke(app, ["convert", str(corpus_file(*MOBY)), "--chapters", "1-3",
-                                      "--format", "wav,mp3", "-o", str(out), "--json"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "convert",
+            str(corpus_file(*MOBY)),
+            "--chapters",
+            "1-3",
+            "--format",
+            "wav,mp3",
+            "-o",
+            str(out),
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     counts = (summary["chapters_written"], summary["chapters_up_to_date"], summary["sentences_synthesized"])
@@ -153,8 +193,9 @@ def test_rerun_of_a_finished_book_does_nothing(moby_run: tuple[Path, dict]) -> N
 
 def test_dry_run_speaks_nothing(runner: CliRunner, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = runner.invoke(app, ["convert", str(corpus_file(*MOBY)), "--chapters", "5-6", "-o", str(out),
-                                 "--dry-run", "--json"])
+    result = runner.invoke(
+        app, ["convert", str(corpus_file(*MOBY)), "--chapters", "5-6", "-o", str(out), "--dry-run", "--json"]
+    )
     assert result.exit_code == 0, result.output
     plan = json.loads(result.stdout)
     assert [c["index"] for c in plan["chapters"]] == [5, 6]
@@ -162,17 +203,21 @@ def test_dry_run_speaks_nothing(runner: CliRunner, tmp_path: Path) -> None:
     assert plan["chapters"][0]["cached_sentences"] == 0
     assert 10 * 60 < plan["chapters"][0]["estimated_audio_seconds"] < 20 * 60
     assert not out.exists()
-    table = runner.invoke(app, ["convert", str(corpus_file(*MOBY)), "--chapters", "5", "-o", str(out),
-                                "--dry-run"])
+    table = runner.invoke(
+        app, ["convert", str(corpus_file(*MOBY)), "--chapters", "5", "-o", str(out), "--dry-run"]
+    )
     assert table.exit_code == 0 and "nothing was synthesised" in table.stderr and not out.exists()
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--format", "ogg"], "--format: unknown format 'ogg'"),
-    (["--bitrate", "65k"], "--bitrate: '65k' is not an MP3 bitrate"),
-    (["--chapters", "0-2"], "--chapters: 0-2 is outside 1-"),
-    (["--subtitles", "ass"], "--subtitles: unknown 'ass'"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--format", "ogg"], "--format: unknown format 'ogg'"),
+        (["--bitrate", "65k"], "--bitrate: '65k' is not an MP3 bitrate"),
+        (["--chapters", "0-2"], "--chapters: 0-2 is outside 1-"),
+        (["--subtitles", "ass"], "--subtitles: unknown 'ass'"),
+    ],
+)
 def test_bad_options_are_one_line(runner: CliRunner, tmp_path: Path, args: list[str], message: str) -> None:
     result = runner.invoke(app, ["convert", str(corpus_file(*MOBY)), "-o", str(tmp_path / "o"), *args])
     assert result.exit_code == 2, result.output
@@ -194,14 +239,19 @@ def test_subtitles_none_and_default_output_folder(runner: CliRunner, tmp_path: P
     assert result.exit_code == 0, result.output
     out = tmp_path / "tiny"
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [
-        "01 - One.wav", "02 - Two.wav", "manifest.json", "playlist.m3u"]
+        "01 - One.wav",
+        "02 - Two.wav",
+        "manifest.json",
+        "playlist.m3u",
+    ]
 
 
 def test_json_mode_prints_only_json_and_logs_are_plain_lines(runner: CliRunner, tmp_path: Path) -> None:
     book = tmp_path / "tiny.md"
     book.write_text("# One\n\nHello there. This is tiny.\n\n# Two\n\nGoodbye now.\n", encoding="utf-8")
-    result = runner.invoke(app, ["convert", str(book), "-v", "espeak:en-us", "-o", str(tmp_path / "a"),
-                                 "--json"])
+    result = runner.invoke(
+        app, ["convert", str(book), "-v", "espeak:en-us", "-o", str(tmp_path / "a"), "--json"]
+    )
     assert result.exit_code == 0, result.output
     assert result.stderr == ""
     assert json.loads(result.stdout)["chapters_written"] == 2

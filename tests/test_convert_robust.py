@@ -33,22 +33,52 @@ DELAY = 0.05  # seconds per sentence in the runs that get killed: ~2 s of work w
 RESUME_HINT = "run the same command again"
 
 _ADJ = (
-    "quiet", "bright", "old", "narrow", "windy", "green", "silver", "heavy", "gentle", "distant",
-    "broken", "golden",
+    "quiet",
+    "bright",
+    "old",
+    "narrow",
+    "windy",
+    "green",
+    "silver",
+    "heavy",
+    "gentle",
+    "distant",
+    "broken",
+    "golden",
 )
 _NOUN = (
-    "river", "lantern", "captain", "garden", "harbour", "orchard", "bridge", "meadow", "tower",
-    "village", "forest", "ship",
+    "river",
+    "lantern",
+    "captain",
+    "garden",
+    "harbour",
+    "orchard",
+    "bridge",
+    "meadow",
+    "tower",
+    "village",
+    "forest",
+    "ship",
 )
 _VERB = (
-    "watched", "crossed", "followed", "reached", "painted", "guarded", "passed", "circled",
-    "remembered", "visited",
+    "watched",
+    "crossed",
+    "followed",
+    "reached",
+    "painted",
+    "guarded",
+    "passed",
+    "circled",
+    "remembered",
+    "visited",
 )
 
 # Replaces the second paragraph of chapter II in the incremental test: three sentences, none elsewhere.
-EDITED = ["A small grey heron waited by the reeds all morning.",
-          "Nobody in the valley had ever seen it fly so low.",
-          "At noon it lifted over the mill and was gone."]
+EDITED = [
+    "A small grey heron waited by the reeds all morning.",
+    "Nobody in the valley had ever seen it fly so low.",
+    "At noon it lifted over the mill and was gone.",
+]
 
 
 def book_text(edited: bool = False) -> str:
@@ -61,8 +91,10 @@ def book_text(edited: bool = False) -> str:
         for number in range(4):
             found: list[str] = []
             while len(found) < 3:
-                s = (f"The {rng.choice(_ADJ)} {rng.choice(_NOUN)} {rng.choice(_VERB)} the {rng.choice(_ADJ)} "
-                     f"{rng.choice(_NOUN)} before the {rng.choice(_NOUN)} {rng.choice(_VERB)} it.")
+                s = (
+                    f"The {rng.choice(_ADJ)} {rng.choice(_NOUN)} {rng.choice(_VERB)} the {rng.choice(_ADJ)} "
+                    f"{rng.choice(_NOUN)} before the {rng.choice(_NOUN)} {rng.choice(_VERB)} it."
+                )
                 if s not in seen:
                     seen.add(s)
                     found.append(s)
@@ -73,14 +105,27 @@ def book_text(edited: bool = False) -> str:
 def write_voices(folder: Path, delay: float = 0.0, speed: float | None = None) -> Path:
     path = folder / f"voices-{delay}-{speed}.toml"
     speed_line = f"speed = {speed}\n" if speed is not None else ""
-    path.write_text(f'default = "tone"\n[voices.tone]\nengine = "fake"\nvoice = "tone"\n{speed_line}'
-                    f"[voices.tone.options]\ndelay = {delay}\n", encoding="utf-8")
+    path.write_text(
+        f'default = "tone"\n[voices.tone]\nengine = "fake"\nvoice = "tone"\n{speed_line}'
+        f"[voices.tone.options]\ndelay = {delay}\n",
+        encoding="utf-8",
+    )
     return path
 
 
 def convert_args(book: Path, out: Path, voices: Path, *extra: str) -> list[str]:
-    return [sys.executable, str(SCRIPT), "convert", str(book), "-o", str(out), "--voices", str(voices),
-            "--json", *extra]
+    return [
+        sys.executable,
+        str(SCRIPT),
+        "convert",
+        str(book),
+        "-o",
+        str(out),
+        "--voices",
+        str(voices),
+        "--json",
+        *extra,
+    ]
 
 
 def run(args: list[str], **kwargs) -> subprocess.CompletedProcess[str]:
@@ -97,8 +142,9 @@ def outputs(out: Path) -> dict[str, bytes]:
     """The output folder's files for people and players: everything but the hidden state and temps."""
     if not out.is_dir():
         return {}
-    return {p.name: p.read_bytes() for p in sorted(out.iterdir())
-            if p.is_file() and not p.name.startswith(".")}
+    return {
+        p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.is_file() and not p.name.startswith(".")
+    }
 
 
 def cache_entries(out: Path) -> dict[str, Path]:
@@ -143,10 +189,19 @@ def ref(tmp_path_factory: pytest.TempPathFactory) -> Reference:
     assert len(cache_entries(out)) == 39
     assert not temp_files(out)
     files = outputs(out)
-    assert sorted(files) == ["01 - CHAPTER I.srt", "01 - CHAPTER I.vtt", "01 - CHAPTER I.wav",
-                             "02 - CHAPTER II.srt", "02 - CHAPTER II.vtt", "02 - CHAPTER II.wav",
-                             "03 - CHAPTER III.srt", "03 - CHAPTER III.vtt", "03 - CHAPTER III.wav",
-                             "manifest.json", "playlist.m3u"]
+    assert sorted(files) == [
+        "01 - CHAPTER I.srt",
+        "01 - CHAPTER I.vtt",
+        "01 - CHAPTER I.wav",
+        "02 - CHAPTER II.srt",
+        "02 - CHAPTER II.vtt",
+        "02 - CHAPTER II.wav",
+        "03 - CHAPTER III.srt",
+        "03 - CHAPTER III.vtt",
+        "03 - CHAPTER III.wav",
+        "manifest.json",
+        "playlist.m3u",
+    ]
     manifest = json.loads(files["manifest.json"])
     assert manifest == summary["manifest"]
     return Reference(book, out, files, manifest, {n: p.read_bytes() for n, p in cache_entries(out).items()})
@@ -202,8 +257,9 @@ def wait_for(condition, proc: subprocess.Popen[str], what: str) -> bool:
     return True
 
 
-def kill_run(args: list[str], out: Path, rng: random.Random, sig: int, when: str,
-             jobs: int) -> tuple[int, str, str] | None:
+def kill_run(
+    args: list[str], out: Path, rng: random.Random, sig: int, when: str, jobs: int
+) -> tuple[int, str, str] | None:
     """Start a run in its own process group and send ``sig`` to the group at a random point.
 
     ``when`` is "start" (while Python starts and plans), "work" (once speaking has begun: a Ctrl-C
@@ -216,8 +272,9 @@ def kill_run(args: list[str], out: Path, rng: random.Random, sig: int, when: str
     if left < (8 if sig != signal.SIGKILL else 2):
         return None  # a stop request during the book's last sentences may rightly finish the book
     window = 0.8 * (left - 1) * DELAY / jobs
-    proc = subprocess.Popen(args, cwd=REPO, start_new_session=True, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        args, cwd=REPO, start_new_session=True, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     try:
         if when == "start":
             time.sleep(rng.uniform(0.0, min(0.3, window)))
@@ -251,8 +308,9 @@ KILLS = [
 
 
 @pytest.mark.parametrize(("seed", "jobs", "signals"), KILLS)
-def test_killed_runs_resume_to_identical_output(ref: Reference, tmp_path: Path, seed: int, jobs: int,
-                                                 signals: list[tuple[int, str]]) -> None:
+def test_killed_runs_resume_to_identical_output(
+    ref: Reference, tmp_path: Path, seed: int, jobs: int, signals: list[tuple[int, str]]
+) -> None:
     rng = random.Random(seed)
     book, out = tmp_path / "book.txt", tmp_path / "out"
     shutil.copy2(ref.book, book)
@@ -292,17 +350,22 @@ def file_size_limit(limit: int):
     def apply() -> None:
         # Python ignores SIGXFSZ, so an oversized write fails with EFBIG, as on a full disk.
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
     return apply
 
 
-@pytest.mark.parametrize(("limit", "jobs", "where"), [
-    pytest.param(200_000, 1, "01 - CHAPTER I.wav", id="chapter-wav-jobs1"),
-    pytest.param(200_000, 2, "01 - CHAPTER I.wav", id="chapter-wav-jobs2"),
-    pytest.param(10_000, 1, ".voxc", id="cache-entry-jobs1"),
-    pytest.param(10_000, 2, ".voxc", id="cache-entry-jobs2"),
-])
-def test_full_disk_is_one_clear_error_and_the_rerun_completes(ref: Reference, tmp_path: Path, limit: int,
-                                                              jobs: int, where: str) -> None:
+@pytest.mark.parametrize(
+    ("limit", "jobs", "where"),
+    [
+        pytest.param(200_000, 1, "01 - CHAPTER I.wav", id="chapter-wav-jobs1"),
+        pytest.param(200_000, 2, "01 - CHAPTER I.wav", id="chapter-wav-jobs2"),
+        pytest.param(10_000, 1, ".voxc", id="cache-entry-jobs1"),
+        pytest.param(10_000, 2, ".voxc", id="cache-entry-jobs2"),
+    ],
+)
+def test_full_disk_is_one_clear_error_and_the_rerun_completes(
+    ref: Reference, tmp_path: Path, limit: int, jobs: int, where: str
+) -> None:
     book, out = tmp_path / "book.txt", tmp_path / "out"
     shutil.copy2(ref.book, book)
     args = convert_args(book, out, write_voices(tmp_path), "--jobs", str(jobs))
@@ -339,8 +402,9 @@ def test_full_disk_names_the_file_that_could_not_be_written(ref: Reference, tmp_
     assert not temp_files(out)
 
 
-def test_a_failed_chapter_stops_the_worker_processes(ref: Reference, tmp_path: Path,
-                                                      fake_engines: None) -> None:
+def test_a_failed_chapter_stops_the_worker_processes(
+    ref: Reference, tmp_path: Path, fake_engines: None
+) -> None:
     """A write error with --jobs 2 must not leave the worker pool running. (Left to the interpreter's exit,
     the pool races its own shutdown there and now and then prints a traceback after the error line.)"""
     import multiprocessing
@@ -352,9 +416,14 @@ def test_a_failed_chapter_stops_the_worker_processes(ref: Reference, tmp_path: P
 
     out = tmp_path / "out"
     (out / "01 - CHAPTER I.wav").mkdir(parents=True)  # the chapter's audio cannot take its name
-    request = ConvertRequest(book=read_book(str(ref.book)), source=str(ref.book),
-                             profile=resolve_voice(None, load_voices(str(write_voices(tmp_path)))),
-                             outdir=out, chapters=[1, 2, 3], jobs=2)
+    request = ConvertRequest(
+        book=read_book(str(ref.book)),
+        source=str(ref.book),
+        profile=resolve_voice(None, load_voices(str(write_voices(tmp_path)))),
+        outdir=out,
+        chapters=[1, 2, 3],
+        jobs=2,
+    )
     before = set(multiprocessing.active_children())
     with pytest.raises(VoxError, match=r"cannot write .*01 - CHAPTER I\.wav"):
         convert(request)

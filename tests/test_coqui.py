@@ -35,8 +35,9 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real recording to clone: the built-in Piper voice, about 5 s at 22,050 Hz."""
-    engine = load_engine(VoiceProfile(name="joe", engine="piper", voice="en_US-joe-medium",
-                                      options=PiperOptions()))
+    engine = load_engine(
+        VoiceProfile(name="joe", engine="piper", voice="en_US-joe-medium", options=PiperOptions())
+    )
     (chunk,) = list(engine.synthesize(TEXT))
     path = tmp_path_factory.mktemp("rec") / "joe.wav"
     soundfile.write(path, chunk.samples, chunk.sample_rate)
@@ -56,8 +57,9 @@ def profile(checkpoint: Path, recording: Path, **options: object) -> VoiceProfil
 
 
 @pytest.mark.slow
-def test_clone_and_speak_with_cached_latents(checkpoint: Path, recording: Path, accepted: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_clone_and_speak_with_cached_latents(
+    checkpoint: Path, recording: Path, accepted: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     engine = load_engine(profile(checkpoint, recording), "cpu")
     (chunk,) = list(engine.synthesize("Hello there."))
     assert chunk.sample_rate == 24000 and chunk.samples.dtype == np.float32
@@ -77,8 +79,9 @@ def test_clone_and_speak_with_cached_latents(checkpoint: Path, recording: Path, 
     assert len(chunk.samples) > 0
 
 
-def test_the_licence_must_be_accepted(checkpoint: Path, recording: Path, isolated: Path,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_licence_must_be_accepted(
+    checkpoint: Path, recording: Path, isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("COQUI_TOS_AGREED", raising=False)
     with pytest.raises(EngineError) as error:
         load_engine(profile(checkpoint, recording), "cpu")
@@ -92,8 +95,9 @@ def test_missing_checkpoint_and_recording(recording: Path, accepted: Path, tmp_p
     assert "https://huggingface.co/coqui/XTTS-v2" in str(problem.fix)
 
 
-def test_the_guard_retries_a_forced_outlier(checkpoint: Path, recording: Path, accepted: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_guard_retries_a_forced_outlier(
+    checkpoint: Path, recording: Path, accepted: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     engine = load_engine(profile(checkpoint, recording, retries=2, seed=7), "cpu")
     assert isinstance(engine, CoquiEngine)
     seeds: list[int] = []
@@ -113,16 +117,21 @@ def test_the_guard_retries_a_forced_outlier(checkpoint: Path, recording: Path, a
     assert seeds[2:] == [7, 8, 9] and engine.suspicious == [text]  # every retry failed: reported
 
 
-def test_convert_with_a_coqui_profile(checkpoint: Path, recording: Path, accepted: Path,
-                                      runner: CliRunner) -> None:
+def test_convert_with_a_coqui_profile(
+    checkpoint: Path, recording: Path, accepted: Path, runner: CliRunner
+) -> None:
     voices = accepted / "voices.toml"
-    voices.write_text(f'default = "me"\n[voices.me]\nengine = "coqui"\nvoice = "xtts_v2"\n'
-                      f'[voices.me.options]\nmodel_dir = "{checkpoint}"\nspeaker_wav = ["{recording}"]\n'
-                      'retries = 0\n', encoding="utf-8")
+    voices.write_text(
+        f'default = "me"\n[voices.me]\nengine = "coqui"\nvoice = "xtts_v2"\n'
+        f'[voices.me.options]\nmodel_dir = "{checkpoint}"\nspeaker_wav = ["{recording}"]\n'
+        "retries = 0\n",
+        encoding="utf-8",
+    )
     book = accepted / "book.md"
     book.write_text("# One\n\nCall me Ishmael. Some years ago I went to sea.\n", encoding="utf-8")
-    result = runner.invoke(app, ["convert", str(book), "-o", str(accepted / "out"), "--json",
-                                 "--device", "cpu"])
+    result = runner.invoke(
+        app, ["convert", str(book), "-o", str(accepted / "out"), "--json", "--device", "cpu"]
+    )
     assert result.exit_code == 0, result.output
     (chapter,) = json.loads(result.stdout)["manifest"]["chapters"]
     audio, rate = soundfile.read(accepted / "out" / chapter["files"]["wav"])
@@ -154,8 +163,9 @@ def test_voices_add_clone(recording: Path, accepted: Path, runner: CliRunner, tm
     assert runner.invoke(app, ["voices", "add", "x", "--clone"]).exit_code == 2
 
 
-def test_doctor_loads_the_checkpoint(checkpoint: Path, accepted: Path, runner: CliRunner,
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_doctor_loads_the_checkpoint(
+    checkpoint: Path, accepted: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("VOXCLI_XTTS_DIR", str(checkpoint))
     result = runner.invoke(app, ["doctor", "--json"])
     assert result.exit_code == 0, result.output
@@ -164,8 +174,9 @@ def test_doctor_loads_the_checkpoint(checkpoint: Path, accepted: Path, runner: C
 
 
 @pytest.mark.slow
-def test_text_over_the_token_limit_is_spoken_in_pieces(checkpoint: Path, recording: Path,
-                                                       accepted: Path) -> None:
+def test_text_over_the_token_limit_is_spoken_in_pieces(
+    checkpoint: Path, recording: Path, accepted: Path
+) -> None:
     engine = load_engine(profile(checkpoint, recording), "cpu")
     assert isinstance(engine, CoquiEngine)
     text = " ".join(["The whale swam past the ship while the crew watched in silence."] * 4)
@@ -189,8 +200,9 @@ def test_a_built_in_speaker(checkpoint: Path, accepted: Path) -> None:
         load_engine(VoiceProfile(name="n", engine="coqui", voice="xtts_v2", options=unknown), "cpu")
 
 
-def test_another_coqui_model_by_name(accepted: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                     runner: CliRunner) -> None:
+def test_another_coqui_model_by_name(
+    accepted: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, runner: CliRunner
+) -> None:
     from tests.xtts_tiny import build_tiny_vits
 
     monkeypatch.setenv("TTS_HOME", str(tmp_path / "tts-home"))
@@ -221,7 +233,9 @@ def test_a_multi_speaker_coqui_model(accepted: Path, tmp_path: Path, monkeypatch
         load_engine(VoiceProfile(name="v", engine="coqui", voice=name, options=CoquiOptions()), "cpu")
     assert error.value.message.endswith(f"{name} needs a speaker")
     assert error.value.fix == "set options.speaker to one of: p225, p226"
-    engine = load_engine(VoiceProfile(name="v", engine="coqui", voice=name,
-                                      options=CoquiOptions(speaker="p226", retries=0)), "cpu")
+    engine = load_engine(
+        VoiceProfile(name="v", engine="coqui", voice=name, options=CoquiOptions(speaker="p226", retries=0)),
+        "cpu",
+    )
     (chunk,) = list(engine.synthesize("Hello there."))
     assert chunk.sample_rate == 22050 and len(chunk.samples) > 0

@@ -69,7 +69,8 @@ def test_another_voice_is_tried_and_timed(runner: CliRunner, isolated: Path) -> 
 
 def test_a_broken_default_voice_exits_1(runner: CliRunner, isolated: Path) -> None:
     (isolated / "voices.toml").write_text(
-        'default = "gone"\n[voices.gone]\nengine = "piper"\nvoice = "models/gone.onnx"\n', encoding="utf-8")
+        'default = "gone"\n[voices.gone]\nengine = "piper"\nvoice = "models/gone.onnx"\n', encoding="utf-8"
+    )
     result = runner.invoke(app, ["doctor", "--json"])
     assert result.exit_code == 1
     found = checks(result)

@@ -151,8 +151,11 @@ def test_espeak_is_safe_across_threads() -> None:
 
 
 def test_espeak_system_library() -> None:
-    require("the system eSpeak-NG library", system_library() is not None,
-            "apt-get install espeak-ng; .ci/run installs it")
+    require(
+        "the system eSpeak-NG library",
+        system_library() is not None,
+        "apt-get install espeak-ng; .ci/run installs it",
+    )
     chunk = speak(replace(ESPEAK, options=EspeakOptions(library="system")))
     assert_speech(chunk.samples, chunk.sample_rate, 1.5, 5.0)
 

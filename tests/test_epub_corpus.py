@@ -17,9 +17,16 @@ from voxcli.book import Book
 from voxcli.ingest import read_book
 
 EPUBS = [
-    "calibre-quickstart-eng.epub", "calibre-quickstart-fra.epub", "childrens-literature.epub",
-    "georgia-pls-ssml.epub", "live-manual.en.epub", "live-manual.ja.epub", "mahabharata.epub",
-    "moby-dick.epub", "regime-anticancer-arabic.epub", "ubuntu-packaging-guide.epub",
+    "calibre-quickstart-eng.epub",
+    "calibre-quickstart-fra.epub",
+    "childrens-literature.epub",
+    "georgia-pls-ssml.epub",
+    "live-manual.en.epub",
+    "live-manual.ja.epub",
+    "mahabharata.epub",
+    "moby-dick.epub",
+    "regime-anticancer-arabic.epub",
+    "ubuntu-packaging-guide.epub",
     "wasteland-otf-obf.epub",
 ]
 # TOC entries that are rightly not chapters: image-only pages and endnotes.
@@ -91,29 +98,63 @@ def test_text_decodes_cleanly(name: str) -> None:
 @pytest.mark.parametrize(
     ("name", "count", "title", "first", "last"),
     [
-        ("childrens-literature.epub", 22, "195 THE FIR TREE", "195",
-         "—and that's the way with all stories."),
-        ("childrens-literature.epub", 22, "I. The Rabbi and the Diadem", "1. The Rabbi and The Diadem",
-         "had he not done right for right's sake?"),
-        ("moby-dick.epub", 141, "Chapter 1. Loomings.", "Chapter 1. Loomings.",
-         "one grand hooded phantom, like a snow hill in the air."),
-        ("moby-dick.epub", 141, "Chapter 135. The Chase.—Third Day.", "Chapter 135. The Chase.—Third Day.",
-         None),
-        ("calibre-quickstart-eng.epub", 22, "2.1: Background", "2.1: Background",
-         "readable on another device due to DRM."),
-        ("calibre-quickstart-fra.epub", 22, "Introduction", "Introduction",
-         "directement ou via le GUI principal."),
-        ("live-manual.en.epub", 190, "1.1 For the impatient", "1.1 For the impatient",
-         "the rest of the manual, cover-to-cover."),
+        ("childrens-literature.epub", 22, "195 THE FIR TREE", "195", "—and that's the way with all stories."),
+        (
+            "childrens-literature.epub",
+            22,
+            "I. The Rabbi and the Diadem",
+            "1. The Rabbi and The Diadem",
+            "had he not done right for right's sake?",
+        ),
+        (
+            "moby-dick.epub",
+            141,
+            "Chapter 1. Loomings.",
+            "Chapter 1. Loomings.",
+            "one grand hooded phantom, like a snow hill in the air.",
+        ),
+        (
+            "moby-dick.epub",
+            141,
+            "Chapter 135. The Chase.—Third Day.",
+            "Chapter 135. The Chase.—Third Day.",
+            None,
+        ),
+        (
+            "calibre-quickstart-eng.epub",
+            22,
+            "2.1: Background",
+            "2.1: Background",
+            "readable on another device due to DRM.",
+        ),
+        (
+            "calibre-quickstart-fra.epub",
+            22,
+            "Introduction",
+            "Introduction",
+            "directement ou via le GUI principal.",
+        ),
+        (
+            "live-manual.en.epub",
+            190,
+            "1.1 For the impatient",
+            "1.1 For the impatient",
+            "the rest of the manual, cover-to-cover.",
+        ),
         ("georgia-pls-ssml.epub", 10, "Finance", "Finance.", "but by contract it may be 8%."),
-        ("wasteland-otf-obf.epub", 5, "V. WHAT THE THUNDER SAID", "V. WHAT THE THUNDER SAID",
-         "Shantih shantih shantih"),
-        ("regime-anticancer-arabic.epub", 1, "Commencer la lecture", "الفصل الثاني",
-         "إلى كلّ أغذيتنا."),
+        (
+            "wasteland-otf-obf.epub",
+            5,
+            "V. WHAT THE THUNDER SAID",
+            "V. WHAT THE THUNDER SAID",
+            "Shantih shantih shantih",
+        ),
+        ("regime-anticancer-arabic.epub", 1, "Commencer la lecture", "الفصل الثاني", "إلى كلّ أغذيتنا."),
     ],
 )
-def test_chosen_chapters_start_and_end_right(name: str, count: int, title: str, first: str,
-                                             last: str | None) -> None:
+def test_chosen_chapters_start_and_end_right(
+    name: str, count: int, title: str, first: str, last: str | None
+) -> None:
     book = load(name)
     assert len(book.chapters) == count
     chapter = next(c for c in book.chapters if c.title == title)
@@ -169,8 +210,9 @@ def test_ubuntu_guide_skips_non_linear_items_unless_asked() -> None:
     assert any("matched to documents by file name" in w for w in linear.warnings)
     from voxcli.ingest import ReadOptions
 
-    more = read_book(str(corpus_file("epub", "ubuntu-packaging-guide.epub")),
-                     ReadOptions(include_nonlinear=True))
+    more = read_book(
+        str(corpus_file("epub", "ubuntu-packaging-guide.epub")), ReadOptions(include_nonlinear=True)
+    )
     assert sum(c.words for c in more.chapters) > 2 * sum(c.words for c in linear.chapters)
     assert "Navigation" not in linear.chapters[0].paragraphs  # Sphinx's role="navigation" bar
 
@@ -200,8 +242,12 @@ def test_mahabharata_is_read_within_reason() -> None:
         "peak = int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))\n"
         "print(json.dumps([len(book.chapters), book.chapters[2].title, book.language, elapsed, peak]))\n"
     )
-    result = subprocess.run([sys.executable, "-c", script, str(corpus_file("epub", "mahabharata.epub"))],
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(corpus_file("epub", "mahabharata.epub"))],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     chapters, title, language, elapsed, peak_kib = json.loads(result.stdout)
     assert chapters == 2014
     assert title == "आदि पर्व अध्याय १"

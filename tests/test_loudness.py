@@ -260,8 +260,13 @@ def chapter(sentences: list[np.ndarray], scale: float, shape=None) -> tuple[Chap
         x = samples * scale
         cache[key] = Entry(samples=int16(shape(x) if shape else x), sample_rate=RATE, words=None)
         segments.append(Segment(text=text, speech=text, pause=PAUSES[i], key=key))
-    plan = ChapterPlan(index=3, title="Loomings", stem="03 - Loomings", segments=tuple(segments),
-                       chars=sum(len(t) for t in SENTENCES))
+    plan = ChapterPlan(
+        index=3,
+        title="Loomings",
+        stem="03 - Loomings",
+        segments=tuple(segments),
+        chars=sum(len(t) for t in SENTENCES),
+    )
     return plan, cache
 
 
@@ -362,8 +367,9 @@ def test_without_a_ceiling_the_cached_samples_come_back_untouched(sentences: lis
 def test_a_sample_rate_change_between_sentences_is_an_error(sentences: list[np.ndarray]) -> None:
     plan, cache = chapter(sentences, 0.5)
     key = plan.segments[2].key
-    cache[key] = Entry(samples=int16(resample_poly(sentences[2] * 0.5, 16000, RATE)), sample_rate=16000,
-                       words=None)
+    cache[key] = Entry(
+        samples=int16(resample_poly(sentences[2] * 0.5, 16000, RATE)), sample_rate=16000, words=None
+    )
     with pytest.raises(EngineError):
         list(ChapterAudio(plan, cache.__getitem__).pieces())
     with pytest.raises(EngineError):

@@ -50,16 +50,48 @@ def manifest(out: Path) -> dict:
 
 
 def probe(path: Path) -> dict:
-    result = subprocess.run(["ffprobe", "-v", "error", "-show_format", "-show_streams", "-show_chapters",
-                             "-of", "json", str(path)], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-show_format",
+            "-show_streams",
+            "-show_chapters",
+            "-of",
+            "json",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(result.stdout)
 
 
 def decode(path: Path, rate: int) -> np.ndarray:
     """The whole file through ffmpeg, as float mono at ``rate``; fails on any decoding error."""
-    result = subprocess.run(["ffmpeg", "-v", "error", "-xerror", "-i", str(path), "-map", "0:a",
-                             "-f", "s16le", "-ac", "1", "-ar", str(rate), "-"],
-                            capture_output=True, check=True)
+    result = subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-xerror",
+            "-i",
+            str(path),
+            "-map",
+            "0:a",
+            "-f",
+            "s16le",
+            "-ac",
+            "1",
+            "-ar",
+            str(rate),
+            "-",
+        ],
+        capture_output=True,
+        check=True,
+    )
     assert result.stderr == b"", result.stderr.decode()
     return np.frombuffer(result.stdout, dtype=np.int16).astype(np.float64) / 32768.0
 
@@ -75,8 +107,8 @@ def true_peak_db(x: np.ndarray, around: int = 400) -> float:
     peak = 0.0
     for k in top.tolist():
         low = max(0, k - 256)
-        window = resample_poly(x[low: k + 256], 8, 1)
-        middle = window[8 * (k - low - 8): 8 * (k - low + 8)]
+        window = resample_poly(x[low : k + 256], 8, 1)
+        middle = window[8 * (k - low - 8) : 8 * (k - low + 8)]
         peak = max(peak, float(np.abs(middle).max()))
     return float(20 * np.log10(peak))
 
@@ -107,8 +139,9 @@ def moby(tmp_path_factory: pytest.TempPathFactory, moby_epub: Path) -> Run:
 @pytest.fixture(scope="module")
 def children(tmp_path_factory: pytest.TempPathFactory, children_epub: Path) -> Run:
     out = tmp_path_factory.mktemp("children") / "out"
-    summary = convert(str(children_epub), "-v", "espeak", "--format", "wav,m4b", "--subtitles", "none",
-                      "-o", str(out))
+    summary = convert(
+        str(children_epub), "-v", "espeak", "--format", "wav,m4b", "--subtitles", "none", "-o", str(out)
+    )
     return Run(children_epub, out, [summary], {})
 
 
@@ -136,7 +169,7 @@ def check_m4b(out: Path, file: str, book_path: Path) -> dict:
         head, _ = soundfile.read(wav, frames=3 * rate, dtype="float64")
         at = round(float(mark["start_time"]) * rate)
         begin = max(0, at - rate // 2)
-        window = audio[begin: at + 3 * rate + rate // 2]
+        window = audio[begin : at + 3 * rate + rate // 2]
         lag = int(np.argmax(correlate(window, head, mode="valid", method="fft"))) - (at - begin)
         assert abs(lag) / rate <= MARK_TOLERANCE, f"{mark['tags']['title']}: audio {lag / rate:+.3f} s off"
 
@@ -150,8 +183,24 @@ def check_m4b(out: Path, file: str, book_path: Path) -> dict:
     assert len(pictures) == 1
     assert book.cover is not None
     assert pictures[0]["codec_name"] == {"image/jpeg": "mjpeg", "image/png": "png"}[book.cover.media_type]
-    picture = subprocess.run(["ffmpeg", "-v", "error", "-i", str(out / file), "-map", "0:v", "-c", "copy",
-                              "-f", "image2pipe", "-"], capture_output=True, check=True).stdout
+    picture = subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-i",
+            str(out / file),
+            "-map",
+            "0:v",
+            "-c",
+            "copy",
+            "-f",
+            "image2pipe",
+            "-",
+        ],
+        capture_output=True,
+        check=True,
+    ).stdout
     assert picture == book.cover.data
 
     # The tags audiobook players read.
@@ -216,7 +265,7 @@ def test_moby_m4b_chapters_keep_their_loudness(moby: Run) -> None:
     info = probe(moby.out / "Moby-Dick.m4b")
     audio = decode(moby.out / "Moby-Dick.m4b", 22050)
     for mark in info["chapters"]:
-        part = audio[round(float(mark["start_time"]) * 22050): round(float(mark["end_time"]) * 22050)]
+        part = audio[round(float(mark["start_time"]) * 22050) : round(float(mark["end_time"]) * 22050)]
         assert lufs(part, 22050) == pytest.approx(TARGET, abs=1.0), mark["tags"]["title"]
 
 
@@ -234,8 +283,16 @@ def test_the_ffmpeg_program_writes_the_same_m4b(moby: Run, tmp_path: Path) -> No
     out = tmp_path / "out"
     shutil.copytree(moby.out, out)
     (out / "Moby-Dick.m4b").unlink()
-    summary = convert(str(moby.book), "--chapters", "1-4", "--format", "wav,m4b", "-o", str(out),
-                      env={"VOXCLI_M4B_ENCODER": "ffmpeg"})
+    summary = convert(
+        str(moby.book),
+        "--chapters",
+        "1-4",
+        "--format",
+        "wav,m4b",
+        "-o",
+        str(out),
+        env={"VOXCLI_M4B_ENCODER": "ffmpeg"},
+    )
     assert summary["sentences_synthesized"] == 0 and summary["audiobook_written"] == ["Moby-Dick.m4b"]
     assert manifest(out)["audiobook"]["encoder"].startswith("ffmpeg ")
     check_m4b(out, "Moby-Dick.m4b", moby.book)
@@ -245,8 +302,9 @@ def test_the_ffmpeg_program_writes_the_same_m4b(moby: Run, tmp_path: Path) -> No
 def test_loudness_off_writes_the_voice_as_it_spoke(moby: Run, tmp_path: Path) -> None:
     out = tmp_path / "out"
     shutil.copytree(moby.out, out)
-    summary = convert(str(moby.book), "--chapters", "1-2", "--format", "wav", "--loudness", "off",
-                      "-o", str(out))
+    summary = convert(
+        str(moby.book), "--chapters", "1-2", "--format", "wav", "--loudness", "off", "-o", str(out)
+    )
     assert summary["sentences_synthesized"] == 0 and summary["chapters_written"] == 2
     levelled = {c["index"]: c for c in manifest(moby.out)["chapters"]}
     for chapter, wav in wavs(out)[:2]:
@@ -281,8 +339,9 @@ def test_split_hours_makes_parts_at_chapter_boundaries(moby: Run, tmp_path: Path
     part of its own, the short ones share one (how parts are balanced is tested in test_loudness)."""
     out = tmp_path / "out"
     shutil.copytree(moby.out, out)
-    summary = convert(str(moby.book), "--chapters", "1-4", "--format", "wav,m4b", "--split-hours", "0.1",
-                      "-o", str(out))
+    summary = convert(
+        str(moby.book), "--chapters", "1-4", "--format", "wav,m4b", "--split-hours", "0.1", "-o", str(out)
+    )
     assert summary["sentences_synthesized"] == 0 and summary["chapters_written"] == 0
     names = ["Moby-Dick - Part 1.m4b", "Moby-Dick - Part 2.m4b"]
     assert summary["audiobook_written"] == names

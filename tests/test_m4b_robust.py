@@ -32,9 +32,11 @@ from tests.test_convert_robust import (
 pytestmark = [pytest.mark.usefixtures("ffmpeg"), pytest.mark.slow]
 
 # A 1x1 PNG, and a JPEG header: the cover checks look at the bytes.
-PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-                    "1f15c4890000000d49444154789c6360000002000105"
-                    "7e2a3a0f0000000049454e44ae426082")
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000105"
+    "7e2a3a0f0000000049454e44ae426082"
+)
 
 
 def long_book(folder: Path) -> Path:
@@ -44,21 +46,53 @@ def long_book(folder: Path) -> Path:
     for paragraph in paragraphs:
         body.append(paragraph)
         if not paragraph.startswith("CHAPTER"):
-            body += [f"{paragraph[:-1]} again and again, for the {n} time." for n in
-                     ("second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth")]
+            body += [
+                f"{paragraph[:-1]} again and again, for the {n} time."
+                for n in ("second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth")
+            ]
     book = folder / "book.txt"
     book.write_text("\n\n".join(body) + "\n", encoding="utf-8")
     return book
 
 
 def args(book: Path, out: Path, voices: Path, *extra: str) -> list[str]:
-    return [sys.executable, str(SCRIPT), "convert", str(book), "-o", str(out), "--voices", str(voices),
-            "--json", "--jobs", "1", "--subtitles", "none", "--format", "m4b", *extra]
+    return [
+        sys.executable,
+        str(SCRIPT),
+        "convert",
+        str(book),
+        "-o",
+        str(out),
+        "--voices",
+        str(voices),
+        "--json",
+        "--jobs",
+        "1",
+        "--subtitles",
+        "none",
+        "--format",
+        "m4b",
+        *extra,
+    ]
 
 
 def probe(path: Path) -> dict:
-    out = subprocess.run(["ffprobe", "-v", "error", "-show_format", "-show_streams", "-show_chapters",
-                          "-of", "json", str(path)], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-show_format",
+            "-show_streams",
+            "-show_chapters",
+            "-of",
+            "json",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return json.loads(out)
 
 
@@ -98,15 +132,18 @@ def test_m4b_from_the_cache_has_every_chapter(spoken: tuple[Path, Path, Path], t
     assert "date" not in info["format"]["tags"]
     # No chapter audio: the playlist lists the audiobook.
     assert (out / "playlist.m3u").read_text().splitlines()[1:] == [
-        f"#EXTINF:{round(float(info['format']['duration']))},book", "book.m4b"]
+        f"#EXTINF:{round(float(info['format']['duration']))},book",
+        "book.m4b",
+    ]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["INT", "TERM", "KILL"])
 def test_stopped_while_writing_the_m4b(spoken: tuple[Path, Path, Path], tmp_path: Path, sig: int) -> None:
     book, voices, out = fresh(spoken, tmp_path)
     command = args(book, out, voices)
-    proc = subprocess.Popen(command, cwd=REPO, start_new_session=True, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        command, cwd=REPO, start_new_session=True, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     try:
         deadline = time.monotonic() + 60
         while not m4b_temps(out):
@@ -160,8 +197,24 @@ def test_cover_given_by_hand(spoken: tuple[Path, Path, Path], tmp_path: Path) ->
     assert summary["manifest"]["audiobook"]["cover"] == "image/png"
     pictures = [s for s in probe(out / "book.m4b")["streams"] if s.get("disposition", {}).get("attached_pic")]
     assert [p["codec_name"] for p in pictures] == ["png"]
-    data = subprocess.run(["ffmpeg", "-v", "error", "-i", str(out / "book.m4b"), "-map", "0:v", "-c", "copy",
-                           "-f", "image2pipe", "-"], capture_output=True, check=True).stdout
+    data = subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-i",
+            str(out / "book.m4b"),
+            "-map",
+            "0:v",
+            "-c",
+            "copy",
+            "-f",
+            "image2pipe",
+            "-",
+        ],
+        capture_output=True,
+        check=True,
+    ).stdout
     assert data == PNG
     # Another cover is another file: the M4B is written again, nothing is spoken.
     cover.write_bytes(b"\xff\xd8\xff\xe0" + PNG[4:])
@@ -169,8 +222,9 @@ def test_cover_given_by_hand(spoken: tuple[Path, Path, Path], tmp_path: Path) ->
     assert again["audiobook_written"] == ["book.m4b"] and again["sentences_synthesized"] == 0
 
 
-def test_stop_request_in_process_leaves_no_m4b(spoken: tuple[Path, Path, Path], tmp_path: Path,
-                                               fake_engines: None) -> None:
+def test_stop_request_in_process_leaves_no_m4b(
+    spoken: tuple[Path, Path, Path], tmp_path: Path, fake_engines: None
+) -> None:
     """The pipeline API: a stop request once the M4B has begun raises Interrupted and writes nothing."""
     from voxcli.audiobook import AudiobookSettings
     from voxcli.audiobook import Progress as AudiobookProgress
@@ -187,11 +241,17 @@ def test_stop_request_in_process_leaves_no_m4b(spoken: tuple[Path, Path, Path], 
             class Progress(AudiobookProgress):
                 def started(self, name: str, seconds: float) -> None:
                     began.append(name)
+
             return Progress()
 
-    request = ConvertRequest(book=read_book(str(book)), source=str(book),
-                             profile=resolve_voice(None, load_voices(str(voices))), outdir=out,
-                             chapters=[1, 2, 3], audiobook=AudiobookSettings())
+    request = ConvertRequest(
+        book=read_book(str(book)),
+        source=str(book),
+        profile=resolve_voice(None, load_voices(str(voices))),
+        outdir=out,
+        chapters=[1, 2, 3],
+        audiobook=AudiobookSettings(),
+    )
     with pytest.raises(Interrupted) as stopped:
         convert(request, Watch(), lambda: signal.SIGINT if began else 0)
     assert stopped.value.exit_code == 130
@@ -203,15 +263,34 @@ def test_wav_and_m4b_hold_the_same_samples(spoken: tuple[Path, Path, Path], tmp_
     book, voices, out = fresh(spoken, tmp_path)
     run_ok([*args(book, out, voices)[:-2], "--format", "wav,m4b"])
     manifest = json.loads((out / "manifest.json").read_text())
-    wav = np.concatenate([soundfile.read(out / c["files"]["wav"], dtype="float64")[0]
-                          for c in manifest["chapters"]])
-    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(out / "book.m4b"), "-map", "0:a", "-f", "s16le",
-                          "-ac", "1", "-ar", "16000", "-"], capture_output=True, check=True).stdout
+    wav = np.concatenate(
+        [soundfile.read(out / c["files"]["wav"], dtype="float64")[0] for c in manifest["chapters"]]
+    )
+    raw = subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-i",
+            str(out / "book.m4b"),
+            "-map",
+            "0:a",
+            "-f",
+            "s16le",
+            "-ac",
+            "1",
+            "-ar",
+            "16000",
+            "-",
+        ],
+        capture_output=True,
+        check=True,
+    ).stdout
     m4b = np.frombuffer(raw, dtype=np.int16).astype(np.float64) / 32768.0
     assert abs(len(m4b) - len(wav)) < 2048  # the last AAC frame is padded
     n = min(len(m4b), len(wav))
     residual = m4b[:n] - wav[:n]
-    snr = 10 * np.log10(np.sum(wav[:n] ** 2) / np.sum(residual ** 2))
+    snr = 10 * np.log10(np.sum(wav[:n] ** 2) / np.sum(residual**2))
     assert snr > 15, f"the M4B's audio is not the WAVs' audio ({snr:.1f} dB)"
 
 
@@ -229,8 +308,9 @@ BAD = [
 def test_option_mistakes_are_one_line(extra: list[str], code: int, message: str, tmp_path: Path) -> None:
     book, voices = long_book(tmp_path), write_voices(tmp_path)
     shutil.copy(voices, tmp_path / "voices.toml")
-    result = subprocess.run(args(book, tmp_path / "out", voices, *extra), capture_output=True, text=True,
-                            cwd=tmp_path, timeout=60)
+    result = subprocess.run(
+        args(book, tmp_path / "out", voices, *extra), capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
     assert result.returncode == code, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], result.stderr
@@ -243,8 +323,9 @@ def test_m4b_options_need_m4b(option: list[str], tmp_path: Path) -> None:
     command = [*args(book, tmp_path / "out", voices)[:-2], "--format", "wav", *option]
     result = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
-    assert result.stderr.strip() == (f"error: {option[0]} is for M4B files "
-                                     "(add m4b to --format, e.g. --format m4b)")
+    assert result.stderr.strip() == (
+        f"error: {option[0]} is for M4B files (add m4b to --format, e.g. --format m4b)"
+    )
 
 
 def test_no_encoder_is_one_line_before_any_work(tmp_path: Path) -> None:
@@ -254,21 +335,30 @@ def test_no_encoder_is_one_line_before_any_work(tmp_path: Path) -> None:
     bare.mkdir()
     (shadow / "av.py").write_text('raise ImportError("no PyAV here")\n', encoding="utf-8")
     cases = [
-        ({"PYTHONPATH": str(shadow), "PATH": str(bare)},
-         "error: writing M4B needs PyAV or the ffmpeg program, and neither was found (pip install av, or "
-         "install ffmpeg (apt-get install ffmpeg, brew install ffmpeg))"),
-        ({"VOXCLI_M4B_ENCODER": "ffmpeg", "PATH": str(bare)},
-         "error: $VOXCLI_M4B_ENCODER=ffmpeg but there is no ffmpeg program on PATH (install ffmpeg, or unset "
-         "$VOXCLI_M4B_ENCODER to use PyAV)"),
-        ({"VOXCLI_M4B_ENCODER": "pyav", "PYTHONPATH": str(shadow)},
-         "error: $VOXCLI_M4B_ENCODER=pyav but PyAV cannot be imported (pip install av)"),
-        ({"VOXCLI_M4B_ENCODER": "lame"},
-         "error: $VOXCLI_M4B_ENCODER='lame' is not an M4B encoder (set it to pyav or ffmpeg, or unset it)"),
+        (
+            {"PYTHONPATH": str(shadow), "PATH": str(bare)},
+            "error: writing M4B needs PyAV or the ffmpeg program, and neither was found (pip install av, or "
+            "install ffmpeg (apt-get install ffmpeg, brew install ffmpeg))",
+        ),
+        (
+            {"VOXCLI_M4B_ENCODER": "ffmpeg", "PATH": str(bare)},
+            "error: $VOXCLI_M4B_ENCODER=ffmpeg but there is no ffmpeg program on PATH "
+            "(install ffmpeg, or unset $VOXCLI_M4B_ENCODER to use PyAV)",
+        ),
+        (
+            {"VOXCLI_M4B_ENCODER": "pyav", "PYTHONPATH": str(shadow)},
+            "error: $VOXCLI_M4B_ENCODER=pyav but PyAV cannot be imported (pip install av)",
+        ),
+        (
+            {"VOXCLI_M4B_ENCODER": "lame"},
+            "error: $VOXCLI_M4B_ENCODER='lame' is not an M4B encoder (set it to pyav or ffmpeg, or unset it)",
+        ),
     ]
     for change, message in cases:
         env = {**os.environ, **change}
-        result = subprocess.run(args(book, tmp_path / "out", voices), capture_output=True, text=True, env=env,
-                                timeout=60)
+        result = subprocess.run(
+            args(book, tmp_path / "out", voices), capture_output=True, text=True, env=env, timeout=60
+        )
         assert result.returncode == 5, result.stderr
         assert result.stderr.strip().splitlines() == [message]
         assert not (tmp_path / "out" / ".voxcli" / "cache").exists()  # nothing was spoken
@@ -284,5 +374,8 @@ def test_the_ffmpeg_program_is_used_without_pyav(spoken: tuple[Path, Path, Path]
     record = json.loads(result.stdout)["manifest"]["audiobook"]
     assert record["encoder"].startswith("ffmpeg ")
     assert [c["tags"]["title"] for c in probe(out / "book.m4b")["chapters"]] == [
-        "CHAPTER I", "CHAPTER II", "CHAPTER III"]
+        "CHAPTER I",
+        "CHAPTER II",
+        "CHAPTER III",
+    ]
     assert not list(out.glob(".*.part"))

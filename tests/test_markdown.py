@@ -13,8 +13,14 @@ def test_rust_book_chapter_splits_below_its_single_title() -> None:
     book = read_book(str(corpus_file(*RUST)))
     assert book.title == "What Is Ownership?"
     assert [c.title for c in book.chapters] == [
-        "What Is Ownership?", "Ownership Rules", "Variable Scope", "The `String` Type"
-        .replace("`", ""), "Memory and Allocation", "Ownership and Functions", "Return Values and Scope"]
+        "What Is Ownership?",
+        "Ownership Rules",
+        "Variable Scope",
+        "The `String` Type".replace("`", ""),
+        "Memory and Allocation",
+        "Ownership and Functions",
+        "Return Values and Scope",
+    ]
     intro = book.chapters[0]
     assert intro.paragraphs[1].startswith("Ownership is a set of rules that govern how a Rust program")
     # the quoted "### The Stack and the Heap" is inside a blockquote: text, not a chapter
@@ -31,8 +37,10 @@ def test_rust_book_markup_is_stripped() -> None:
     assert "_Ownership_" not in text and "**" not in text
     rules = book.chapters[1]
     assert rules.paragraphs[2:] == (
-        "Each value in Rust has an owner.", "There can only be one owner at a time.",
-        "When the owner goes out of scope, the value will be dropped.")
+        "Each value in Rust has an owner.",
+        "There can only be one owner at a time.",
+        "When the owner goes out of scope, the value will be dropped.",
+    )
 
 
 def test_code_is_read_only_when_asked() -> None:
@@ -78,6 +86,11 @@ Text with `code` inline.
     assert (book.title, book.author, book.language) == ("A Small Book", "Jane Doe", "en-GB")
     assert [c.title for c in book.chapters] == ["One", "Two"]
     assert book.chapters[0].paragraphs == (
-        "One", "See the site now.", "first item.", "second item!",
-        "Name: Ann; Age: 31.", "Name: Bob; Age: 42.")
+        "One",
+        "See the site now.",
+        "first item.",
+        "second item!",
+        "Name: Ann; Age: 31.",
+        "Name: Bob; Age: 42.",
+    )
     assert book.chapters[1].paragraphs == ("Two", "Text with code inline.", "Raw HTML text.")

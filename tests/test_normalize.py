@@ -216,9 +216,42 @@ def test_rules_do_not_lean_on_the_safety_net(text: str) -> None:
 
 ROMAN = re.compile(r"M{0,3}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})")
 # Written forms that normalize replaces by their spoken form ("Dr." -> "Doctor").
-EXPANDED = {"mr", "mrs", "ms", "dr", "prof", "gen", "capt", "lt", "col", "sgt", "jr", "sr", "rev", "gov",
-            "mt", "st", "vs", "etc", "approx", "no", "nos", "vol", "jan", "feb", "mar", "apr", "jun", "jul",
-            "aug", "sep", "sept", "oct", "nov", "dec"}
+EXPANDED = {
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "prof",
+    "gen",
+    "capt",
+    "lt",
+    "col",
+    "sgt",
+    "jr",
+    "sr",
+    "rev",
+    "gov",
+    "mt",
+    "st",
+    "vs",
+    "etc",
+    "approx",
+    "no",
+    "nos",
+    "vol",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+}
 
 
 def alphabetic_words(text: str) -> set[str]:
@@ -238,7 +271,7 @@ def spoken_words(text: str) -> set[str]:
 
 
 NUMBERS = st.one_of(
-    st.integers(-10**9, 10**9).map(str),
+    st.integers(-(10**9), 10**9).map(str),
     st.integers(0, 10**7).map("{:,}".format),
     st.floats(0, 10**6, allow_nan=False).map(lambda f: f"{f:.2f}"),
     st.integers(1000, 2099).map(lambda y: f"in {y}"),
@@ -304,15 +337,19 @@ def test_the_devils_dictionary() -> None:
     assert len(sample) > 100
     assert_spoken_well(sample)
     assert normalize("gun in a weekly paper in 1881, and was") == (
-        "gun in a weekly paper in eighteen eighty-one, and was")
+        "gun in a weekly paper in eighteen eighty-one, and was"
+    )
 
 
 def test_moby_dick() -> None:
     with zipfile.ZipFile(corpus_file("epub", "moby-dick.epub")) as book:
         names = sorted(n for n in book.namelist() if re.search(r"chapter_0(0\d|1[0-5])\.xhtml$", n))
         pages = [book.read(name).decode("utf-8") for name in names]
-    paragraphs = [" ".join(html.unescape(re.sub(r"<[^>]+>", "", p)).split())
-                  for page in pages for p in re.findall(r"<p[^>]*>(.*?)</p>", page, re.DOTALL)]
+    paragraphs = [
+        " ".join(html.unescape(re.sub(r"<[^>]+>", "", p)).split())
+        for page in pages
+        for p in re.findall(r"<p[^>]*>(.*?)</p>", page, re.DOTALL)
+    ]
     paragraphs = [p for p in paragraphs if p]
     assert len(paragraphs) > 100
     assert any("—" in p for p in paragraphs) and any(re.search(r"\d", p) for p in paragraphs)

@@ -21,8 +21,21 @@ def test_packaged_default_is_the_top_level_voices_toml() -> None:
 
 def test_wheel_contents(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(tmp_path)], capture_output=True, text=True)
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(REPO),
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     (wheel,) = tmp_path.glob("voxcli-*.whl")
     with zipfile.ZipFile(wheel) as archive:
@@ -63,8 +76,11 @@ def test_third_party_engines_come_from_entry_points(monkeypatch) -> None:
 
     def fake_entry_points(**kwargs):
         if kwargs.get("group") == engines.ENTRY_POINT_GROUP:
-            return [importlib.metadata.EntryPoint("tones", "tests.fake_engine:FakeEngine",
-                                                  engines.ENTRY_POINT_GROUP)]
+            return [
+                importlib.metadata.EntryPoint(
+                    "tones", "tests.fake_engine:FakeEngine", engines.ENTRY_POINT_GROUP
+                )
+            ]
         return real(**kwargs)
 
     monkeypatch.setattr(importlib.metadata, "entry_points", fake_entry_points)

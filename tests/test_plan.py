@@ -17,8 +17,9 @@ from voxcli.ingest import read_book
 from voxcli.normalize import normalize
 from voxcli.plan import ChapterPlan, parse_chapters, plan_book, safe_stem
 
-PROFILE = VoiceProfile(name="t", engine="fake", voice="v", sentence_pause=0.2, paragraph_pause=0.5,
-                       title_pause=1.0)
+PROFILE = VoiceProfile(
+    name="t", engine="fake", voice="v", sentence_pause=0.2, paragraph_pause=0.5, title_pause=1.0
+)
 
 
 def words(text: str) -> list[str]:
@@ -31,9 +32,16 @@ def plan(book: Book, max_chars: int = 200, titles: bool = True) -> list[ChapterP
     return plan_book(book, numbers, PROFILE, {"engine": "fake"}, max_chars, normalize, titles)
 
 
-@pytest.mark.parametrize("name", [
-    ("epub", "moby-dick.epub"), ("epub", "wasteland-otf-obf.epub"), ("txt", "devils-dictionary-972.txt"),
-    ("epub", "calibre-quickstart-fra.epub"), ("md", "rust-book-ch04-01-what-is-ownership.md")])
+@pytest.mark.parametrize(
+    "name",
+    [
+        ("epub", "moby-dick.epub"),
+        ("epub", "wasteland-otf-obf.epub"),
+        ("txt", "devils-dictionary-972.txt"),
+        ("epub", "calibre-quickstart-fra.epub"),
+        ("md", "rust-book-ch04-01-what-is-ownership.md"),
+    ],
+)
 @pytest.mark.slow
 def test_every_word_of_real_books_is_planned(name: tuple[str, str]) -> None:
     path = corpus_file(*name)
@@ -47,10 +55,15 @@ def test_every_word_of_real_books_is_planned(name: tuple[str, str]) -> None:
 
 
 def test_titles_are_spoken_once(tmp_path: Path) -> None:
-    book = Book("B", "A", "en", (
-        Chapter(1, "Chapter 1. Loomings.", ("Chapter 1. Loomings.", "Call me Ishmael. Some years ago.")),
-        Chapter(2, "The Carpet-Bag", ("I stuffed a shirt or two into my old carpet-bag.",)),
-    ))
+    book = Book(
+        "B",
+        "A",
+        "en",
+        (
+            Chapter(1, "Chapter 1. Loomings.", ("Chapter 1. Loomings.", "Call me Ishmael. Some years ago.")),
+            Chapter(2, "The Carpet-Bag", ("I stuffed a shirt or two into my old carpet-bag.",)),
+        ),
+    )
     first, second = plan(book)
     assert [s.kind for s in first.segments] == ["title", "text", "text"]
     assert first.segments[0].text == "Chapter 1. Loomings." and first.segments[0].pause == 1.0
@@ -75,16 +88,19 @@ def test_chapter_selection() -> None:
             parse_chapters(bad, 10)
 
 
-@pytest.mark.parametrize(("title", "stem"), [
-    ("Loomings", "07 - Loomings"),
-    ("../../etc/passwd", "07 - etc passwd"),
-    ("a/b\\c:d*e?f\"g<h>i|j", "07 - a b c d e f g h i j"),
-    ("\x00\x1f bell\x07 ", "07 - bell"),
-    ("...", "07 - Chapter"),
-    ("", "07 - Chapter"),
-    ("x" * 200, "07 - " + "x" * 80),
-    ("word " * 30, "07 - " + " ".join(["word"] * 16)),
-])
+@pytest.mark.parametrize(
+    ("title", "stem"),
+    [
+        ("Loomings", "07 - Loomings"),
+        ("../../etc/passwd", "07 - etc passwd"),
+        ('a/b\\c:d*e?f"g<h>i|j', "07 - a b c d e f g h i j"),
+        ("\x00\x1f bell\x07 ", "07 - bell"),
+        ("...", "07 - Chapter"),
+        ("", "07 - Chapter"),
+        ("x" * 200, "07 - " + "x" * 80),
+        ("word " * 30, "07 - " + " ".join(["word"] * 16)),
+    ],
+)
 def test_safe_file_names(title: str, stem: str) -> None:
     assert safe_stem(7, title, 2) == stem
     assert "/" not in stem and "\\" not in stem
@@ -100,9 +116,12 @@ def test_same_text_same_key_different_voice_different_key() -> None:
 
 
 paragraph_text = st.lists(
-    st.text(alphabet=st.characters(codec="utf-8", categories=("L", "N", "P", "Zs")),
-            min_size=1, max_size=400),
-    min_size=1, max_size=5)
+    st.text(
+        alphabet=st.characters(codec="utf-8", categories=("L", "N", "P", "Zs")), min_size=1, max_size=400
+    ),
+    min_size=1,
+    max_size=5,
+)
 
 
 @settings(max_examples=150, deadline=None)

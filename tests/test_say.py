@@ -25,7 +25,8 @@ def decode(path_or_bytes: Path | bytes) -> tuple:
 
 
 def test_say_with_no_voices_file_anywhere_uses_the_builtin_piper_voice(
-        runner: CliRunner, isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner: CliRunner, isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     result = runner.invoke(app, ["say", FOX, "-o", "fox.wav"])
     assert result.exit_code == 0, result.output
@@ -56,8 +57,11 @@ def test_say_mp3(runner: CliRunner, isolated: Path) -> None:
 
 
 def test_say_wav_to_stdout_and_text_from_stdin(runner: CliRunner, isolated: Path) -> None:
-    result = runner.invoke(app, ["say", "-", "-v", "espeak:en-us", "-o", "-"],
-                           input="First sentence here.\n\nA second paragraph follows.\n")
+    result = runner.invoke(
+        app,
+        ["say", "-", "-v", "espeak:en-us", "-o", "-"],
+        input="First sentence here.\n\nA second paragraph follows.\n",
+    )
     assert result.exit_code == 0, result.output
     assert result.stdout_bytes[:4] == b"RIFF"
     samples, rate = decode(result.stdout_bytes)
@@ -69,7 +73,7 @@ def test_say_wav_to_stdout_and_text_from_stdin(runner: CliRunner, isolated: Path
 
 def longest_silence(samples) -> int:
     best = run = 0
-    for quiet in (abs(samples) < 1e-4):
+    for quiet in abs(samples) < 1e-4:
         run = run + 1 if quiet else 0
         best = max(best, run)
     return best
@@ -104,13 +108,16 @@ def test_say_into_a_missing_folder_is_one_line(runner: CliRunner, isolated: Path
 
 def fake_player(folder: Path, name: str, exit_code: int = 0) -> None:
     script = folder / name
-    script.write_text(f"#!/bin/sh\nfor last; do :; done\n/bin/cp \"$last\" {folder}/played-by-{name}.wav\n"
-                      f"echo '{name} says hello' >&2\nexit {exit_code}\n")
+    script.write_text(
+        f'#!/bin/sh\nfor last; do :; done\n/bin/cp "$last" {folder}/played-by-{name}.wav\n'
+        f"echo '{name} says hello' >&2\nexit {exit_code}\n"
+    )
     script.chmod(0o755)
 
 
-def test_say_plays_through_the_first_player_that_works(runner: CliRunner, isolated: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_say_plays_through_the_first_player_that_works(
+    runner: CliRunner, isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     bin_dir = isolated / "bin"
     bin_dir.mkdir()
     fake_player(bin_dir, "paplay", exit_code=1)  # e.g. no PulseAudio server
@@ -123,8 +130,9 @@ def test_say_plays_through_the_first_player_that_works(runner: CliRunner, isolat
     assert_speech(samples, rate, 0.8, 3.5)
 
 
-def test_say_without_a_player_says_to_use_output(runner: CliRunner, isolated: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_say_without_a_player_says_to_use_output(
+    runner: CliRunner, isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PATH", str(isolated))
     result = runner.invoke(app, ["say", FOX, "-v", "espeak:en-us"])
     assert result.exit_code == 1

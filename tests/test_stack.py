@@ -43,19 +43,19 @@ class _Broken(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 sys.meta_path.insert(0, _Broken())
 '''
 # What torch.ops.load_library raises for torchaudio 2.11.1 on torch 2.11.0 (its cause: the dlopen error).
-TORCHAUDIO_RAISE = '''\
+TORCHAUDIO_RAISE = """\
         library = "/site-packages/torchaudio/lib/libtorchaudio.so"
         try:
             raise OSError(library + ": undefined symbol: torch_exception_get_what_without_backtrace")
         except OSError as exc:
-            raise OSError("Could not load this library: " + library) from exc'''
-TTS_RAISE = '''\
+            raise OSError("Could not load this library: " + library) from exc"""
+TTS_RAISE = """\
         raise ImportError("cannot import name 'GPT2InferenceModel' from partially initialized module "
-                          "'TTS.tts.layers.xtts.gpt_inference'")'''
+                          "'TTS.tts.layers.xtts.gpt_inference'")"""
 PAIR = "torchaudio 2.11.1 does not match torch 2.11.0"
 PAIR_FIX = "pip install torchaudio==2.11.0"
 
-VOICES = '''\
+VOICES = """\
 default = "joe"
 
 [voices.joe]
@@ -69,7 +69,7 @@ voice = "xtts_v2"
 [voices.heart]
 engine = "kokoro"
 voice = "af_heart"
-'''
+"""
 BOOK = "CHAPTER I\n\nIt was a dark and stormy night. The rain fell in torrents.\n"
 
 
@@ -95,15 +95,28 @@ def broken(tmp_path: Path):
         work.mkdir()
         (work / "voices.toml").write_text(VOICES)
         (work / "book.txt").write_text(BOOK)
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hook), str(REPO)]), "NO_COLOR": "1",
-               "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_DATA_HOME": str(tmp_path / "data"),
-               "XDG_CACHE_HOME": str(tmp_path / "cache"), "HF_HUB_OFFLINE": "1", "COLUMNS": "300"}
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(hook), str(REPO)]),
+            "NO_COLOR": "1",
+            "XDG_CONFIG_HOME": str(tmp_path / "config"),
+            "XDG_DATA_HOME": str(tmp_path / "data"),
+            "XDG_CACHE_HOME": str(tmp_path / "cache"),
+            "HF_HUB_OFFLINE": "1",
+            "COLUMNS": "300",
+        }
         env.pop("VOXCLI_VOICES", None)
         env.pop("VOXCLI_IGNORE_VERSIONS", None)
 
         def voxcli(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-            return subprocess.run([sys.executable, "-m", "voxcli", *args], cwd=work, env=env,
-                                  capture_output=True, text=True, timeout=timeout)
+            return subprocess.run(
+                [sys.executable, "-m", "voxcli", *args],
+                cwd=work,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+            )
 
         return voxcli, work
 
@@ -219,8 +232,10 @@ def test_a_transformers_release_that_breaks_xtts(broken) -> None:
 
 def test_a_missing_dependency_names_the_module(broken) -> None:
     """A package whose own dependency is gone: the fix installs that dependency."""
-    voxcli, _ = broken("onnxruntime", '        raise ModuleNotFoundError("No module named \'flatbuffers\'", '
-                                      'name="flatbuffers")')
+    voxcli, _ = broken(
+        "onnxruntime",
+        '        raise ModuleNotFoundError("No module named \'flatbuffers\'", name="flatbuffers")',
+    )
     result = voxcli("engines", "--json")
     status = {e["name"]: e for e in json.loads(result.stdout)}
     for name in ("piper", "kokoro-onnx"):

@@ -17,9 +17,11 @@ from voxcli.subtitles import Cue, Spoken, build_cues, to_srt, to_vtt
 
 SR = 24000
 
-MOBY = ("Call me Ishmael. Some years ago, never mind how long precisely, having little or no money in my "
-        "purse, and nothing particular to interest me on shore, I thought I would sail about a little and "
-        "see the watery part of the world. It is a way I have of driving off the spleen, and regulating.")
+MOBY = (
+    "Call me Ishmael. Some years ago, never mind how long precisely, having little or no money in my "
+    "purse, and nothing particular to interest me on shore, I thought I would sail about a little and "
+    "see the watery part of the world. It is a way I have of driving off the spleen, and regulating."
+)
 
 
 def ms(seconds: float) -> int:
@@ -76,8 +78,11 @@ def assert_well_formed(cues: list[Cue], duration: float, max_line: int = 42, max
 
 def test_one_cue_per_short_sentence_through_both_parsers():
     sr = 22050
-    spoken = [Spoken("Call me Ishmael.", 1000, 40000), Spoken("It was a cold day.", 45000, 80000),
-              Spoken("The sea was grey and wide and still.", 90001, 150000)]
+    spoken = [
+        Spoken("Call me Ishmael.", 1000, 40000),
+        Spoken("It was a cold day.", 45000, 80000),
+        Spoken("The sea was grey and wide and still.", 90001, 150000),
+    ]
     duration = 160000 / sr
     cues = build_cues(spoken, sr, duration)
     assert_well_formed(cues, duration)
@@ -119,8 +124,10 @@ def test_long_sentence_splits_proportionally_inside_its_span():
 
 
 def test_prefers_cutting_after_punctuation():
-    text = ("She opened the heavy door slowly and the cold wind from the northern hills rushed into the "
-            "quiet little room at last.")
+    text = (
+        "She opened the heavy door slowly and the cold wind from the northern hills rushed into the "
+        "quiet little room at last."
+    )
     words = text.split()
     plain = build_cues([Spoken(" ".join(words), 0, SR * 6)], SR, 6.0)
     assert cue_words(plain[:1])[-1] == "the"
@@ -181,8 +188,12 @@ def test_word_level_cues_follow_the_word_timings():
     assert [(c.start, c.end) for c in cues[:3]] == [(1.05, 1.3), (1.35, 1.45), (1.45, 2.1)]  # overlap clipped
     assert (cues[3].start, cues[3].end) == (4.0, 6.0)
     subs = parse_srt(to_srt(cues))
-    assert [(td_ms(s.start), td_ms(s.end)) for s in subs] == [(1050, 1300), (1350, 1450), (1450, 2100),
-                                                              (4000, 6000)]
+    assert [(td_ms(s.start), td_ms(s.end)) for s in subs] == [
+        (1050, 1300),
+        (1350, 1450),
+        (1450, 2100),
+        (4000, 6000),
+    ]
 
 
 def test_escaping_keeps_both_formats_intact():
@@ -192,8 +203,19 @@ def test_escaping_keeps_both_formats_intact():
     subs, captions = parse_srt(srt_text), parse_vtt(vtt_text)
     assert len(subs) == len(captions) == 2
     assert "-->" not in srt_text.replace(" --> ", " ")
-    assert srt_words(subs) == ["He", "wrote", "->", "<b>bold</b>", "&", "->", "fish", "then", "left.",
-                               "Next", "one."]
+    assert srt_words(subs) == [
+        "He",
+        "wrote",
+        "->",
+        "<b>bold</b>",
+        "&",
+        "->",
+        "fish",
+        "then",
+        "left.",
+        "Next",
+        "one.",
+    ]
     assert "--&gt; &lt;b&gt;bold&lt;/b&gt;" in vtt_text and "&amp; ---&gt;" in vtt_text
     assert vtt_words(captions) == [*text.split(), "Next", "one."]
     assert [(vtt_ms(c.start), vtt_ms(c.end)) for c in captions] == [(0, 1000), (2000, 3000)]
@@ -237,8 +259,11 @@ def test_timestamps_past_an_hour_and_rounding_keeps_order():
 
 
 def test_min_duration_borrows_only_the_following_silence():
-    spoken = [Spoken("Ah.", 0, SR // 5), Spoken("Oh.", SR * 2 // 5, SR // 2),
-              Spoken("Well then.", SR, SR * 2)]
+    spoken = [
+        Spoken("Ah.", 0, SR // 5),
+        Spoken("Oh.", SR * 2 // 5, SR // 2),
+        Spoken("Well then.", SR, SR * 2),
+    ]
     cues = build_cues(spoken, SR, 2.0, min_duration=0.7)
     assert [(c.start, c.end) for c in cues] == [(0.0, 0.4), (0.4, 1.0), (1.0, 2.0)]
     assert build_cues(spoken, SR, 2.0)[0].end == 0.2
@@ -276,8 +301,9 @@ def chapters(draw: st.DrawFn) -> tuple[list[Spoken], int, float]:
 @given(chapter=chapters(), word_level=st.booleans(), max_line=st.integers(8, 60), max_lines=st.integers(1, 3))
 def test_invariants_hold_for_random_chapters(chapter, word_level, max_line, max_lines):
     spoken, sample_rate, duration = chapter
-    cues = build_cues(spoken, sample_rate, duration, max_line=max_line, max_lines=max_lines,
-                      word_level=word_level)
+    cues = build_cues(
+        spoken, sample_rate, duration, max_line=max_line, max_lines=max_lines, word_level=word_level
+    )
     assert_well_formed(cues, duration, max_line, max_lines)
     # Every word once, in order, and each cue inside the sentence its words come from.
     owners = [(word, k) for k, sentence in enumerate(spoken) for word in sentence.text.split()]
@@ -285,7 +311,7 @@ def test_invariants_hold_for_random_chapters(chapter, word_level, max_line, max_
     position = 0
     for cue in cues:
         count = len(" ".join(cue.lines).split())
-        sentence_ids = {k for _, k in owners[position:position + count]}
+        sentence_ids = {k for _, k in owners[position : position + count]}
         assert len(sentence_ids) == 1
         sentence = spoken[sentence_ids.pop()]
         assert sentence.start / sample_rate <= cue.start and cue.end <= sentence.end / sample_rate

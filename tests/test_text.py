@@ -26,7 +26,7 @@ def test_devils_dictionary_chapters_and_boilerplate() -> None:
     titles = [c.title for c in book.chapters]
     assert titles[:2] == ["THE DEVIL'S DICTIONARY", "AUTHOR'S PREFACE"]
     # Every letter of the alphabet is a chapter; poem titles ("TO MY PET TORTOISE") are not.
-    assert titles[2:] == LETTERS[:LETTERS.index("Z") + 1]
+    assert titles[2:] == LETTERS[: LETTERS.index("Z") + 1]
     text = "\n".join(c.text for c in book.chapters)
     assert "Project Gutenberg" not in text and "PROJECT GUTENBERG" not in text
     assert "Produced by" not in text and "\r" not in text
@@ -34,9 +34,11 @@ def test_devils_dictionary_chapters_and_boilerplate() -> None:
     assert preface.paragraphs[1].startswith("The Devil's Dictionary was begun in a weekly paper in 1881")
     assert preface.paragraphs[-1] == "A.B."
     a = book.chapters[2]
-    assert a.paragraphs[1] == ("ABASEMENT, n. A decent and customary mental attitude in the presence "
-                               "of wealth or power. Peculiarly appropriate in an employee when "
-                               "addressing an employer.")
+    assert a.paragraphs[1] == (
+        "ABASEMENT, n. A decent and customary mental attitude in the presence "
+        "of wealth or power. Peculiarly appropriate in an employee when "
+        "addressing an employer."
+    )
     z = book.chapters[-1]
     assert z.paragraphs[-1].endswith("the domestic cow sheds its horn every two years.")
     assert "TO MY PET TORTOISE" in book.chapters[titles.index("T")].paragraphs
@@ -64,7 +66,14 @@ def test_headings_of_many_kinds() -> None:
     )
     book = read_text_bytes(source.encode(), "t.txt", "t")
     assert [c.title for c in book.chapters] == [
-        "t", "CHAPTER I", "Chapter 12: The Return", "BOOK TWO", "PART III", "Prologue", "XIV."]
+        "t",
+        "CHAPTER I",
+        "Chapter 12: The Return",
+        "BOOK TWO",
+        "PART III",
+        "Prologue",
+        "XIV.",
+    ]
     # a title-case line at the top is text (it is not set off the way Gutenberg sets off titles)
     assert book.chapters[0].paragraphs == ("My Book", "Some opening words wrapped here.")
     # a long sentence that starts like a heading, and a lone "I" after one blank line, are text
@@ -75,13 +84,18 @@ def test_headings_of_many_kinds() -> None:
 def test_a_book_without_headings_is_one_chapter_named_after_it() -> None:
     book = read_text_bytes(b"just some words.\nmore words\n\nanother paragraph.", "notes.txt", "notes")
     assert [(c.title, c.paragraphs) for c in book.chapters] == [
-        ("notes", ("just some words. more words", "another paragraph."))]
+        ("notes", ("just some words. more words", "another paragraph."))
+    ]
 
 
 def test_encodings_are_detected() -> None:
     text = "Chapter 1\n\nÇa déjà vu — naïve café, « voilà ».\n"
-    for data in (text.encode("utf-8"), text.encode("utf-8-sig"), text.encode("utf-16"),
-                 text.replace("«", '"').replace("»", '"').encode("cp1252")):
+    for data in (
+        text.encode("utf-8"),
+        text.encode("utf-8-sig"),
+        text.encode("utf-16"),
+        text.replace("«", '"').replace("»", '"').encode("cp1252"),
+    ):
         book = read_text_bytes(data, "x.txt", "x")
         assert book.chapters[0].paragraphs[1].startswith("Ça déjà vu — naïve café"), data[:20]
     crlf = read_text_bytes(b"Chapter 1\r\n\r\nline one\r\nline two\r\n", "x.txt", "x")
@@ -90,8 +104,23 @@ def test_encodings_are_detected() -> None:
 
 line = st.one_of(
     st.text(alphabet=st.characters(codec="utf-8", categories=("L", "N", "P", "Zs")), max_size=60),
-    st.sampled_from(["", "", "CHAPTER IV", "Chapter 3", "PROLOGUE", "THE END", "I", "XII.", "_emph_ word",
-                     "   indented verse", "BOOK ONE", "--", "***"]),
+    st.sampled_from(
+        [
+            "",
+            "",
+            "CHAPTER IV",
+            "Chapter 3",
+            "PROLOGUE",
+            "THE END",
+            "I",
+            "XII.",
+            "_emph_ word",
+            "   indented verse",
+            "BOOK ONE",
+            "--",
+            "***",
+        ]
+    ),
 )
 
 

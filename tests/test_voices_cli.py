@@ -20,8 +20,13 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-PACKAGED_JOE = {"engine": "piper", "voice": "en_US-joe-medium", "lang": "en-us", "speed": 1.0,
-                "sentence_pause": 0.25}
+PACKAGED_JOE = {
+    "engine": "piper",
+    "voice": "en_US-joe-medium",
+    "lang": "en-us",
+    "speed": 1.0,
+    "sentence_pause": 0.25,
+}
 PACKAGED_ESPEAK = {"engine": "espeak", "voice": "en-us", "lang": "en-us"}
 
 THREE = """# my voices
@@ -110,12 +115,15 @@ def three(tmp_path: Path, isolated: Path, fake_engines: None) -> Path:
 
 # ---- a fresh setup ----------------------------------------------------------------------------
 
+
 def test_add_to_fresh_setup_copies_the_packaged_profiles(
-        runner: CliRunner, isolated: Path, tmp_path: Path, fake_engines: None) -> None:
+    runner: CliRunner, isolated: Path, tmp_path: Path, fake_engines: None
+) -> None:
     user = user_voices(tmp_path)
     assert not user.exists()
-    result = ok(runner, "add", "narrator", "--engine", "fake", "--voice", "bob", "--lang", "en-gb",
-                "--speed", "1.3")
+    result = ok(
+        runner, "add", "narrator", "--engine", "fake", "--voice", "bob", "--lang", "en-gb", "--speed", "1.3"
+    )
     assert f"added voice 'narrator' to {user}" in result.stderr
     assert user.is_file()
     assert not (isolated / "voices.toml").exists()  # the user's own file, not the working folder's
@@ -136,7 +144,8 @@ def test_add_to_fresh_setup_copies_the_packaged_profiles(
 
 
 def test_fresh_setup_add_with_unknown_engine_writes_nothing(
-        runner: CliRunner, isolated: Path, tmp_path: Path) -> None:
+    runner: CliRunner, isolated: Path, tmp_path: Path
+) -> None:
     line = error_line(invoke(runner, "add", "n", "--engine", "espek", "--voice", "x"), 4)
     assert "voices.n.engine: unknown engine 'espek'" in line and "did you mean 'espeak'?" in line
     assert not user_voices(tmp_path).exists()
@@ -150,6 +159,7 @@ def test_set_default_in_fresh_setup(runner: CliRunner, isolated: Path, tmp_path:
 
 
 # ---- round trips ------------------------------------------------------------------------------
+
 
 def test_add_set_default_remove_keep_other_profiles(runner: CliRunner, three: Path) -> None:
     before = read(three)["voices"]
@@ -256,7 +266,8 @@ def test_set_default_unknown(runner: CliRunner, three: Path) -> None:
 
 
 def test_failed_write_leaves_no_temp_file(
-        runner: CliRunner, three: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner: CliRunner, three: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     original = three.read_bytes()
 
     def broken_fsync(fd: int) -> None:
@@ -274,6 +285,7 @@ def test_failed_write_leaves_no_temp_file(
 
 # ---- which file is edited ---------------------------------------------------------------------
 
+
 def test_voices_option_edits_that_file(runner: CliRunner, three: Path, tmp_path: Path) -> None:
     user_before = three.read_bytes()
     other = tmp_path / "other" / "mine.toml"
@@ -282,8 +294,13 @@ def test_voices_option_edits_that_file(runner: CliRunner, three: Path, tmp_path:
     result = ok(runner, "add", "y", "--engine", "fake", "--voice", "w", "--voices", str(other))
     assert f"added voice 'y' to {other}" in result.stderr
     assert "is read before" in result.stderr and "user config" in result.stderr  # the user file wins
-    assert_same(read(other), {"default": "x", "voices": {"x": {"engine": "fake", "voice": "v"},
-                                                         "y": {"engine": "fake", "voice": "w"}}})
+    assert_same(
+        read(other),
+        {
+            "default": "x",
+            "voices": {"x": {"engine": "fake", "voice": "v"}, "y": {"engine": "fake", "voice": "w"}},
+        },
+    )
     assert three.read_bytes() == user_before
     ok(runner, "set-default", "y", "--voices", str(other))
     ok(runner, "remove", "x", "--voices", str(other))
@@ -292,8 +309,9 @@ def test_voices_option_edits_that_file(runner: CliRunner, three: Path, tmp_path:
     no_temp_files(other.parent)
 
 
-def test_env_edits_that_file(runner: CliRunner, three: Path, tmp_path: Path,
-                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_env_edits_that_file(
+    runner: CliRunner, three: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     user_before = three.read_bytes()
     other = tmp_path / "env.toml"
     other.write_text('default = "x"\n\n[voices.x]\nengine = "fake"\nvoice = "v"\n', encoding="utf-8")
@@ -318,12 +336,14 @@ def test_local_voices_toml_is_the_one_edited(runner: CliRunner, three: Path, iso
 
 
 def test_editing_a_shadowed_user_file_warns(
-        runner: CliRunner, isolated: Path, tmp_path: Path, fake_engines: None) -> None:
+    runner: CliRunner, isolated: Path, tmp_path: Path, fake_engines: None
+) -> None:
     user = user_voices(tmp_path)
     user.parent.mkdir(parents=True)
     user.write_text('default = "x"\n\n[voices.x]\nengine = "fake"\nvoice = "v"\n', encoding="utf-8")
-    (isolated / "voices.toml").write_text('default = "l"\n\n[voices.l]\nengine = "fake"\nvoice = "v"\n',
-                                          encoding="utf-8")
+    (isolated / "voices.toml").write_text(
+        'default = "l"\n\n[voices.l]\nengine = "fake"\nvoice = "v"\n', encoding="utf-8"
+    )
     result = ok(runner, "add", "y", "--engine", "fake", "--voice", "w", "--voices", str(user))
     assert f"warning: voices.toml (./voices.toml) is read before {user}" in result.stderr
     assert list(read(user)["voices"]) == ["x", "y"]
@@ -340,13 +360,23 @@ def test_relative_voice_path_is_stored_absolute(runner: CliRunner, three: Path, 
 
 # ---- show and list ----------------------------------------------------------------------------
 
+
 def test_show_json(runner: CliRunner, three: Path) -> None:
     data = json.loads(ok(runner, "show", "a", "--json").stdout)
     assert data == {
-        "name": "a", "engine": "fake", "voice": "alpha", "lang": "en-gb", "speed": 1.5,
-        "sentence_pause": 0.1, "paragraph_pause": 2.0, "title_pause": 1.0,
+        "name": "a",
+        "engine": "fake",
+        "voice": "alpha",
+        "lang": "en-gb",
+        "speed": 1.5,
+        "sentence_pause": 0.1,
+        "paragraph_pause": 2.0,
+        "title_pause": 1.0,
         "options": {"pitch": 300.0, "delay": 0.0},
-        "default": False, "usable": True, "problem": None, "fix": None,
+        "default": False,
+        "usable": True,
+        "problem": None,
+        "fix": None,
     }
     data = json.loads(ok(runner, "show", "b", "--json").stdout)
     assert data["default"] is True and data["paragraph_pause"] == 0.0
@@ -379,7 +409,8 @@ def test_list_marks_unusable_profiles(runner: CliRunner, isolated: Path, fake_en
         '[voices.good]\nengine = "fake"\nvoice = "v"\n\n'
         '[voices.nomodel]\nengine = "fake"\nvoice = "models/x.model"\n\n'
         '[voices.noengine]\nengine = "missing"\nvoice = "v"\n',
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     data = json.loads(ok(runner, "list", "--json").stdout)
     voices = {v["name"]: v for v in data["voices"]}
     assert list(voices) == ["good", "nomodel", "noengine"]
@@ -390,7 +421,8 @@ def test_list_marks_unusable_profiles(runner: CliRunner, isolated: Path, fake_en
     assert voices["nomodel"]["fix"] == "fix the path"
     assert voices["noengine"]["usable"] is False
     assert voices["noengine"]["problem"] == (
-        "engine 'missing' is not installed (voxcli_no_such_package missing)")
+        "engine 'missing' is not installed (voxcli_no_such_package missing)"
+    )
     assert voices["noengine"]["fix"] == "pip install voxcli-missing-engine"
 
     shown = json.loads(ok(runner, "show", "noengine", "--json").stdout)
@@ -410,18 +442,21 @@ def test_add_unusable_profile_warns(runner: CliRunner, three: Path) -> None:
 
 
 def test_add_to_a_file_without_default_makes_it_the_default(
-        runner: CliRunner, isolated: Path, fake_engines: None) -> None:
+    runner: CliRunner, isolated: Path, fake_engines: None
+) -> None:
     local = isolated / "voices.toml"
     local.write_text('[voices.x]\nengine = "fake"\nvoice = "v"\n', encoding="utf-8")
     ok(runner, "add", "y", "--engine", "fake", "--voice", "w")
     data = read(local)
     assert data["default"] == "y"
-    assert_same(data["voices"], {"x": {"engine": "fake", "voice": "v"},
-                                 "y": {"engine": "fake", "voice": "w"}})
+    assert_same(
+        data["voices"], {"x": {"engine": "fake", "voice": "v"}, "y": {"engine": "fake", "voice": "w"}}
+    )
 
 
-def test_voices_option_naming_a_new_file_creates_it(runner: CliRunner, isolated: Path,
-                                                    fake_engines: None) -> None:
+def test_voices_option_naming_a_new_file_creates_it(
+    runner: CliRunner, isolated: Path, fake_engines: None
+) -> None:
     target = isolated / "project" / "voices.toml"
     ok(runner, "add", "narrator", "--engine", "fake", "--voice", "bob", "--voices", str(target))
     data = read(target)

@@ -203,8 +203,9 @@ def build_tiny_xtts(folder: Path, seed: int = SEED) -> Path:
     return folder
 
 
-def build_tiny_vits(tts_home: Path, name: str = "tts_models/en/ljspeech/vits",
-                    speakers: list[str] | None = None) -> Path:
+def build_tiny_vits(
+    tts_home: Path, name: str = "tts_models/en/ljspeech/vits", speakers: list[str] | None = None
+) -> Path:
     """A tiny random VITS model where Coqui keeps a downloaded ``name`` (``TTS_HOME/tts/...``).
 
     For the coqui engine's path through ``TTS.api.TTS(model_name)``: Coqui finds it already
@@ -222,11 +223,20 @@ def build_tiny_vits(tts_home: Path, name: str = "tts_models/en/ljspeech/vits",
         ids = folder / "speaker_ids.json"
         ids.write_text(json.dumps({speaker: i for i, speaker in enumerate(speakers)}), encoding="utf-8")
         multi = {"use_speaker_embedding": True, "speakers_file": str(ids)}
-    args = VitsArgs(hidden_channels=32, hidden_channels_ffn_text_encoder=64, num_heads_text_encoder=2,
-                    num_layers_text_encoder=1, num_layers_flow=1, num_layers_posterior_encoder=1,
-                    resblock_kernel_sizes_decoder=[3], resblock_dilation_sizes_decoder=[[1, 3, 5]],
-                    upsample_rates_decoder=[8, 8, 4], upsample_initial_channel_decoder=32,
-                    upsample_kernel_sizes_decoder=[16, 16, 8], **multi)
+    args = VitsArgs(
+        hidden_channels=32,
+        hidden_channels_ffn_text_encoder=64,
+        num_heads_text_encoder=2,
+        num_layers_text_encoder=1,
+        num_layers_flow=1,
+        num_layers_posterior_encoder=1,
+        resblock_kernel_sizes_decoder=[3],
+        resblock_dilation_sizes_decoder=[[1, 3, 5]],
+        upsample_rates_decoder=[8, 8, 4],
+        upsample_initial_channel_decoder=32,
+        upsample_kernel_sizes_decoder=[16, 16, 8],
+        **multi,
+    )
     config = VitsConfig(model_args=args, use_phonemes=False, text_cleaner="english_cleaners", **multi)
     config.audio.sample_rate = 22050
     with torch.random.fork_rng():

@@ -50,18 +50,35 @@ def installed() -> dict[str, str]:
 def sync(path: Path) -> int:
     pins, have = locked(path), installed()
     if not pins:
-        print(f"error: {path} pins nothing for this platform and Python (Linux x86_64/aarch64 and macOS "
-              "arm64, Python 3.10-3.12)", file=sys.stderr)
+        print(
+            f"error: {path} pins nothing for this platform and Python (Linux x86_64/aarch64 and macOS "
+            "arm64, Python 3.10-3.12)",
+            file=sys.stderr,
+        )
         print("fix: use one of those, or install from the ranges: pip install -e '.[test]'", file=sys.stderr)
         return 1
     extra = sorted(set(have) - set(pins) - NOT_LOCKED)
     if extra:
         print(f"removing packages that {path} does not name: {', '.join(extra)}")
-        subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", "uninstall", "--yes",
-                        "--quiet", *extra], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "--disable-pip-version-check",
+                "uninstall",
+                "--yes",
+                "--quiet",
+                *extra,
+            ],
+            check=True,
+        )
         have = installed()
-    wrong = [f"{name} {have.get(name, 'missing')} (locked: {version})"
-             for name, version in sorted(pins.items()) if have.get(name) != version]
+    wrong = [
+        f"{name} {have.get(name, 'missing')} (locked: {version})"
+        for name, version in sorted(pins.items())
+        if have.get(name) != version
+    ]
     if wrong:
         print(f"error: the environment does not match {path}: {'; '.join(wrong)}", file=sys.stderr)
         print("fix: rm -rf .venv, then run make again", file=sys.stderr)
@@ -72,8 +89,11 @@ def sync(path: Path) -> int:
 
 def drift(path: Path) -> int:
     pins, have = locked(path), installed()
-    rows = [(name, pins.get(name, "-"), have.get(name, "-"))
-            for name in sorted(set(pins) | set(have) - NOT_LOCKED) if pins.get(name) != have.get(name)]
+    rows = [
+        (name, pins.get(name, "-"), have.get(name, "-"))
+        for name in sorted(set(pins) | set(have) - NOT_LOCKED)
+        if pins.get(name) != have.get(name)
+    ]
     if not rows:
         print(f"the newest releases the ranges allow are the ones {path} pins")
         return 0
@@ -86,8 +106,9 @@ def drift(path: Path) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("lock", type=Path)
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--sync", action="store_true", help="remove unlocked packages, then verify the pins")

@@ -84,8 +84,14 @@ class _Mp3Stream:
         self._handle.write(bytes(self._encoder.flush()))
 
 
-def assemble_chapter(plan: ChapterPlan, cache: AudioCache, outdir: Path, settings: OutputSettings,
-                     tags: BookTags, read_entry: Callable[[str], Entry] | None = None) -> ChapterResult:
+def assemble_chapter(
+    plan: ChapterPlan,
+    cache: AudioCache,
+    outdir: Path,
+    settings: OutputSettings,
+    tags: BookTags,
+    read_entry: Callable[[str], Entry] | None = None,
+) -> ChapterResult:
     """Write the chapter's files from the cache; every segment must be cached already."""
     from voxcli.subtitles import Spoken, build_cues, to_srt, to_vtt
 
@@ -116,8 +122,11 @@ def assemble_chapter(plan: ChapterPlan, cache: AudioCache, outdir: Path, setting
                 if len(samples) == 0:
                     unspoken.append(piece.segment.text)
                 else:
-                    spoken.append(Spoken(piece.segment.text, position, position + len(samples),
-                                         _words(piece.entry.words)))
+                    spoken.append(
+                        Spoken(
+                            piece.segment.text, position, position + len(samples), _words(piece.entry.words)
+                        )
+                    )
                 sinks.write(samples)
                 sinks.write(np.zeros(piece.pause, dtype=np.int16))
                 position += len(samples) + piece.pause
@@ -128,14 +137,30 @@ def assemble_chapter(plan: ChapterPlan, cache: AudioCache, outdir: Path, setting
                 cues = build_cues(spoken, rate, duration, word_level=fmt in settings.word_cues)
                 _write_text(temps[fmt], render(cues), finals[fmt])
         if "mp3" in temps:
-            tag_mp3(temps["mp3"], plan.title, tags.title, tags.author, tags.track, tags.tracks,
-                    shown=finals["mp3"])
+            tag_mp3(
+                temps["mp3"],
+                plan.title,
+                tags.title,
+                tags.author,
+                tags.track,
+                tags.tracks,
+                shown=finals["mp3"],
+            )
     levelling = Levelling(input_lufs if target is not None else output_lufs, gain, output_lufs, peak)
-    return ChapterResult(index=plan.index, title=plan.title, files=files, duration=duration,
-                         characters=plan.chars, sentences=len(plan.segments), digest=plan.digest,
-                         sample_rate=rate, samples=position, gain_db=gain,
-                         loudness=levelling.as_record(target.target if target is not None else None),
-                         unspoken=unspoken)
+    return ChapterResult(
+        index=plan.index,
+        title=plan.title,
+        files=files,
+        duration=duration,
+        characters=plan.chars,
+        sentences=len(plan.segments),
+        digest=plan.digest,
+        sample_rate=rate,
+        samples=position,
+        gain_db=gain,
+        loudness=levelling.as_record(target.target if target is not None else None),
+        unspoken=unspoken,
+    )
 
 
 def _words(words: list[WordTiming] | None) -> list[WordTiming] | None:
@@ -145,8 +170,13 @@ def _words(words: list[WordTiming] | None) -> list[WordTiming] | None:
 class _Sinks:
     """The chapter's audio writers; a failure names the file the user will look for, not a temp file."""
 
-    def __init__(self, temps: dict[str, Path], finals: dict[str, Path], settings: OutputSettings,
-                 stack: contextlib.ExitStack) -> None:
+    def __init__(
+        self,
+        temps: dict[str, Path],
+        finals: dict[str, Path],
+        settings: OutputSettings,
+        stack: contextlib.ExitStack,
+    ) -> None:
         self._temps, self._finals, self._settings, self._stack = temps, finals, settings, stack
         self._wav: Any = None
         self._mp3: _Mp3Stream | None = None
@@ -157,7 +187,8 @@ class _Sinks:
         if "wav" in self._temps:
             with self._failing("wav"):
                 self._wav = self._stack.enter_context(
-                    soundfile.SoundFile(self._temps["wav"], "w", rate, 1, "PCM_16", format="WAV"))
+                    soundfile.SoundFile(self._temps["wav"], "w", rate, 1, "PCM_16", format="WAV")
+                )
         if "mp3" in self._temps:
             with self._failing("mp3"):
                 handle = self._stack.enter_context(self._temps["mp3"].open("wb"))
@@ -186,13 +217,16 @@ class _Sinks:
             raise write_error(self._finals[fmt], exc) from exc
         except soundfile.LibsndfileError as exc:
             # libsndfile reports a full disk or a file size limit only as "System error".
-            raise VoxError(f"cannot write {self._finals[fmt]}: {exc.error_string}",
-                           "free some disk space, or write somewhere else with -o") from exc
+            raise VoxError(
+                f"cannot write {self._finals[fmt]}: {exc.error_string}",
+                "free some disk space, or write somewhere else with -o",
+            ) from exc
 
 
 @contextlib.contextmanager
-def _audio_sinks(temps: dict[str, Path], finals: dict[str, Path],
-                 settings: OutputSettings) -> Iterator[_Sinks]:
+def _audio_sinks(
+    temps: dict[str, Path], finals: dict[str, Path], settings: OutputSettings
+) -> Iterator[_Sinks]:
     import soundfile
 
     with contextlib.ExitStack() as stack:
@@ -204,8 +238,9 @@ def _audio_sinks(temps: dict[str, Path], finals: dict[str, Path],
             stack.close()
         except (OSError, soundfile.LibsndfileError) as exc:
             fmt = "wav" if "wav" in finals else "mp3"
-            raise VoxError(f"cannot write {finals[fmt]}: {exc}",
-                           "free some disk space, or write somewhere else with -o") from exc
+            raise VoxError(
+                f"cannot write {finals[fmt]}: {exc}", "free some disk space, or write somewhere else with -o"
+            ) from exc
 
 
 def _write_text(path: Path, text: str, shown: Path) -> None:

@@ -53,8 +53,9 @@ def format_of(path: Path) -> str:
     """The audio format a file name asks for."""
     suffix = path.suffix.lower().lstrip(".")
     if suffix not in FORMATS:
-        raise UsageError(f"cannot write '{path.name}': unknown audio format",
-                         f"name the file .{' or .'.join(FORMATS)}")
+        raise UsageError(
+            f"cannot write '{path.name}': unknown audio format", f"name the file .{' or .'.join(FORMATS)}"
+        )
     return suffix
 
 

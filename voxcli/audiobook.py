@@ -196,9 +196,7 @@ def write_part(
         return entry
 
     with atomic_path(final) as temp:
-        sink = open_encoder(
-            encoder, temp, rate, settings.kbps, markers, part.tags.language
-        )
+        sink = open_encoder(encoder, temp, rate, settings.kbps, markers, part.tags.language)
         try:
             for chapter in part.chapters:
                 written = 0

@@ -106,10 +106,14 @@ def _encode(samples: Int16, sample_rate: int, words: list[WordTiming] | None) ->
     if len(samples):
         soundfile.write(audio, samples.astype("<i2"), sample_rate, format="FLAC", subtype="PCM_16")
     flac = audio.getvalue()
-    header = json.dumps({
-        "rate": sample_rate, "samples": len(samples), "audio_bytes": len(flac),
-        "words": None if words is None else [[w.word, w.start, w.end] for w in words],
-    }).encode("utf-8")
+    header = json.dumps(
+        {
+            "rate": sample_rate,
+            "samples": len(samples),
+            "audio_bytes": len(flac),
+            "words": None if words is None else [[w.word, w.start, w.end] for w in words],
+        }
+    ).encode("utf-8")
     return MAGIC + _LENGTH.pack(len(header)) + header + flac
 
 
@@ -121,12 +125,12 @@ def _decode(data: bytes) -> Entry | None:
         return None
     (length,) = _LENGTH.unpack_from(data, len(MAGIC))
     try:
-        header = json.loads(data[start:start + length])
+        header = json.loads(data[start : start + length])
         rate, count = int(header["rate"]), int(header["samples"])
         if count == 0:
             samples = np.zeros(0, dtype=np.int16)
         else:
-            samples, file_rate = soundfile.read(io.BytesIO(data[start + length:]), dtype="int16")
+            samples, file_rate = soundfile.read(io.BytesIO(data[start + length :]), dtype="int16")
             if file_rate != rate:
                 return None
         words = header["words"]

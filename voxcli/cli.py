@@ -49,8 +49,9 @@ def _version(value: bool) -> None:
 def _global(
     debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only print errors and results.")] = False,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     """Turn EPUB, TXT and Markdown books into audiobooks with neural text-to-speech."""
     console.configure(quiet=quiet, debug=debug)
@@ -58,16 +59,21 @@ def _global(
 
 @app.command("chapters")
 def chapters_command(
-    book: Annotated[str, typer.Argument(help="An .epub, .txt or .md book; '-' reads text from stdin.",
-                                        show_default=False)],
+    book: Annotated[
+        str, typer.Argument(help="An .epub, .txt or .md book; '-' reads text from stdin.", show_default=False)
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
     full: Annotated[bool, typer.Option("--full", help="With --json: include each chapter's text.")] = False,
-    include_nonlinear: Annotated[bool, typer.Option(
-        "--include-nonlinear", help="EPUB: also read spine items marked non-linear.")] = False,
-    split_level: Annotated[int | None, typer.Option(
-        "--split-level", min=1, max=6, help="Markdown: heading level that starts chapters.")] = None,
-    include_code: Annotated[bool, typer.Option(
-        "--include-code", help="Markdown: read code blocks too.")] = False,
+    include_nonlinear: Annotated[
+        bool, typer.Option("--include-nonlinear", help="EPUB: also read spine items marked non-linear.")
+    ] = False,
+    split_level: Annotated[
+        int | None,
+        typer.Option("--split-level", min=1, max=6, help="Markdown: heading level that starts chapters."),
+    ] = None,
+    include_code: Annotated[
+        bool, typer.Option("--include-code", help="Markdown: read code blocks too.")
+    ] = False,
 ) -> None:
     """List the chapters voxcli would read aloud, with words, characters and estimated minutes."""
     from voxcli.ingest import ReadOptions, read_book
@@ -89,15 +95,29 @@ def chapters_command(
 def say_command(
     text: Annotated[str, typer.Argument(help="What to say; '-' reads it from stdin.", show_default=False)],
     voice: VoiceOption = None,
-    output: Annotated[str | None, typer.Option(
-        "--output", "-o", metavar="FILE", show_default=False,
-        help="Write FILE.wav or FILE.mp3 ('-': WAV on stdout) instead of playing the audio.")] = None,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            show_default=False,
+            help="Write FILE.wav or FILE.mp3 ('-': WAV on stdout) instead of playing the audio.",
+        ),
+    ] = None,
     speed: SpeedOption = None,
     voices_file: VoicesOption = None,
     device: DeviceOption = Device.auto,
-    server: Annotated[str | None, typer.Option(
-        "--server", metavar="URL", envvar="VOXCLI_SERVER", show_default=False,
-        help="Speak through a running 'voxcli serve' (default: $VOXCLI_SERVER): no model to load.")] = None,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            "--server",
+            metavar="URL",
+            envvar="VOXCLI_SERVER",
+            show_default=False,
+            help="Speak through a running 'voxcli serve' (default: $VOXCLI_SERVER): no model to load.",
+        ),
+    ] = None,
 ) -> None:
     """Speak a sentence or two: play it, or write it to a WAV or MP3 file."""
     from voxcli.audio import encode, format_of
@@ -114,8 +134,10 @@ def say_command(
             from voxcli.client import speak_remote
 
             if voices_file is not None:
-                raise UsageError("--voices does not apply with --server: the server reads its own",
-                                 "leave out --voices, or unset VOXCLI_SERVER")
+                raise UsageError(
+                    "--voices does not apply with --server: the server reads its own",
+                    "leave out --voices, or unset VOXCLI_SERVER",
+                )
             data, spoke = speak_remote(server, words, voice, speed, fmt)
             summary = f"voice {spoke}, through {server}"
         else:
@@ -156,17 +178,30 @@ def engines_command(
 
 @app.command("doctor")
 def doctor_command(
-    load: Annotated[bool, typer.Option(
-        "--load/--no-load",
-        help="Ask torch for GPUs, load xtts_v2 and speak a sentence with the default voice (the engines' "
-             "packages are imported either way).")] = True,
-    voice: Annotated[str | None, typer.Option(
-        "--voice", "-v", show_default=False,
-        help="Also speak a sentence with this voice and report its speed.")] = None,
+    load: Annotated[
+        bool,
+        typer.Option(
+            "--load/--no-load",
+            help="Ask torch for GPUs, load xtts_v2 and speak a sentence with the default voice (the engines' "
+            "packages are imported either way).",
+        ),
+    ] = True,
+    voice: Annotated[
+        str | None,
+        typer.Option(
+            "--voice",
+            "-v",
+            show_default=False,
+            help="Also speak a sentence with this voice and report its speed.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON on stdout.")] = False,
-    accept_coqui_license: Annotated[bool, typer.Option(
-        "--accept-coqui-license",
-        help="Record that you accept the Coqui Public Model License (XTTS v2).")] = False,
+    accept_coqui_license: Annotated[
+        bool,
+        typer.Option(
+            "--accept-coqui-license", help="Record that you accept the Coqui Public Model License (XTTS v2)."
+        ),
+    ] = False,
     voices_file: VoicesOption = None,
     device: DeviceOption = Device.auto,
 ) -> None:
@@ -179,15 +214,27 @@ def doctor_command(
             from voxcli.engines.xtts_files import accept_license
 
             console.info(f"recorded your acceptance of the Coqui Public Model License in {accept_license()}")
-        report = diagnose(load=load, voice=voice, voices_file=voices_file, device=device.value,
-                          progress=lambda step: None if as_json else console.info(f"checking {step}..."))
+        report = diagnose(
+            load=load,
+            voice=voice,
+            voices_file=voices_file,
+            device=device.value,
+            progress=lambda step: None if as_json else console.info(f"checking {step}..."),
+        )
         if as_json:
-            console.emit_json({"default_voice_works": report.default_voice_works,
-                               "checks": [check_json(check) for check in report.checks]})
+            console.emit_json(
+                {
+                    "default_voice_works": report.default_voice_works,
+                    "checks": [check_json(check) for check in report.checks],
+                }
+            )
         else:
             console.show(checks_table("voxcli doctor", report.checks))
-            console.show("the default voice works" if report.default_voice_works
-                         else "the default voice does not work: see the fixes above")
+            console.show(
+                "the default voice works"
+                if report.default_voice_works
+                else "the default voice does not work: see the fixes above"
+            )
         if not report.default_voice_works:
             raise typer.Exit(1)
 

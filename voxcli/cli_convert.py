@@ -25,39 +25,91 @@ MP3_KBPS = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
 def convert_command(
     book: Annotated[str, typer.Argument(help="An .epub, .txt or .md book.", show_default=False)],
     voice: VoiceOption = None,
-    outdir: Annotated[Path | None, typer.Option(
-        "--output", "-o", metavar="OUTDIR", show_default=False,
-        help="Output folder (default: the book's name, beside it).")] = None,
-    formats: Annotated[str, typer.Option(
-        "--format", "-f", help="Audio formats, comma-separated: wav, mp3 (one file per chapter), "
-        "m4b (one audiobook with chapter markers).")] = "wav",
+    outdir: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="OUTDIR",
+            show_default=False,
+            help="Output folder (default: the book's name, beside it).",
+        ),
+    ] = None,
+    formats: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Audio formats, comma-separated: wav, mp3 (one file per chapter), "
+            "m4b (one audiobook with chapter markers).",
+        ),
+    ] = "wav",
     bitrate: Annotated[str, typer.Option("--bitrate", help="MP3 and M4B (AAC) bitrate, e.g. 64k.")] = "64k",
-    loudness: Annotated[str, typer.Option(
-        "--loudness", metavar="LUFS|off",
-        help="Bring every chapter to this integrated loudness (EBU R 128 / BS.1770), or 'off'.")] = "-18",
-    true_peak: Annotated[float, typer.Option(
-        "--true-peak", metavar="DBTP", min=-12.0, max=0.0,
-        help="Peak ceiling while levelling, in dB true peak.")] = -1.0,
-    cover: Annotated[Path | None, typer.Option(
-        "--cover", metavar="FILE", show_default=False,
-        help="Cover image (JPEG or PNG) for the M4B (default: the book's own).")] = None,
-    split_hours: Annotated[float | None, typer.Option(
-        "--split-hours", metavar="H", min=0.01, show_default=False,
-        help="Split the M4B into parts of at most H hours, at chapter boundaries.")] = None,
-    subtitles: Annotated[str, typer.Option(
-        "--subtitles", help="srt, vtt, both, or none; FORMAT:words for a cue per word.")] = "srt,vtt",
-    chapters: Annotated[str | None, typer.Option(
-        "--chapters", "-c", show_default=False,
-        help="Chapters to convert, e.g. 1-3,7 (default: all).")] = None,
+    loudness: Annotated[
+        str,
+        typer.Option(
+            "--loudness",
+            metavar="LUFS|off",
+            help="Bring every chapter to this integrated loudness (EBU R 128 / BS.1770), or 'off'.",
+        ),
+    ] = "-18",
+    true_peak: Annotated[
+        float,
+        typer.Option(
+            "--true-peak",
+            metavar="DBTP",
+            min=-12.0,
+            max=0.0,
+            help="Peak ceiling while levelling, in dB true peak.",
+        ),
+    ] = -1.0,
+    cover: Annotated[
+        Path | None,
+        typer.Option(
+            "--cover",
+            metavar="FILE",
+            show_default=False,
+            help="Cover image (JPEG or PNG) for the M4B (default: the book's own).",
+        ),
+    ] = None,
+    split_hours: Annotated[
+        float | None,
+        typer.Option(
+            "--split-hours",
+            metavar="H",
+            min=0.01,
+            show_default=False,
+            help="Split the M4B into parts of at most H hours, at chapter boundaries.",
+        ),
+    ] = None,
+    subtitles: Annotated[
+        str, typer.Option("--subtitles", help="srt, vtt, both, or none; FORMAT:words for a cue per word.")
+    ] = "srt,vtt",
+    chapters: Annotated[
+        str | None,
+        typer.Option(
+            "--chapters", "-c", show_default=False, help="Chapters to convert, e.g. 1-3,7 (default: all)."
+        ),
+    ] = None,
     speed: SpeedOption = None,
-    jobs: Annotated[int | None, typer.Option(
-        "--jobs", "-j", min=1, max=64, show_default=False,
-        help="Worker processes (default: one per core for CPU-light engines, else 1).")] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            max=64,
+            show_default=False,
+            help="Worker processes (default: one per core for CPU-light engines, else 1).",
+        ),
+    ] = None,
     no_titles: Annotated[bool, typer.Option("--no-titles", help="Do not announce chapter titles.")] = False,
-    dry_run: Annotated[bool, typer.Option(
-        "--dry-run", help="Show the plan and estimates; speak nothing.")] = False,
-    force: Annotated[bool, typer.Option(
-        "--force", help="Rewrite chapter files and the M4B even when they are up to date.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the plan and estimates; speak nothing.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Rewrite chapter files and the M4B even when they are up to date.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print only a JSON summary, on stdout.")] = False,
     voices_file: VoicesOption = None,
     device: DeviceOption = Device.auto,
@@ -75,8 +127,12 @@ def convert_command(
             raise UsageError("a book read from stdin needs an output folder", "add -o OUTDIR")
         chosen = _audio_formats(formats)
         kbps = _bitrate(bitrate, aac_only=chosen == ("m4b",) or set(chosen) == {"wav", "m4b"})
-        settings = OutputSettings(formats=tuple(f for f in chosen if f != "m4b"), kbps=kbps,
-                                  loudness=_loudness(loudness, true_peak), **_subtitles(subtitles))
+        settings = OutputSettings(
+            formats=tuple(f for f in chosen if f != "m4b"),
+            kbps=kbps,
+            loudness=_loudness(loudness, true_peak),
+            **_subtitles(subtitles),
+        )
         audiobook = _audiobook(chosen, kbps, cover, split_hours)
         profile = resolve_voice(voice, load_voices(voices_file))
         if speed is not None:
@@ -86,10 +142,18 @@ def convert_command(
             for warning in result.warnings:
                 console.warn(warning)
         request = ConvertRequest(
-            book=result, source=book, profile=profile,
+            book=result,
+            source=book,
+            profile=profile,
             outdir=outdir if outdir is not None else Path(book).with_suffix(""),
-            chapters=parse_chapters(chapters, len(result.chapters)), settings=settings,
-            jobs=jobs or 0, titles=not no_titles, force=force, device=device.value, audiobook=audiobook)
+            chapters=parse_chapters(chapters, len(result.chapters)),
+            settings=settings,
+            jobs=jobs or 0,
+            titles=not no_titles,
+            force=force,
+            device=device.value,
+            audiobook=audiobook,
+        )
         if dry_run:
             _dry_run(request, as_json)
         else:
@@ -116,25 +180,34 @@ def _run(request: Any, as_json: bool) -> None:
     with _stop_on_signals() as stop, reporter:
         summary = convert(request, reporter, stop)
     data = {
-        "outdir": str(request.outdir), "chapters_written": summary.chapters,
+        "outdir": str(request.outdir),
+        "chapters_written": summary.chapters,
         "chapters_up_to_date": summary.skipped,
-        "sentences_synthesized": summary.synthesized, "characters_synthesized": summary.synth_chars,
+        "sentences_synthesized": summary.synthesized,
+        "characters_synthesized": summary.synth_chars,
         "synthesis_seconds": round(summary.synth_seconds, 3),
         "audio_seconds": round(summary.audio_seconds, 3),
         "wall_seconds": round(summary.wall_seconds, 3),
         "chars_per_second": round(summary.chars_per_second, 1),
-        "real_time_factor": round(summary.real_time_factor, 4), "jobs": jobs,
-        "audiobook_written": summary.audiobook_written, "manifest": summary.manifest,
+        "real_time_factor": round(summary.real_time_factor, 4),
+        "jobs": jobs,
+        "audiobook_written": summary.audiobook_written,
+        "manifest": summary.manifest,
     }
     if as_json:
         console.emit_json(data)
         return
     from voxcli.progress import clock
 
-    speed = (f", {summary.chars_per_second:,.0f} chars/s, real-time factor {summary.real_time_factor:.3f}"
-             if summary.synthesized else "; nothing to synthesise")
-    console.show(f"{summary.chapters} chapter(s) written, {summary.skipped} up to date in {request.outdir}: "
-                 f"{clock(summary.audio_seconds)} of audio in {clock(summary.wall_seconds)}{speed}")
+    speed = (
+        f", {summary.chars_per_second:,.0f} chars/s, real-time factor {summary.real_time_factor:.3f}"
+        if summary.synthesized
+        else "; nothing to synthesise"
+    )
+    console.show(
+        f"{summary.chapters} chapter(s) written, {summary.skipped} up to date in {request.outdir}: "
+        f"{clock(summary.audio_seconds)} of audio in {clock(summary.wall_seconds)}{speed}"
+    )
     parts = summary.manifest.get("audiobook", {}).get("parts", []) if request.audiobook else []
     for part in parts:
         state = "written" if part["file"] in summary.audiobook_written else "up to date"
@@ -176,40 +249,63 @@ def _dry_run(request: Any, as_json: bool) -> None:
     for chapter in plans:
         todo = [s for s in chapter.segments if not cache.has(s.key)]
         words = sum(len(s.text.split()) for s in chapter.segments)
-        rows.append({
-            "index": chapter.index, "title": chapter.title, "file": chapter.stem,
-            "sentences": len(chapter.segments), "characters": chapter.chars,
-            "cached_sentences": len(chapter.segments) - len(todo),
-            "estimated_audio_seconds": round(words / 150 * 60 / request.profile.speed, 1),
-            "estimated_work_seconds": round(sum(len(s.speech) for s in todo)
-                                            / (cls.chars_per_second * (jobs if cls.parallel else 1)), 1),
-        })
+        rows.append(
+            {
+                "index": chapter.index,
+                "title": chapter.title,
+                "file": chapter.stem,
+                "sentences": len(chapter.segments),
+                "characters": chapter.chars,
+                "cached_sentences": len(chapter.segments) - len(todo),
+                "estimated_audio_seconds": round(words / 150 * 60 / request.profile.speed, 1),
+                "estimated_work_seconds": round(
+                    sum(len(s.speech) for s in todo) / (cls.chars_per_second * (jobs if cls.parallel else 1)),
+                    1,
+                ),
+            }
+        )
     if as_json:
-        console.emit_json({"outdir": str(request.outdir), "voice": request.profile.name, "engine": cls.name,
-                           "jobs": jobs, "chapters": rows})
+        console.emit_json(
+            {
+                "outdir": str(request.outdir),
+                "voice": request.profile.name,
+                "engine": cls.name,
+                "jobs": jobs,
+                "chapters": rows,
+            }
+        )
         return
     table = Table(title=Text(f"{request.book.title}: plan for {request.outdir}"), title_justify="left")
     for column in ("#", "File", "Sentences", "Cached", "Chars", "Audio", "Work"):
         table.add_column(column, justify="left" if column == "File" else "right", overflow="fold")
     for row in rows:
-        table.add_row(str(row["index"]), Text(row["file"]), str(row["sentences"]),
-                      str(row["cached_sentences"]),
-                      f"{row['characters']:,}", clock(row["estimated_audio_seconds"]),
-                      clock(row["estimated_work_seconds"]))
+        table.add_row(
+            str(row["index"]),
+            Text(row["file"]),
+            str(row["sentences"]),
+            str(row["cached_sentences"]),
+            f"{row['characters']:,}",
+            clock(row["estimated_audio_seconds"]),
+            clock(row["estimated_work_seconds"]),
+        )
     console.show(table)
     audio = sum(r["estimated_audio_seconds"] for r in rows)
     work = sum(r["estimated_work_seconds"] for r in rows)
     book_file = ", then an M4B of these chapters" if request.audiobook is not None else ""
-    console.show(f"about {clock(audio)} of audio, about {clock(work)} of work with {cls.name} "
-                 f"({jobs} job(s)){book_file}; nothing was synthesised")
+    console.show(
+        f"about {clock(audio)} of audio, about {clock(work)} of work with {cls.name} "
+        f"({jobs} job(s)){book_file}; nothing was synthesised"
+    )
 
 
 def _audio_formats(value: str) -> tuple[str, ...]:
     chosen = tuple(dict.fromkeys(part.strip().lower() for part in value.split(",") if part.strip()))
     unknown = [fmt for fmt in chosen if fmt not in AUDIO_FORMATS]
     if unknown or not chosen:
-        raise UsageError(f"--format: unknown format '{','.join(unknown) or value}'",
-                         f"use {', '.join(AUDIO_FORMATS)} (comma-separated)")
+        raise UsageError(
+            f"--format: unknown format '{','.join(unknown) or value}'",
+            f"use {', '.join(AUDIO_FORMATS)} (comma-separated)",
+        )
     return chosen
 
 
@@ -221,8 +317,9 @@ def _bitrate(value: str, aac_only: bool) -> int:
     allowed = AAC_KBPS if aac_only else MP3_KBPS
     if not text.isdigit() or int(text) not in allowed:
         kind = "an AAC" if aac_only else "an MP3"
-        raise UsageError(f"--bitrate: '{value}' is not {kind} bitrate",
-                         "use one of 32k, 48k, 64k, 96k, 128k ...")
+        raise UsageError(
+            f"--bitrate: '{value}' is not {kind} bitrate", "use one of 32k, 48k, 64k, 96k, 128k ..."
+        )
     return int(text)
 
 
@@ -235,14 +332,18 @@ def _loudness(value: str, ceiling: float) -> Any:
     try:
         target = float(text)
     except ValueError:
-        raise UsageError(f"--loudness: cannot read '{value}'",
-                         "give a loudness in LUFS, e.g. -18, or off") from None
+        raise UsageError(
+            f"--loudness: cannot read '{value}'", "give a loudness in LUFS, e.g. -18, or off"
+        ) from None
     if not -40.0 <= target <= -5.0:
-        raise UsageError(f"--loudness: {target:g} LUFS is out of range",
-                         "use -40 to -5 (audiobooks: -18 to -23)")
+        raise UsageError(
+            f"--loudness: {target:g} LUFS is out of range", "use -40 to -5 (audiobooks: -18 to -23)"
+        )
     if ceiling < target:
-        raise UsageError(f"--true-peak {ceiling:g} is below the loudness target {target:g}",
-                         "raise --true-peak or lower --loudness")
+        raise UsageError(
+            f"--true-peak {ceiling:g} is below the loudness target {target:g}",
+            "raise --true-peak or lower --loudness",
+        )
     return LoudnessSettings(target=target, ceiling=ceiling)
 
 
@@ -255,8 +356,9 @@ def _audiobook(chosen: tuple[str, ...], kbps: int, cover: Path | None, split_hou
             if given is not None:
                 raise UsageError(f"{name} is for M4B files", "add m4b to --format, e.g. --format m4b")
         return None
-    return AudiobookSettings(kbps=kbps, split_hours=split_hours,
-                             cover=read_cover(cover) if cover is not None else None)
+    return AudiobookSettings(
+        kbps=kbps, split_hours=split_hours, cover=read_cover(cover) if cover is not None else None
+    )
 
 
 def _subtitles(value: str) -> dict[str, tuple[str, ...]]:

@@ -58,22 +58,40 @@ def show_command(
 @voices_app.command("add")
 def add_command(
     name: Annotated[str, typer.Argument(help="The new profile's name.", show_default=False)],
-    samples: Annotated[list[Path] | None, typer.Argument(
-        help="With --clone: recordings of the voice (WAV, MP3, FLAC or OGG, 3 to 60 s each).",
-        show_default=False)] = None,
-    clone: Annotated[bool, typer.Option(
-        "--clone", help="Clone a voice with XTTS v2 from the recordings given.")] = False,
-    engine: Annotated[str | None, typer.Option(
-        "--engine", "-e", help="piper, espeak, ... (see 'voxcli engines').", show_default=False)] = None,
-    voice: Annotated[str | None, typer.Option(
-        "--voice", help="The engine's voice id, or a path to a model file.", show_default=False)] = None,
-    lang: Annotated[str | None, typer.Option("--lang", help="Language tag, e.g. en-us.",
-                                             show_default=False)] = None,
-    speed: Annotated[float | None, typer.Option("--speed", min=0.5, max=2.0, show_default=False,
-                                                help="0.5 to 2.0.")] = None,
-    sentence_pause: Annotated[float | None, typer.Option(
-        "--sentence-pause", min=0.0, max=5.0, show_default=False, help="Seconds after each sentence.",
-    )] = None,
+    samples: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="With --clone: recordings of the voice (WAV, MP3, FLAC or OGG, 3 to 60 s each).",
+            show_default=False,
+        ),
+    ] = None,
+    clone: Annotated[
+        bool, typer.Option("--clone", help="Clone a voice with XTTS v2 from the recordings given.")
+    ] = False,
+    engine: Annotated[
+        str | None,
+        typer.Option("--engine", "-e", help="piper, espeak, ... (see 'voxcli engines').", show_default=False),
+    ] = None,
+    voice: Annotated[
+        str | None,
+        typer.Option("--voice", help="The engine's voice id, or a path to a model file.", show_default=False),
+    ] = None,
+    lang: Annotated[
+        str | None, typer.Option("--lang", help="Language tag, e.g. en-us.", show_default=False)
+    ] = None,
+    speed: Annotated[
+        float | None, typer.Option("--speed", min=0.5, max=2.0, show_default=False, help="0.5 to 2.0.")
+    ] = None,
+    sentence_pause: Annotated[
+        float | None,
+        typer.Option(
+            "--sentence-pause",
+            min=0.0,
+            max=5.0,
+            show_default=False,
+            help="Seconds after each sentence.",
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace a profile of the same name.")] = False,
     voices_file: VoicesOption = None,
 ) -> None:
@@ -85,8 +103,9 @@ def add_command(
         if clone:
             table = _cloned(name, samples or [], engine, voice)
         elif samples:
-            raise UsageError("recordings are only taken with --clone",
-                             f"voxcli voices add {name} --clone FILE...")
+            raise UsageError(
+                "recordings are only taken with --clone", f"voxcli voices add {name} --clone FILE..."
+            )
         elif not engine or not voice:
             raise UsageError("a new voice needs --engine and --voice", "or --clone FILE... to clone one")
         else:
@@ -116,8 +135,9 @@ def remove_command(
 
 @voices_app.command("set-default")
 def set_default_command(
-    name: Annotated[str, typer.Argument(help="The profile to use when no voice is given.",
-                                        show_default=False)],
+    name: Annotated[
+        str, typer.Argument(help="The profile to use when no voice is given.", show_default=False)
+    ],
     voices_file: VoicesOption = None,
 ) -> None:
     """Make a profile the default voice."""
@@ -137,15 +157,18 @@ def _cloned(name: str, samples: list[Path], engine: str | None, voice: str | Non
     if not samples:
         raise UsageError("--clone needs at least one recording", f"voxcli voices add {name} --clone me.wav")
     if engine not in (None, "coqui") or voice is not None:
-        raise UsageError("--clone makes an XTTS v2 voice: --engine and --voice do not apply",
-                         "leave them out")
+        raise UsageError(
+            "--clone makes an XTTS v2 voice: --engine and --voice do not apply", "leave them out"
+        )
     checked = [check_sample(sample) for sample in samples]
     problems = [item for item in checked if isinstance(item, str)]
     for problem in problems:
         console.error(problem)
     if problems:
-        raise UsageError(f"{len(problems)} of {len(samples)} recordings cannot be used",
-                         "fix or replace them and run the command again")
+        raise UsageError(
+            f"{len(problems)} of {len(samples)} recordings cannot be used",
+            "fix or replace them and run the command again",
+        )
     stored = store(name, [item for item in checked if not isinstance(item, str)])
     console.info(f"kept {len(stored)} recording(s) as 24 kHz mono WAV in {stored[0].parent}")
     return {"engine": "coqui", "voice": "xtts_v2", "options": {"speaker_wav": [str(p) for p in stored]}}
@@ -166,8 +189,10 @@ def _warn_if_unusable(profile: Any) -> None:
 
     problem = usability(profile)
     if problem:
-        console.warn(f"voice '{profile.name}' cannot speak yet: {problem.message}"
-                     + (f" ({problem.fix})" if problem.fix else ""))
+        console.warn(
+            f"voice '{profile.name}' cannot speak yet: {problem.message}"
+            + (f" ({problem.fix})" if problem.fix else "")
+        )
 
 
 def _warn_if_shadowed(path: Path) -> None:

@@ -10,8 +10,9 @@ SERVER_ENV = "VOXCLI_SERVER"
 API_KEY_ENV = "VOXCLI_API_KEY"  # read by `voxcli serve` too
 
 
-def speak_remote(url: str, text: str, voice: str | None, speed: float | None, fmt: str,
-                 timeout: float = 600.0) -> tuple[bytes, str]:
+def speak_remote(
+    url: str, text: str, voice: str | None, speed: float | None, fmt: str, timeout: float = 600.0
+) -> tuple[bytes, str]:
     """The audio in ``fmt`` (wav or mp3) and the voice that spoke it."""
     import httpx
 
@@ -22,13 +23,20 @@ def speak_remote(url: str, text: str, voice: str | None, speed: float | None, fm
     key = os.environ.get(API_KEY_ENV)
     if key:
         headers["Authorization"] = f"Bearer {key}"
-    payload = {"model": "voxcli", "input": text, "voice": voice or "default", "response_format": fmt,
-               "speed": speed if speed is not None else 1.0}
+    payload = {
+        "model": "voxcli",
+        "input": text,
+        "voice": voice or "default",
+        "response_format": fmt,
+        "speed": speed if speed is not None else 1.0,
+    }
     try:
         response = httpx.post(f"{base}/v1/audio/speech", json=payload, headers=headers, timeout=timeout)
     except httpx.HTTPError as exc:
-        raise VoxError(f"cannot reach the voxcli server at {base}: {exc}",
-                       f"start it with 'voxcli serve', or unset ${SERVER_ENV}") from None
+        raise VoxError(
+            f"cannot reach the voxcli server at {base}: {exc}",
+            f"start it with 'voxcli serve', or unset ${SERVER_ENV}",
+        ) from None
     if response.status_code == 401:
         raise UsageError(f"the server at {base} wants an API key", f"set ${API_KEY_ENV} to its key")
     if response.status_code >= 400:

@@ -18,14 +18,28 @@ EXIT_INTERRUPTED = 130
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in voxcli, not a user mistake
 MAX_SAY_BYTES = 16 * 1024 * 1024
 
-VoiceOption = Annotated[str | None, typer.Option(
-    "--voice", "-v", show_default=False,
-    help="A voice profile name, or ENGINE:VOICE (e.g. espeak:en-us). Default: the default profile.")]
-SpeedOption = Annotated[float | None, typer.Option(
-    "--speed", min=0.5, max=2.0, show_default=False, help="0.5 to 2.0; overrides the profile.")]
-VoicesOption = Annotated[str | None, typer.Option(
-    "--voices", metavar="FILE", show_default=False,
-    help="The voices.toml to use (default: $VOXCLI_VOICES, ./voices.toml, the user's, the built-in).")]
+VoiceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--voice",
+        "-v",
+        show_default=False,
+        help="A voice profile name, or ENGINE:VOICE (e.g. espeak:en-us). Default: the default profile.",
+    ),
+]
+SpeedOption = Annotated[
+    float | None,
+    typer.Option("--speed", min=0.5, max=2.0, show_default=False, help="0.5 to 2.0; overrides the profile."),
+]
+VoicesOption = Annotated[
+    str | None,
+    typer.Option(
+        "--voices",
+        metavar="FILE",
+        show_default=False,
+        help="The voices.toml to use (default: $VOXCLI_VOICES, ./voices.toml, the user's, the built-in).",
+    ),
+]
 
 
 class Device(str, Enum):
@@ -59,10 +73,11 @@ def handled() -> Iterator[None]:
     except Exception as exc:
         if console.settings.debug:
             raise
-        console.error(f"internal error: {type(exc).__name__}: {exc}",
-                      "run again with --debug for the traceback, and please report it")
+        console.error(
+            f"internal error: {type(exc).__name__}: {exc}",
+            "run again with --debug for the traceback, and please report it",
+        )
         raise typer.Exit(EXIT_INTERNAL) from None
-
 
 
 def read_text_argument(text: str) -> str:
@@ -73,6 +88,8 @@ def read_text_argument(text: str) -> str:
 
     data = sys.stdin.buffer.read(MAX_SAY_BYTES + 1)
     if len(data) > MAX_SAY_BYTES:
-        raise UsageError(f"stdin: more than {MAX_SAY_BYTES // (1024 * 1024)} MiB of text",
-                         "use 'voxcli convert' for whole books")
+        raise UsageError(
+            f"stdin: more than {MAX_SAY_BYTES // (1024 * 1024)} MiB of text",
+            "use 'voxcli convert' for whole books",
+        )
     return decode_text(data)[0]

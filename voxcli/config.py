@@ -106,8 +106,9 @@ def load_voices(explicit: str | None = None) -> VoicesFile:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{label}: cannot be read: {exc}",
-                          "check the file's permissions and encoding") from exc
+        raise ConfigError(
+            f"{label}: cannot be read: {exc}", "check the file's permissions and encoding"
+        ) from exc
     return parse_voices(text, label, path, origin)
 
 
@@ -145,14 +146,23 @@ def validate_voices(data: dict[str, Any], label: str, path: Path | None, origin:
         except ValidationError as exc:
             raise _config_error(exc, label, ("voices", name, "options"), {"": engine.Options}) from None
         profiles[name] = VoiceProfile(
-            name=name, engine=entry.engine, voice=entry.voice, lang=entry.lang, speed=entry.speed,
-            sentence_pause=entry.sentence_pause, paragraph_pause=entry.paragraph_pause,
-            title_pause=entry.title_pause, options=options,
-            base_dir=base_dir, source=label,
+            name=name,
+            engine=entry.engine,
+            voice=entry.voice,
+            lang=entry.lang,
+            speed=entry.speed,
+            sentence_pause=entry.sentence_pause,
+            paragraph_pause=entry.paragraph_pause,
+            title_pause=entry.title_pause,
+            options=options,
+            base_dir=base_dir,
+            source=label,
         )
     if model.default is not None and model.default not in profiles:
-        raise ConfigError(f"{label}: default: no voice named '{model.default}'",
-                          _known_hint(model.default, list(profiles), "set default to one of"))
+        raise ConfigError(
+            f"{label}: default: no voice named '{model.default}'",
+            _known_hint(model.default, list(profiles), "set default to one of"),
+        )
     return VoicesFile(label=label, path=path, origin=origin, default=model.default, profiles=profiles)
 
 
@@ -160,8 +170,9 @@ def resolve_voice(spec: str | None, voices: VoicesFile) -> VoiceProfile:
     """The profile for ``spec``: a profile name, ``engine:voice``, or None for the default."""
     if spec is None:
         if voices.default is None:
-            raise ConfigError(f"{voices.label} sets no default voice",
-                              "add default = \"NAME\" to it, or pass --voice NAME")
+            raise ConfigError(
+                f"{voices.label} sets no default voice", 'add default = "NAME" to it, or pass --voice NAME'
+            )
         return voices.profiles[voices.default]
     if spec in voices.profiles:
         return voices.profiles[spec]
@@ -170,14 +181,21 @@ def resolve_voice(spec: str | None, voices: VoicesFile) -> VoiceProfile:
         if not voice:
             raise ConfigError(f"voice '{spec}' names no voice", f"use {engine}:VOICE")
         cls = engine_class(engine)
-        return VoiceProfile(name=spec, engine=engine, voice=voice, lang=_lang_of(engine, voice),
-                            options=cls.Options(), base_dir=Path.cwd())
+        return VoiceProfile(
+            name=spec,
+            engine=engine,
+            voice=voice,
+            lang=_lang_of(engine, voice),
+            options=cls.Options(),
+            base_dir=Path.cwd(),
+        )
     if sep:
-        raise ConfigError(f"unknown engine '{engine}' in voice '{spec}'",
-                          unknown_engine(engine, "").fix)
-    raise ConfigError(f"unknown voice '{spec}' in {voices.label}",
-                      _known_hint(spec, list(voices.profiles), "known voices:")
-                      + "; or use ENGINE:VOICE such as espeak:en-us")
+        raise ConfigError(f"unknown engine '{engine}' in voice '{spec}'", unknown_engine(engine, "").fix)
+    raise ConfigError(
+        f"unknown voice '{spec}' in {voices.label}",
+        _known_hint(spec, list(voices.profiles), "known voices:")
+        + "; or use ENGINE:VOICE such as espeak:en-us",
+    )
 
 
 def _lang_of(engine: str, voice: str) -> str:
@@ -196,8 +214,12 @@ def _known_hint(name: str, known: list[str], lead: str) -> str:
 # ---- errors -------------------------------------------------------------------------------------
 
 _KINDS = {
-    "float_type": "a number", "int_type": "an integer", "string_type": "a string",
-    "bool_type": "true or false", "dict_type": "a table", "list_type": "an array",
+    "float_type": "a number",
+    "int_type": "an integer",
+    "string_type": "a string",
+    "bool_type": "true or false",
+    "dict_type": "a table",
+    "list_type": "an array",
 }
 
 
@@ -206,8 +228,9 @@ def _toml_type(value: Any) -> str:
     return names.get(type(value), type(value).__name__)
 
 
-def _config_error(exc: ValidationError, label: str, prefix: tuple[str | int, ...],
-                  models: dict[str, type[BaseModel]]) -> ConfigError:
+def _config_error(
+    exc: ValidationError, label: str, prefix: tuple[str | int, ...], models: dict[str, type[BaseModel]]
+) -> ConfigError:
     """The first validation error as one line: file, key path, problem, fix."""
     errors = exc.errors()
     first = errors[0]
@@ -216,8 +239,10 @@ def _config_error(exc: ValidationError, label: str, prefix: tuple[str | int, ...
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     if loc and loc[-1] == "[key]":
         loc.pop()
-        return ConfigError(f"{label}: {'.'.join(loc)}: invalid voice name{more}",
-                           "use letters, digits, '-', '_' and '.' (no ':'), at most 64 characters")
+        return ConfigError(
+            f"{label}: {'.'.join(loc)}: invalid voice name{more}",
+            "use letters, digits, '-', '_' and '.' (no ':'), at most 64 characters",
+        )
     where = f"{label}: {'.'.join(loc)}"
     if kind == "extra_forbidden":
         allowed = list(_model_for(models, first["loc"]).model_fields)
@@ -227,8 +252,10 @@ def _config_error(exc: ValidationError, label: str, prefix: tuple[str | int, ...
     if kind == "missing":
         return ConfigError(f"{where}: missing required field{more}", f"add {loc[-1]} = ... to that table")
     if kind in _KINDS:
-        return ConfigError(f"{where}: expected {_KINDS[kind]}, got {_toml_type(value)} {value!r}{more}",
-                           "fix the value's type (quote strings, leave numbers unquoted)")
+        return ConfigError(
+            f"{where}: expected {_KINDS[kind]}, got {_toml_type(value)} {value!r}{more}",
+            "fix the value's type (quote strings, leave numbers unquoted)",
+        )
     message = first["msg"][0].lower() + first["msg"][1:]
     return ConfigError(f"{where}: {message}, got {value!r}{more}", "fix the value")
 
@@ -240,6 +267,7 @@ def _model_for(models: dict[str, type[BaseModel]], loc: tuple[str | int, ...]) -
 
 
 # ---- editing ------------------------------------------------------------------------------------
+
 
 def edit_target(explicit: str | None = None) -> Path:
     """The file ``voices add/remove/set-default`` edit: the one named (created when missing), else
@@ -272,8 +300,10 @@ def add_profile(path: Path, name: str, table: dict[str, Any], replace: bool = Fa
     data = read_for_edit(path)
     voices = data.setdefault("voices", {})
     if name in voices and not replace:
-        raise ConfigError(f"voice '{name}' already exists in {path}",
-                          f"use --force to replace it, or 'voxcli voices remove {name}' first")
+        raise ConfigError(
+            f"voice '{name}' already exists in {path}",
+            f"use --force to replace it, or 'voxcli voices remove {name}' first",
+        )
     voices[name] = table
     if data.get("default") is None:
         data["default"] = name
@@ -287,9 +317,12 @@ def remove_profile(path: Path, name: str) -> VoicesFile:
         raise _no_such_voice(name, path, list(voices))
     if data.get("default") == name:
         others = [other for other in voices if other != name]
-        raise ConfigError(f"'{name}' is the default voice in {path}",
-                          f"make another the default first: voxcli voices set-default {others[0]}" if others
-                          else "add another voice and make it the default first")
+        raise ConfigError(
+            f"'{name}' is the default voice in {path}",
+            f"make another the default first: voxcli voices set-default {others[0]}"
+            if others
+            else "add another voice and make it the default first",
+        )
     del voices[name]
     return write_voices(path, data)
 

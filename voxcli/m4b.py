@@ -63,12 +63,15 @@ def choose_encoder() -> str:
     """'pyav' or 'ffmpeg', as ``$VOXCLI_M4B_ENCODER`` asks or as installed; EngineError when neither is."""
     wanted = os.environ.get(ENCODER_ENV, "").strip().lower()
     if wanted and wanted not in ENCODERS:
-        raise EngineError(f"${ENCODER_ENV}={wanted!r} is not an M4B encoder",
-                          "set it to pyav or ffmpeg, or unset it")
+        raise EngineError(
+            f"${ENCODER_ENV}={wanted!r} is not an M4B encoder", "set it to pyav or ffmpeg, or unset it"
+        )
     if wanted == "ffmpeg":
         if shutil.which("ffmpeg") is None:
-            raise EngineError(f"${ENCODER_ENV}=ffmpeg but there is no ffmpeg program on PATH",
-                              f"install ffmpeg, or unset ${ENCODER_ENV} to use PyAV")
+            raise EngineError(
+                f"${ENCODER_ENV}=ffmpeg but there is no ffmpeg program on PATH",
+                f"install ffmpeg, or unset ${ENCODER_ENV} to use PyAV",
+            )
         return "ffmpeg"
     if _pyav_works():
         return "pyav"
@@ -124,8 +127,9 @@ class _PyAv:
         except OSError as exc:
             raise write_error(path, exc) from exc
         # FFmpeg's "fast" AAC coder: about 6 times the speed of its default, alike for speech at 64k.
-        self._stream: Any = self._out.add_stream("aac", rate=rate, layout="mono",
-                                                 options={"aac_coder": "fast"})
+        self._stream: Any = self._out.add_stream(
+            "aac", rate=rate, layout="mono", options={"aac_coder": "fast"}
+        )
         self._stream.bit_rate = kbps * 1000
         self._stream.metadata["language"] = iso639_2(language)
         base = Fraction(1, rate)
@@ -175,20 +179,49 @@ class _FfmpegProgram:
 
     def __init__(self, path: Path, rate: int, kbps: int, markers: list[Marker], language: str) -> None:
         self._path = path
-        handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".ffmeta{TEMP_SUFFIX}",
-                                        dir=path.parent)
+        handle, name = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=f".ffmeta{TEMP_SUFFIX}", dir=path.parent
+        )
         self._meta = Path(name)
         with os.fdopen(handle, "w", encoding="utf-8") as meta:
             meta.write(ffmetadata(markers, rate))
         command = [
-            shutil.which("ffmpeg") or "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-            "-f", "s16le", "-ar", str(rate), "-ac", "1", "-i", "pipe:0",
-            "-f", "ffmetadata", "-i", str(self._meta),
+            shutil.which("ffmpeg") or "ffmpeg",
+            "-nostdin",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "s16le",
+            "-ar",
+            str(rate),
+            "-ac",
+            "1",
+            "-i",
+            "pipe:0",
+            "-f",
+            "ffmetadata",
+            "-i",
+            str(self._meta),
             # Global metadata from the (empty) metadata file: "-1" would drop the chapter titles too.
-            "-map", "0:a", "-map_metadata", "1", "-map_chapters", "1",
-            "-c:a", "aac", "-aac_coder", "fast", "-b:a", f"{kbps}k",
-            "-metadata:s:a:0", f"language={iso639_2(language)}",
-            "-f", "ipod", str(path),
+            "-map",
+            "0:a",
+            "-map_metadata",
+            "1",
+            "-map_chapters",
+            "1",
+            "-c:a",
+            "aac",
+            "-aac_coder",
+            "fast",
+            "-b:a",
+            f"{kbps}k",
+            "-metadata:s:a:0",
+            f"language={iso639_2(language)}",
+            "-f",
+            "ipod",
+            str(path),
         ]
         self._process = subprocess.Popen(
             command, stdin=subprocess.PIPE, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL

@@ -29,13 +29,23 @@ def previous_chapters(manifest: dict[str, Any]) -> dict[int, dict[str, Any]]:
     return {c["index"]: c for c in chapters if isinstance(c, dict) and isinstance(c.get("index"), int)}
 
 
-def write_manifest(outdir: Path, book: dict[str, Any], voice: dict[str, Any],
-                   chapters: list[dict[str, Any]], warnings: list[str],
-                   loudness: dict[str, Any] | None = None,
-                   audiobook: dict[str, Any] | None = None) -> dict[str, Any]:
-    data: dict[str, Any] = {"voxcli": __version__, "book": book, "voice": voice, "loudness": loudness,
-                            "duration": round(sum(c["duration"] for c in chapters), 3),
-                            "chapters": sorted(chapters, key=lambda c: c["index"])}
+def write_manifest(
+    outdir: Path,
+    book: dict[str, Any],
+    voice: dict[str, Any],
+    chapters: list[dict[str, Any]],
+    warnings: list[str],
+    loudness: dict[str, Any] | None = None,
+    audiobook: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "voxcli": __version__,
+        "book": book,
+        "voice": voice,
+        "loudness": loudness,
+        "duration": round(sum(c["duration"] for c in chapters), 3),
+        "chapters": sorted(chapters, key=lambda c: c["index"]),
+    }
     if audiobook is not None:
         data["audiobook"] = audiobook
     data["warnings"] = warnings
@@ -53,8 +63,12 @@ def _write_if_changed(path: Path, data: bytes) -> None:
     atomic_write_bytes(path, data)
 
 
-def write_playlist(outdir: Path, chapters: list[dict[str, Any]], audiobook: dict[str, Any] | None = None,
-                   prefer: tuple[str, ...] = ("mp3", "wav")) -> None:
+def write_playlist(
+    outdir: Path,
+    chapters: list[dict[str, Any]],
+    audiobook: dict[str, Any] | None = None,
+    prefer: tuple[str, ...] = ("mp3", "wav"),
+) -> None:
     """An extended M3U of the chapters' audio, in book order (MP3 when there is one); the M4B parts
     when there is no chapter audio."""
     lines = ["#EXTM3U"]

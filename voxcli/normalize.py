@@ -20,12 +20,28 @@ __all__ = ["normalize"]
 # --- typography (all languages) ------------------------------------------------------------------
 # Invisible characters go, as the readers in voxcli.ingest drop them; zero-width joiners (U+200C/D)
 # stay: they shape Indic and Persian script and emoji.
-_TYPO = str.maketrans({
-    "\u00ad": None, "\u200b": None, "\u2060": None, "\ufeff": None,
-    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
-    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
-    "\u2026": "...", "\u2010": "-", "\u2011": "-", "\u2212": "-",
-})
+_TYPO = str.maketrans(
+    {
+        "\u00ad": None,
+        "\u200b": None,
+        "\u2060": None,
+        "\ufeff": None,
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u201f": '"',
+        "\u2033": '"',
+        "\u2026": "...",
+        "\u2010": "-",
+        "\u2011": "-",
+        "\u2212": "-",
+    }
+)
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
 _SPACES = re.compile(r"\s+")
 _SPACED_ELLIPSIS = re.compile(r"\.(?: \.){2,}")
@@ -43,9 +59,21 @@ _TLDS = frozenset({"com", "org", "net", "edu", "gov", "io", "uk", "info", "biz",
 _SCHEME = re.compile(r"^(?:(?:https?|ftp)://)?(?:www\.)?", re.IGNORECASE)
 _URL_SPLIT = re.compile(r"([./@_:?=&#~%+-])")
 _URL_WORDS = {
-    "en": {".": "dot", "/": "slash", "@": "at", "-": "dash", "_": "underscore", ":": "colon",
-           "?": "question mark", "=": "equals", "&": "and", "#": "hash", "~": "tilde", "%": "percent",
-           "+": "plus"},
+    "en": {
+        ".": "dot",
+        "/": "slash",
+        "@": "at",
+        "-": "dash",
+        "_": "underscore",
+        ":": "colon",
+        "?": "question mark",
+        "=": "equals",
+        "&": "and",
+        "#": "hash",
+        "~": "tilde",
+        "%": "percent",
+        "+": "plus",
+    },
     "fr": {".": "point", "/": "slash", "@": "arobase", "-": "tiret", "_": "tiret bas"},
     "de": {".": "Punkt", "/": "Schrägstrich", "@": "at", "-": "Bindestrich", "_": "Unterstrich"},
     "es": {".": "punto", "/": "barra", "@": "arroba", "-": "guion", "_": "guion bajo"},
@@ -58,14 +86,37 @@ _URL_WORDS = {
 _NUM = r"\d{1,3}(?:,\d{3})+(?!\d)|\d+"  # 1,000,000 or plain digits
 _NUMBER = rf"(?:(?<![\w.,-])(-))?(?<!\d)({_NUM})(?:\.(\d+))?"  # groups: sign, whole, fraction
 _ABBREVIATIONS = {
-    "Mr": "Mister", "Mrs": "Missus", "Ms": "Miz", "Prof": "Professor", "Gen": "General",
-    "Capt": "Captain", "Lt": "Lieutenant", "Col": "Colonel", "Sgt": "Sergeant", "Jr": "Junior",
-    "Sr": "Senior", "Rev": "Reverend", "Gov": "Governor", "Mt": "Mount", "vs": "versus", "etc": "et cetera",
-    "Etc": "Et cetera", "approx": "approximately", "e.g": "for example", "E.g": "For example",
-    "i.e": "that is", "I.e": "That is", "No": "number", "Nos": "numbers", "Vol": "Volume",
+    "Mr": "Mister",
+    "Mrs": "Missus",
+    "Ms": "Miz",
+    "Prof": "Professor",
+    "Gen": "General",
+    "Capt": "Captain",
+    "Lt": "Lieutenant",
+    "Col": "Colonel",
+    "Sgt": "Sergeant",
+    "Jr": "Junior",
+    "Sr": "Senior",
+    "Rev": "Reverend",
+    "Gov": "Governor",
+    "Mt": "Mount",
+    "vs": "versus",
+    "etc": "et cetera",
+    "Etc": "Et cetera",
+    "approx": "approximately",
+    "e.g": "for example",
+    "E.g": "For example",
+    "i.e": "that is",
+    "I.e": "That is",
+    "No": "number",
+    "Nos": "numbers",
+    "Vol": "Volume",
 }
-_ABBR = re.compile(r"(?<![\w.])(" + "|".join(re.escape(k) for k in sorted(_ABBREVIATIONS, key=len,
-                                                                             reverse=True)) + r"|St|Dr)\.")
+_ABBR = re.compile(
+    r"(?<![\w.])("
+    + "|".join(re.escape(k) for k in sorted(_ABBREVIATIONS, key=len, reverse=True))
+    + r"|St|Dr)\."
+)
 _TITLE_OR_STREET = {"St": ("Saint", "Street"), "Dr": ("Doctor", "Drive")}
 _SENTENCE_FINAL = frozenset({"etc", "Etc", "Jr", "Sr"})  # these often end a sentence; titles never do
 _BEFORE_NUMBER = frozenset({"No", "Nos", "Vol"})  # only abbreviations when a number follows
@@ -76,21 +127,70 @@ _NEW_SENTENCE = re.compile(r"[\"')\]]* [\"'(\[]*[A-Z]")
 _CAPITAL_AHEAD = re.compile(r" ?[A-Z]")
 _PREV_WORD = re.compile(r"(\S+) $")
 _ROMAN = re.compile(r"M{0,3}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})")
-_HEADINGS = ("Chapter", "Book", "Part", "Volume", "Act", "Scene", "Canto", "Section", "Letter",
-             "Appendix", "Lesson", "Psalm", "Article", "Stave")
-_HEADING = re.compile(r"\b(" + "|".join(f"{w}|{w.upper()}" for w in _HEADINGS)
-                      + r") ([IVXLCDM]+)\b(?!['-])")
-_RULERS = ("Henry", "Edward", "George", "William", "Richard", "James", "Charles", "Louis", "Elizabeth",
-           "Mary", "Anne", "John", "Philip", "Frederick", "Napoleon", "Peter", "Catherine", "Alexander",
-           "Nicholas", "Ferdinand", "Pius", "Leo", "Gregory", "Benedict", "Innocent", "Clement",
-           "Boniface", "Urban", "Malcolm", "David", "Robert", "Ramesses", "Ptolemy", "Wilhelm")
+_HEADINGS = (
+    "Chapter",
+    "Book",
+    "Part",
+    "Volume",
+    "Act",
+    "Scene",
+    "Canto",
+    "Section",
+    "Letter",
+    "Appendix",
+    "Lesson",
+    "Psalm",
+    "Article",
+    "Stave",
+)
+_HEADING = re.compile(r"\b(" + "|".join(f"{w}|{w.upper()}" for w in _HEADINGS) + r") ([IVXLCDM]+)\b(?!['-])")
+_RULERS = (
+    "Henry",
+    "Edward",
+    "George",
+    "William",
+    "Richard",
+    "James",
+    "Charles",
+    "Louis",
+    "Elizabeth",
+    "Mary",
+    "Anne",
+    "John",
+    "Philip",
+    "Frederick",
+    "Napoleon",
+    "Peter",
+    "Catherine",
+    "Alexander",
+    "Nicholas",
+    "Ferdinand",
+    "Pius",
+    "Leo",
+    "Gregory",
+    "Benedict",
+    "Innocent",
+    "Clement",
+    "Boniface",
+    "Urban",
+    "Malcolm",
+    "David",
+    "Robert",
+    "Ramesses",
+    "Ptolemy",
+    "Wilhelm",
+)
 # A lone "I" after a name is usually the pronoun ("said Henry I think"), unless nothing follows.
 _RULER = re.compile(r"\b(" + "|".join(_RULERS) + r") ([IVX]{2,}|I(?= ?[,.;:!?)\"]| ?$))\b(?!['-])")
 _ROMAN_LEAD = re.compile(r"^([IVXLC]{2,})(?=\.(?: [A-Z]|$)|$)")  # "XII. The End", a heading alone
 _CURRENCY = re.compile(rf"([$£€¥]) ?({_NUM})(?:\.(\d+))?(?: (million|billion|trillion|thousand)|(bn|m|k))?\b")
 _CURRENCY_AFTER = re.compile(rf"(?<![\w.,])({_NUM})(?:\.(\d\d))? ?([€£])")
-_MONEY = {"$": ("dollar", "dollars", "cent", "cents"), "£": ("pound", "pounds", "penny", "pence"),
-          "€": ("euro", "euros", "cent", "cents"), "¥": ("yen", "yen", "sen", "sen")}
+_MONEY = {
+    "$": ("dollar", "dollars", "cent", "cents"),
+    "£": ("pound", "pounds", "penny", "pence"),
+    "€": ("euro", "euros", "cent", "cents"),
+    "¥": ("yen", "yen", "sen", "sen"),
+}
 _SCALES = {"k": "thousand", "m": "million", "bn": "billion"}
 _PERCENT = re.compile(_NUMBER + r" ?%")
 _DEGREES = re.compile(_NUMBER + r" ?° ?([CF])?(?![A-Za-z])")
@@ -98,17 +198,33 @@ _HASH = re.compile(rf"(?<![\w&])# ?({_NUM})")
 _AMPM = r"(?: ?([ap]\.?m|[AP]\.?M)\b\.?)"  # "am", "a.m.", "AM"; not "Am", which starts a sentence
 _TIME = re.compile(rf"(?<![\d:.])([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?(?![\d:]){_AMPM}?")
 _HOUR = re.compile(rf"(?<![\d:.,])(1[0-2]|0?[1-9]){_AMPM}")
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-           "October", "November", "December")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 _MONTH_NAMES = "|".join(_MONTHS + tuple(m.upper() for m in _MONTHS))  # headstones and title pages shout
 _MONTH_ABBR = {m[:3]: m for m in _MONTHS} | {m[:3].upper(): m.upper() for m in _MONTHS}
 _MONTH_ABBR["Sept"] = "September"
 _YEAR = r"(1\d{3}|20\d{2})(?![\w%]|[.,:]\d)"
-_MONTH_DAY = re.compile(rf"\b({_MONTH_NAMES}|(?:" + "|".join(_MONTH_ABBR) + r")\.) (\d{1,2})"
-                        rf"(?:st|nd|rd|th|d)?(?![\w:]|[.,]\d)(?:(,? ){_YEAR})?")
-_YEAR_CONTEXT = re.compile(r"\b((?i:in|of|since|until|till|by|from|to|during|after|before|around|circa|anno"
-                           r"|c\.|ca\.|years?|early|late|mid|spring|summer|autumn|fall|winter|born|died)|"
-                           rf"{_MONTH_NAMES})(,? |-){_YEAR}")
+_MONTH_DAY = re.compile(
+    rf"\b({_MONTH_NAMES}|(?:" + "|".join(_MONTH_ABBR) + r")\.) (\d{1,2})"
+    rf"(?:st|nd|rd|th|d)?(?![\w:]|[.,]\d)(?:(,? ){_YEAR})?"
+)
+_YEAR_CONTEXT = re.compile(
+    r"\b((?i:in|of|since|until|till|by|from|to|during|after|before|around|circa|anno"
+    r"|c\.|ca\.|years?|early|late|mid|spring|summer|autumn|fall|winter|born|died)|"
+    rf"{_MONTH_NAMES})(,? |-){_YEAR}"
+)
 _YEAR_CITATION = re.compile(r"(?<=[A-Za-z], )(1\d{3}|20\d{2})(?=[.,;)\]]|$)")  # (London, 1712)
 _ERA_AFTER = re.compile(r"(?<![\w.,])(\d{1,4}) ?(B\.?C\.?E\.?|B\.?C\.?|A\.?D\.?|C\.?E\.?)(?![A-Za-z])")
 _ERA_BEFORE = re.compile(r"(?<![\w.])(A\.?D\.?) (\d{1,4})(?!\w|[.,]\d)")
@@ -118,8 +234,17 @@ _MINUS = re.compile(r"(?<=\d) - (?=\d)")  # "10 - 5": arithmetic, once spaced ye
 _RANGE = re.compile(r"(?<![\w.,-])(\d+)-(\d+)(?![\w-]|[.,]\d)")
 _ORDINAL = re.compile(rf"(?<!\d)({_NUM})(?:st|nd|rd|th|ST|ND|RD|TH|(?<=[23])d)\b")
 _VULGAR = re.compile(r"(?:(?<!\d)(\d+) ?)?([½⅓⅔¼¾⅛⅜⅝⅞])")
-_VULGARS = {"½": (1, 2), "⅓": (1, 3), "⅔": (2, 3), "¼": (1, 4), "¾": (3, 4), "⅛": (1, 8), "⅜": (3, 8),
-            "⅝": (5, 8), "⅞": (7, 8)}
+_VULGARS = {
+    "½": (1, 2),
+    "⅓": (1, 3),
+    "⅔": (2, 3),
+    "¼": (1, 4),
+    "¾": (3, 4),
+    "⅛": (1, 8),
+    "⅜": (3, 8),
+    "⅝": (5, 8),
+    "⅞": (7, 8),
+}
 _FRACTION = re.compile(r"(?<![\w/.,])([1-9])/([2-9]|10)(?![\w/]|[.,]\d)")
 _PLUS_BETWEEN = re.compile(r"(?<=\d) ?\+ ?(?=\d)")
 _PLUS_SIGN = re.compile(r"(?<![\w+])\+(?=\d)")
@@ -183,7 +308,7 @@ def _speak_address(address: str, words: dict[str, str]) -> str:
 def _url(m: re.Match[str], words: dict[str, str], *, check_tld: bool) -> str:
     url = m.group(0)
     body = url.rstrip(_STOPS)  # a URL ending a sentence keeps the sentence's full stop
-    tail = url[len(body):]
+    tail = url[len(body) :]
     host = body.split("/", 1)[0]
     if check_tld and host.rsplit(".", 1)[-1] not in _TLDS:
         return url  # "e.g", "S.J", "1.5": dotted tokens that are not addresses
@@ -259,6 +384,7 @@ def _pad(m: re.Match[str], words: str) -> str:
 
 def _numbers_other(text: str, primary: str, code: str) -> str:
     """Plain integers only: decimal and grouping marks differ by language, so the engine reads those."""
+
     def say(m: re.Match[str]) -> str:
         digits = m.group(0)
         if (len(digits) > 1 and digits[0] == "0") or len(digits) > 15:
@@ -275,8 +401,9 @@ def _english(text: str, code: str) -> str:
     text = _ABBR.sub(_abbreviation, text)
     text = _HEADING.sub(lambda m: _heading(m, code), text)
     text = _RULER.sub(lambda m: _ruler(m, code), text)
-    text = _ROMAN_LEAD.sub(lambda m: _words(_roman(m.group(1)), code) if _ROMAN.fullmatch(m.group(1))
-                           else m.group(0), text)
+    text = _ROMAN_LEAD.sub(
+        lambda m: _words(_roman(m.group(1)), code) if _ROMAN.fullmatch(m.group(1)) else m.group(0), text
+    )
     text = _MINUS.sub(" minus ", _SPACED_YEARS.sub(r"\1-", text))  # before any rule turns digits to words
     text = _CURRENCY.sub(lambda m: _pad(m, _money(m[1], m[2], m[3], m[4] or m[5], code)), text)
     text = _CURRENCY_AFTER.sub(lambda m: _pad(m, _money(m[3], m[1], m[2], None, code)), text)
@@ -336,7 +463,7 @@ def _roman(numeral: str) -> int:
 
 
 def _heading(m: re.Match[str], code: str) -> str:
-    numeral, rest = m.group(2), m.string[m.end():m.end() + 2]
+    numeral, rest = m.group(2), m.string[m.end() : m.end() + 2]
     pronoun = numeral == "I" and rest[:1] == " " and rest[1:].islower()
     if not _ROMAN.fullmatch(numeral) or numeral in "LCDM" or pronoun:
         return m.group(0)  # "Appendix C" is a letter; "Chapter I went", the pronoun

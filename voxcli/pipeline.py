@@ -96,13 +96,22 @@ def plan(request: ConvertRequest, remember: bool = False) -> tuple[type[Engine],
     profile = request.profile
     cls = engine_class(profile.engine, profile.where("engine"))
     memo = SentenceMemo(request.outdir / STATE_DIR / "sentences.json", writable=remember)
-    plans = plan_book(request.book, request.chapters, profile, cls.identity(profile), cls.max_chars,
-                      normalize, request.titles, memo)
+    plans = plan_book(
+        request.book,
+        request.chapters,
+        profile,
+        cls.identity(profile),
+        cls.max_chars,
+        normalize,
+        request.titles,
+        memo,
+    )
     return cls, plans
 
 
-def convert(request: ConvertRequest, reporter: Reporter | None = None,
-            should_stop: Callable[[], int] = lambda: 0) -> Summary:
+def convert(
+    request: ConvertRequest, reporter: Reporter | None = None, should_stop: Callable[[], int] = lambda: 0
+) -> Summary:
     """Convert the requested chapters; ``should_stop`` returns a signal number to stop after the sentence."""
     reporter = reporter or Reporter()
     started = time.monotonic()
@@ -122,10 +131,14 @@ def convert(request: ConvertRequest, reporter: Reporter | None = None,
     book_record = old.get("audiobook") if isinstance(old.get("audiobook"), dict) else None
     tracks = len(request.book.chapters)
     builds = {p.index: _build_id(p, request, tracks) for p in plans}
-    todo = [p for p in plans
-            if request.force or not _up_to_date(records.get(p.index), builds[p.index], outdir)
-            # The M4B is made from the cached sentences: a chapter that lost some is made again.
-            or (request.audiobook is not None and not all(cache.has(s.key) for s in p.segments))]
+    todo = [
+        p
+        for p in plans
+        if request.force
+        or not _up_to_date(records.get(p.index), builds[p.index], outdir)
+        # The M4B is made from the cached sentences: a chapter that lost some is made again.
+        or (request.audiobook is not None and not all(cache.has(s.key) for s in p.segments))
+    ]
     missing = _missing(todo, cache)
     reporter.planned(plans, todo, sum(len(speech) for speech in missing.values()))
 
@@ -149,8 +162,9 @@ def convert(request: ConvertRequest, reporter: Reporter | None = None,
     finally:
         session.close()
     if request.audiobook is not None and plans:
-        book_record = _write_audiobook(request, plans, records, cache, book_record or {}, reporter,
-                                       should_stop, summary)
+        book_record = _write_audiobook(
+            request, plans, records, cache, book_record or {}, reporter, should_stop, summary
+        )
         summary.manifest = save()
     if not todo:
         summary.manifest = save()
@@ -158,24 +172,47 @@ def convert(request: ConvertRequest, reporter: Reporter | None = None,
     return summary
 
 
-def _write_audiobook(request: ConvertRequest, plans: list[ChapterPlan], records: dict[int, dict[str, Any]],
-                     cache: AudioCache, previous: dict[str, Any], reporter: Reporter,
-                     should_stop: Callable[[], int], summary: Summary) -> dict[str, Any]:
+def _write_audiobook(
+    request: ConvertRequest,
+    plans: list[ChapterPlan],
+    records: dict[int, dict[str, Any]],
+    cache: AudioCache,
+    previous: dict[str, Any],
+    reporter: Reporter,
+    should_stop: Callable[[], int],
+    summary: Summary,
+) -> dict[str, Any]:
     from voxcli.audiobook import write_audiobook
 
     assert request.audiobook is not None
-    sources = [ChapterSource(plan=p, samples=int(records[p.index]["samples"]),
-                             rate=int(records[p.index]["sample_rate"]),
-                             gain_db=float(records[p.index]["gain_db"]), build=str(records[p.index]["build"]))
-               for p in plans]
+    sources = [
+        ChapterSource(
+            plan=p,
+            samples=int(records[p.index]["samples"]),
+            rate=int(records[p.index]["sample_rate"]),
+            gain_db=float(records[p.index]["gain_db"]),
+            build=str(records[p.index]["build"]),
+        )
+        for p in plans
+    ]
     progress = reporter.audiobook()
     loudness = request.settings.loudness
     settings = request.audiobook
     if not settings.narrator:
         settings = replace(settings, narrator=narrator(request.profile))
     ceiling = loudness.ceiling if loudness is not None else None
-    record = write_audiobook(request.book, sources, request.outdir, cache, settings, ceiling, previous,
-                             progress, should_stop, request.force)
+    record = write_audiobook(
+        request.book,
+        sources,
+        request.outdir,
+        cache,
+        settings,
+        ceiling,
+        previous,
+        progress,
+        should_stop,
+        request.force,
+    )
     summary.audiobook_written = [p["file"] for p in record["parts"] if p["file"] in progress.written]
     return record
 
@@ -183,8 +220,16 @@ def _write_audiobook(request: ConvertRequest, plans: list[ChapterPlan], records:
 class _Session:
     """Synthesis state across chapters: the engine or worker pool, loaded on first need."""
 
-    def __init__(self, request: ConvertRequest, cls: type[Engine], cache: AudioCache, reporter: Reporter,
-                 should_stop: Callable[[], int], summary: Summary, missing: dict[str, str]) -> None:
+    def __init__(
+        self,
+        request: ConvertRequest,
+        cls: type[Engine],
+        cache: AudioCache,
+        reporter: Reporter,
+        should_stop: Callable[[], int],
+        summary: Summary,
+        missing: dict[str, str],
+    ) -> None:
         self.request, self.cls, self.cache, self.reporter = request, cls, cache, reporter
         self.should_stop, self.summary, self.missing = should_stop, summary, missing
         self._engine: Engine | None = None
@@ -192,8 +237,11 @@ class _Session:
         self._total = len(missing)
 
     def chapter(self, plan: ChapterPlan, tracks: int) -> ChapterResult:
-        jobs = [(key, self.missing[key]) for key in dict.fromkeys(s.key for s in plan.segments)
-                if key in self.missing]
+        jobs = [
+            (key, self.missing[key])
+            for key in dict.fromkeys(s.key for s in plan.segments)
+            if key in self.missing
+        ]
         self.reporter.chapter_started(plan, sum(len(speech) for _, speech in jobs))
         if jobs:
             self._speak(jobs)
@@ -208,8 +256,10 @@ class _Session:
                 # An entry that passed the size check but not decoding (it is deleted by now).
                 self._speak([(key, speech[key]) for key in missing.keys])
         else:
-            raise VoxError(f"the audio cache in {self.cache.root} keeps losing entries",
-                           "check the disk, or delete that folder and run again")
+            raise VoxError(
+                f"the audio cache in {self.cache.root} keeps losing entries",
+                "check the disk, or delete that folder and run again",
+            )
         self.summary.chapters += 1
         self.summary.sentences += result.sentences
         self.summary.audio_seconds += result.duration
@@ -233,11 +283,14 @@ class _Session:
                 if self._pool is None:
                     target = registry()[self.request.profile.engine]
                     profile = worker_profile(self.request.profile, self.cls)
-                    self._pool = WorkerPool(self.request.jobs, target, profile, self.request.device,
-                                            self.cache)
-                finished = self._pool.run([(job, None) for job in jobs],
-                                          lambda job, _tag, seconds: done(job[0], job[1], seconds),
-                                          lambda: bool(self.should_stop()))
+                    self._pool = WorkerPool(
+                        self.request.jobs, target, profile, self.request.device, self.cache
+                    )
+                finished = self._pool.run(
+                    [(job, None) for job in jobs],
+                    lambda job, _tag, seconds: done(job[0], job[1], seconds),
+                    lambda: bool(self.should_stop()),
+                )
                 if not finished:
                     self._stop()
             else:
@@ -261,8 +314,11 @@ class _Session:
         signal_number = self.should_stop() or 2
         done = self._total - len(self.missing)
         self.close()
-        raise Interrupted(f"stopped: {done} of {self._total} new sentences are saved",
-                          "run the same command again to resume", signal_number)
+        raise Interrupted(
+            f"stopped: {done} of {self._total} new sentences are saved",
+            "run the same command again to resume",
+            signal_number,
+        )
 
     def suspicious(self) -> set[str]:
         """Texts the engine flagged as probably wrong (the XTTS guard), spoken this run."""
@@ -298,21 +354,32 @@ def _up_to_date(record: dict[str, Any] | None, build: str, outdir: Path) -> bool
     if not all(isinstance(record.get(key), (int, float)) for key in ("samples", "sample_rate", "gain_db")):
         return False
     sizes = record.get("sizes", {})
-    return all((outdir / name).is_file() and (outdir / name).stat().st_size == sizes.get(name)
-               for name in record.get("files", {}).values())
+    return all(
+        (outdir / name).is_file() and (outdir / name).stat().st_size == sizes.get(name)
+        for name in record.get("files", {}).values()
+    )
 
 
 def _record(result: ChapterResult, build: str) -> dict[str, Any]:
     return {
-        "index": result.index, "title": result.title, "files": result.files,
-        "duration": round(result.duration, 3), "samples": result.samples, "characters": result.characters,
-        "sentences": result.sentences, "sample_rate": result.sample_rate, "gain_db": result.gain_db,
-        "loudness": result.loudness, "unspoken": result.unspoken, "build": build,
+        "index": result.index,
+        "title": result.title,
+        "files": result.files,
+        "duration": round(result.duration, 3),
+        "samples": result.samples,
+        "characters": result.characters,
+        "sentences": result.sentences,
+        "sample_rate": result.sample_rate,
+        "gain_db": result.gain_db,
+        "loudness": result.loudness,
+        "unspoken": result.unspoken,
+        "build": build,
     }
 
 
-def _write_records(request: ConvertRequest, records: dict[int, dict[str, Any]],
-                   audiobook: dict[str, Any] | None) -> dict[str, Any]:
+def _write_records(
+    request: ConvertRequest, records: dict[int, dict[str, Any]], audiobook: dict[str, Any] | None
+) -> dict[str, Any]:
     outdir = request.outdir
     chapters = []
     for record in records.values():
@@ -322,18 +389,33 @@ def _write_records(request: ConvertRequest, records: dict[int, dict[str, Any]],
             chapters.append(record)
     book = request.book
     profile = request.profile
-    voice = {"name": profile.name, "engine": profile.engine, "voice": profile.voice, "lang": profile.lang,
-             "speed": profile.speed}
-    meta = {"title": book.title, "author": book.author, "language": book.language, "year": book.year,
-            "source": Path(request.source).name}
-    warnings = [*book.warnings,
-                *(f"chapter {c['index']}: no audio for: {text}"
-                  for c in chapters for text in c.get("unspoken", [])),
-                *(f"chapter {c['index']}: audio may be wrong (length or silences far from the voice's norm): "
-                  f"{text}" for c in chapters for text in c.get("suspicious", []))]
+    voice = {
+        "name": profile.name,
+        "engine": profile.engine,
+        "voice": profile.voice,
+        "lang": profile.lang,
+        "speed": profile.speed,
+    }
+    meta = {
+        "title": book.title,
+        "author": book.author,
+        "language": book.language,
+        "year": book.year,
+        "source": Path(request.source).name,
+    }
+    warnings = [
+        *book.warnings,
+        *(f"chapter {c['index']}: no audio for: {text}" for c in chapters for text in c.get("unspoken", [])),
+        *(
+            f"chapter {c['index']}: audio may be wrong (length or silences far from the voice's norm): {text}"
+            for c in chapters
+            for text in c.get("suspicious", [])
+        ),
+    ]
     loudness = request.settings.loudness
-    levelling = ({"target_lufs": loudness.target, "ceiling_dbtp": loudness.ceiling} if loudness is not None
-                 else None)
+    levelling = (
+        {"target_lufs": loudness.target, "ceiling_dbtp": loudness.ceiling} if loudness is not None else None
+    )
     manifest = write_manifest(outdir, meta, voice, chapters, warnings, levelling, audiobook)
     write_playlist(outdir, chapters, audiobook)
     return manifest

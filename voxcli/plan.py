@@ -70,8 +70,9 @@ def parse_chapters(spec: str | None, count: int) -> list[int]:
         first = int(low) if low else 1
         last = (int(high) if high else count) if dash else first
         if first < 1 or last > count or first > last:
-            raise UsageError(f"--chapters: {part} is outside 1-{count}",
-                             "run 'voxcli chapters BOOK' to see the chapters")
+            raise UsageError(
+                f"--chapters: {part} is outside 1-{count}", "run 'voxcli chapters BOOK' to see the chapters"
+            )
         chosen.update(range(first, last + 1))
     return sorted(chosen)
 
@@ -136,9 +137,17 @@ class SentenceMemo:
             self._changed = False
 
 
-def plan_chapter(chapter: Chapter, number: int, width: int, profile: VoiceProfile, identity: dict[str, Any],
-                 max_chars: int, normalize: Callable[[str, str], str], titles: bool = True,
-                 split: Splitter = sentences) -> ChapterPlan:
+def plan_chapter(
+    chapter: Chapter,
+    number: int,
+    width: int,
+    profile: VoiceProfile,
+    identity: dict[str, Any],
+    max_chars: int,
+    normalize: Callable[[str, str], str],
+    titles: bool = True,
+    split: Splitter = sentences,
+) -> ChapterPlan:
     """Every segment of one chapter, in order, each within ``max_chars`` once normalised."""
     lang = profile.lang
     segments: list[Segment] = []
@@ -147,8 +156,15 @@ def plan_chapter(chapter: Chapter, number: int, width: int, profile: VoiceProfil
         pieces = _fit_spoken(text, max_chars, lambda t: normalize(t, lang))
         for position, (shown, spoken) in enumerate(pieces):
             last = position == len(pieces) - 1
-            segments.append(Segment(shown, spoken, pause if last else min(CLAUSE_PAUSE, pause),
-                                    cache_key(spoken, identity), kind))
+            segments.append(
+                Segment(
+                    shown,
+                    spoken,
+                    pause if last else min(CLAUSE_PAUSE, pause),
+                    cache_key(spoken, identity),
+                    kind,
+                )
+            )
 
     blocks = list(chapter.paragraphs)
     if titles and chapter.title.strip():
@@ -166,8 +182,13 @@ def plan_chapter(chapter: Chapter, number: int, width: int, profile: VoiceProfil
                 add(sentence, profile.paragraph_pause if last else profile.sentence_pause)
     # Text with nothing to pronounce ("* * *") gives no segment; its pause stays with the one before.
     spoken = [s for s in segments if any(ch.isalnum() for ch in s.speech)]
-    return ChapterPlan(index=chapter.index, title=chapter.title, stem=safe_stem(number, chapter.title, width),
-                       segments=tuple(spoken), chars=chapter.chars)
+    return ChapterPlan(
+        index=chapter.index,
+        title=chapter.title,
+        stem=safe_stem(number, chapter.title, width),
+        segments=tuple(spoken),
+        chars=chapter.chars,
+    )
 
 
 def _fit_spoken(text: str, max_chars: int, normalize: Callable[[str], str]) -> list[tuple[str, str]]:
@@ -189,13 +210,22 @@ def _fit_spoken(text: str, max_chars: int, normalize: Callable[[str], str]) -> l
     return [(piece, normalize(piece)) for piece in fit(text, 8)]
 
 
-def plan_book(book: Book, numbers: Sequence[int], profile: VoiceProfile, identity: dict[str, Any],
-              max_chars: int, normalize: Callable[[str, str], str], titles: bool = True,
-              memo: SentenceMemo | None = None) -> list[ChapterPlan]:
+def plan_book(
+    book: Book,
+    numbers: Sequence[int],
+    profile: VoiceProfile,
+    identity: dict[str, Any],
+    max_chars: int,
+    normalize: Callable[[str, str], str],
+    titles: bool = True,
+    memo: SentenceMemo | None = None,
+) -> list[ChapterPlan]:
     width = max(2, len(str(len(book.chapters))))
     by_index = {chapter.index: chapter for chapter in book.chapters}
     memo = memo or SentenceMemo(None)
-    plans = [plan_chapter(by_index[n], n, width, profile, identity, max_chars, normalize, titles, memo.split)
-             for n in numbers]
+    plans = [
+        plan_chapter(by_index[n], n, width, profile, identity, max_chars, normalize, titles, memo.split)
+        for n in numbers
+    ]
     memo.save()
     return plans

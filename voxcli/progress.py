@@ -51,8 +51,14 @@ class RichReporter(Reporter):
 
     def __init__(self) -> None:
         self._progress = Progress(
-            TextColumn("{task.description}", markup=False), BarColumn(), TaskProgressColumn(), _Speed(),
-            TimeRemainingColumn(), console=console.console(), transient=True)
+            TextColumn("{task.description}", markup=False),
+            BarColumn(),
+            TaskProgressColumn(),
+            _Speed(),
+            TimeRemainingColumn(),
+            console=console.console(),
+            transient=True,
+        )
         self._book: Any = None
         self._chapter: Any = None
 

@@ -14,13 +14,22 @@ def book_json(book: Book, full: bool = False) -> dict[str, Any]:
     """The ``chapters --json`` document; ``full`` adds each chapter's text."""
     chapters: list[dict[str, Any]] = []
     for chapter in book.chapters:
-        entry: dict[str, Any] = {"index": chapter.index, "title": chapter.title,
-                                 "words": chapter.words, "chars": chapter.chars}
+        entry: dict[str, Any] = {
+            "index": chapter.index,
+            "title": chapter.title,
+            "words": chapter.words,
+            "chars": chapter.chars,
+        }
         if full:
             entry["text"] = chapter.text
         chapters.append(entry)
-    return {"title": book.title, "author": book.author, "language": book.language,
-            "chapters": chapters, "warnings": list(book.warnings)}
+    return {
+        "title": book.title,
+        "author": book.author,
+        "language": book.language,
+        "chapters": chapters,
+        "warnings": list(book.warnings),
+    }
 
 
 def chapters_table(book: Book) -> Table:
@@ -38,8 +47,13 @@ def chapters_table(book: Book) -> Table:
     table.add_column("Chars", justify="right", footer=f"{chars:,}")
     table.add_column("Min", justify="right", footer=_duration(minutes))
     for chapter in book.chapters:
-        table.add_row(str(chapter.index), Text(chapter.title), f"{chapter.words:,}", f"{chapter.chars:,}",
-                      f"{chapter.minutes:.1f}")
+        table.add_row(
+            str(chapter.index),
+            Text(chapter.title),
+            f"{chapter.words:,}",
+            f"{chapter.chars:,}",
+            f"{chapter.minutes:.1f}",
+        )
     return table
 
 

@@ -57,7 +57,7 @@ def _pack(parts: list[str], max_chars: int, sep: str) -> list[str]:
 
 
 def _hard_cut(word: str, max_chars: int) -> list[str]:
-    return [word[i:i + max_chars] for i in range(0, len(word), max_chars)]
+    return [word[i : i + max_chars] for i in range(0, len(word), max_chars)]
 
 
 def speech_units(text: str, lang: str, max_chars: int) -> list[list[str]]:

@@ -67,8 +67,14 @@ class Streamer:
         if self.fmt != "wav":
             return b""
         # RIFF and data sizes at their maximum: players read a stream of unknown length to its end.
-        return (b"RIFF" + struct.pack("<I", 0xFFFFFFFF) + b"WAVEfmt " + struct.pack(
-            "<IHHIIHH", 16, 1, 1, self.rate, self.rate * 2, 2, 16) + b"data" + struct.pack("<I", 0xFFFFFFFF))
+        return (
+            b"RIFF"
+            + struct.pack("<I", 0xFFFFFFFF)
+            + b"WAVEfmt "
+            + struct.pack("<IHHIIHH", 16, 1, 1, self.rate, self.rate * 2, 2, 16)
+            + b"data"
+            + struct.pack("<I", 0xFFFFFFFF)
+        )
 
     def piece(self, samples: Float32) -> bytes:
         if self.fmt == "pcm":

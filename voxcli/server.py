@@ -36,11 +36,30 @@ from voxcli.serve_audio import MEDIA_TYPES, Streamer, can_stream, whole
 from voxcli.speak import speech_pieces
 from voxcli.speech_queue import Busy, Job, SpeechQueue, Spoken
 
-OPENAI_VOICES = ("alloy", "ash", "ballad", "coral", "echo", "fable", "nova", "onyx", "sage", "shimmer",
-                 "verse")
+OPENAI_VOICES = (
+    "alloy",
+    "ash",
+    "ballad",
+    "coral",
+    "echo",
+    "fable",
+    "nova",
+    "onyx",
+    "sage",
+    "shimmer",
+    "verse",
+)
 DATA_URI = re.compile(r"^data:(audio/[A-Za-z0-9.+-]+)(;[A-Za-z0-9=.-]+)*;base64,(.*)$", re.DOTALL)
-AUDIO_SUFFIX = {"audio/wav": ".wav", "audio/x-wav": ".wav", "audio/wave": ".wav", "audio/mpeg": ".mp3",
-                "audio/mp3": ".mp3", "audio/flac": ".flac", "audio/x-flac": ".flac", "audio/ogg": ".ogg"}
+AUDIO_SUFFIX = {
+    "audio/wav": ".wav",
+    "audio/x-wav": ".wav",
+    "audio/wave": ".wav",
+    "audio/mpeg": ".mp3",
+    "audio/mp3": ".mp3",
+    "audio/flac": ".flac",
+    "audio/x-flac": ".flac",
+    "audio/ogg": ".ogg",
+}
 
 
 @dataclass
@@ -64,8 +83,11 @@ class ApiError(Exception):
 def _error(status: int, message: str, param: str | None = None, code: str | None = None) -> JSONResponse:
     kind = "invalid_request_error" if status < 500 else "server_error"
     headers = {"Retry-After": "1"} if status == 429 else None
-    return JSONResponse({"error": {"message": message, "type": kind, "param": param, "code": code}},
-                        status_code=status, headers=headers)
+    return JSONResponse(
+        {"error": {"message": message, "type": kind, "param": param, "code": code}},
+        status_code=status,
+        headers=headers,
+    )
 
 
 class _Lenient(BaseModel):
@@ -137,16 +159,18 @@ def create_app(settings: ServerSettings) -> FastAPI:
         where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
         if first.get("type") == "json_invalid":
             return _error(400, f"malformed JSON: {first.get('msg', '')}", None, "json_invalid")
-        return _error(400, f"{where or 'body'}: {first.get('msg', 'invalid')}", where or None,
-                      first.get("type"))
+        return _error(
+            400, f"{where or 'body'}: {first.get('msg', 'invalid')}", where or None, first.get("type")
+        )
 
     @app.middleware("http")
     async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         if settings.api_key and request.url.path != "/health":
             given = request.headers.get("authorization", "")
             if not hmac.compare_digest(given.encode(), f"Bearer {settings.api_key}".encode()):
-                response = _error(401, "missing or wrong API key: send 'Authorization: Bearer KEY'",
-                                  code="invalid_api_key")
+                response = _error(
+                    401, "missing or wrong API key: send 'Authorization: Bearer KEY'", code="invalid_api_key"
+                )
                 response.headers["WWW-Authenticate"] = "Bearer"
                 return response
         length = request.headers.get("content-length")
@@ -160,8 +184,10 @@ def create_app(settings: ServerSettings) -> FastAPI:
     async def health() -> dict[str, Any]:
         from voxcli.engines.base import loaded_models
 
-        models = [{"engine": str(key[0]), "model": " ".join(str(part) for part in key[1:])}
-                  for key in loaded_models()]
+        models = [
+            {"engine": str(key[0]), "model": " ".join(str(part) for part in key[1:])}
+            for key in loaded_models()
+        ]
         return {"status": "ok", "version": __version__, "models": models, "engines": state.queue.status()}
 
     @app.get("/voices")
@@ -170,9 +196,17 @@ def create_app(settings: ServerSettings) -> FastAPI:
         listed = []
         for name, profile in state.voices.profiles.items():
             problem = problems[name]
-            listed.append({"name": name, "engine": profile.engine, "voice": profile.voice,
-                           "language": profile.lang, "default": name == state.voices.default,
-                           "usable": problem is None, "problem": problem.message if problem else None})
+            listed.append(
+                {
+                    "name": name,
+                    "engine": profile.engine,
+                    "voice": profile.voice,
+                    "language": profile.lang,
+                    "default": name == state.voices.default,
+                    "usable": problem is None,
+                    "problem": problem.message if problem else None,
+                }
+            )
         return {"voices": listed}
 
     @app.get("/languages")
@@ -192,16 +226,21 @@ def create_app(settings: ServerSettings) -> FastAPI:
             return await _stream(state, profile, text, body.response_format, body.model)
         samples, rate = await _speak(state, profile, text)
         fmt = body.response_format
-        return Response(whole(samples, rate, fmt), media_type=MEDIA_TYPES[fmt],
-                        headers={"X-Voxcli-Voice": profile.name,
-                                 "X-Sample-Rate": str(24000 if fmt == "pcm" else rate)})
+        return Response(
+            whole(samples, rate, fmt),
+            media_type=MEDIA_TYPES[fmt],
+            headers={"X-Voxcli-Voice": profile.name, "X-Sample-Rate": str(24000 if fmt == "pcm" else rate)},
+        )
 
     @app.post("/synthesize-file", response_model=None)
     async def synthesize_file(body: FileRequest) -> Response:
         profile = state.profile(body.voice, body.speed)
         samples, rate = await _speak(state, profile, _text(body.text, "text", settings.max_chars))
-        return Response(whole(samples, rate, "wav"), media_type="audio/wav",
-                        headers={"Content-Disposition": 'attachment; filename="speech.wav"'})
+        return Response(
+            whole(samples, rate, "wav"),
+            media_type="audio/wav",
+            headers={"Content-Disposition": 'attachment; filename="speech.wav"'},
+        )
 
     @app.post("/api/tts")
     async def tts(body: TtsRequest) -> dict[str, str]:
@@ -230,8 +269,12 @@ def _text(text: str, field_name: str, limit: int) -> str:
     if not text.strip():
         raise ApiError(400, f"{field_name}: nothing to say", field_name)
     if len(text) > limit:
-        raise ApiError(413, f"{field_name}: {len(text):,} characters, over the limit of {limit:,}",
-                       field_name, "text_too_long")
+        raise ApiError(
+            413,
+            f"{field_name}: {len(text):,} characters, over the limit of {limit:,}",
+            field_name,
+            "text_too_long",
+        )
     return text
 
 
@@ -242,8 +285,9 @@ def _pieces(profile: VoiceProfile, text: str) -> list[tuple[str, float]]:
     return pieces
 
 
-def _submit(state: State, profile: VoiceProfile, pieces: list[tuple[str, float]]
-            ) -> tuple[Job, asyncio.Queue[tuple[int, Spoken | BaseException]]]:
+def _submit(
+    state: State, profile: VoiceProfile, pieces: list[tuple[str, float]]
+) -> tuple[Job, asyncio.Queue[tuple[int, Spoken | BaseException]]]:
     loop = asyncio.get_running_loop()
     results: asyncio.Queue[tuple[int, Spoken | BaseException]] = asyncio.Queue()
 
@@ -302,8 +346,9 @@ async def _stream(state: State, profile: VoiceProfile, text: str, fmt: str, mode
         raise
     if not can_stream(fmt, first.rate):
         job.cancel()
-        raise ApiError(400, f"response_format {fmt} cannot be streamed; use wav, mp3 or pcm",
-                       "response_format")
+        raise ApiError(
+            400, f"response_format {fmt} cannot be streamed; use wav, mp3 or pcm", "response_format"
+        )
     streamer = Streamer(fmt, first.rate)
 
     async def body() -> AsyncIterator[bytes]:
@@ -316,15 +361,17 @@ async def _stream(state: State, profile: VoiceProfile, text: str, fmt: str, mode
                         spoken = await _next(job, results, deadline)
                     except ApiError:
                         return  # the status is sent already: the stream ends early
-                yield streamer.piece(np.concatenate([spoken.samples,
-                                                     np.zeros(round(pause * spoken.rate), dtype=np.float32)]))
+                yield streamer.piece(
+                    np.concatenate([spoken.samples, np.zeros(round(pause * spoken.rate), dtype=np.float32)])
+                )
                 spoken = None
             yield streamer.end()
         finally:
             job.cancel()
 
-    return StreamingResponse(body(), media_type=MEDIA_TYPES[fmt],
-                             headers={"X-Voxcli-Voice": profile.name, "X-Voxcli-Model": model})
+    return StreamingResponse(
+        body(), media_type=MEDIA_TYPES[fmt], headers={"X-Voxcli-Voice": profile.name, "X-Voxcli-Model": model}
+    )
 
 
 def _train(state: State, body: TrainRequest) -> dict[str, str]:
@@ -334,16 +381,23 @@ def _train(state: State, body: TrainRequest) -> dict[str, str]:
 
     name = body.modelName.strip()
     if not re.fullmatch(NAME_PATTERN, name) or len(name) > 64:
-        raise ApiError(400, "modelName: use letters, digits, '.', '_' and '-' (64 at most), starting with a "
-                       "letter or digit", "modelName")
+        raise ApiError(
+            400,
+            "modelName: use letters, digits, '.', '_' and '-' (64 at most), starting with a letter or digit",
+            "modelName",
+        )
     match = DATA_URI.match(body.audioDataUri.strip())
     if not match:
-        raise ApiError(400, "audioDataUri: not a data URI of audio (data:audio/wav;base64,...)",
-                       "audioDataUri")
+        raise ApiError(
+            400, "audioDataUri: not a data URI of audio (data:audio/wav;base64,...)", "audioDataUri"
+        )
     suffix = AUDIO_SUFFIX.get(match.group(1).lower())
     if suffix is None:
-        raise ApiError(415, f"audioDataUri: {match.group(1)} is not supported; send WAV, MP3, FLAC or OGG",
-                       "audioDataUri")
+        raise ApiError(
+            415,
+            f"audioDataUri: {match.group(1)} is not supported; send WAV, MP3, FLAC or OGG",
+            "audioDataUri",
+        )
     try:
         data = base64.b64decode(re.sub(r"\s+", "", match.group(3)), validate=True)
     except (binascii.Error, ValueError):
@@ -359,7 +413,10 @@ def _train(state: State, body: TrainRequest) -> dict[str, str]:
             if name in state.voices.profiles:
                 raise ApiError(409, f"voice '{name}' already exists", "modelName", "exists")
             stored = store(name, [checked])
-            table = {"engine": "coqui", "voice": "xtts_v2",
-                     "options": {"speaker_wav": [str(p) for p in stored]}}
+            table = {
+                "engine": "coqui",
+                "voice": "xtts_v2",
+                "options": {"speaker_wav": [str(p) for p in stored]},
+            }
             state.voices = add_profile(edit_target(state.settings.voices_file), name, table)
     return {"trainingStatus": "completed", "modelId": name}

@@ -52,8 +52,9 @@ def speak(text: str, profile: VoiceProfile, device: str = "auto") -> Speech:
     for piece, pause in pieces:
         for chunk in engine.synthesize(piece):
             if chunk.sample_rate != rate:
-                raise EngineError(f"engine '{profile.engine}' changed its sample rate mid-text",
-                                  "report this engine's bug")
+                raise EngineError(
+                    f"engine '{profile.engine}' changed its sample rate mid-text", "report this engine's bug"
+                )
             parts.append(np.asarray(chunk.samples, dtype=np.float32))
             spoken += 1
         if pause:

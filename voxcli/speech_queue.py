@@ -80,8 +80,15 @@ class SpeechQueue:
         self._engine(self._lane(profile.engine), profile)
 
     def status(self) -> dict[str, dict[str, object]]:
-        return {name: {"waiting": len(lane.jobs), "capacity": lane.capacity, "speaking": lane.busy,
-                       "voices": sorted(lane.engines)} for name, lane in self._lanes.items()}
+        return {
+            name: {
+                "waiting": len(lane.jobs),
+                "capacity": lane.capacity,
+                "speaking": lane.busy,
+                "voices": sorted(lane.engines),
+            }
+            for name, lane in self._lanes.items()
+        }
 
     def close(self) -> None:
         self._closed = True
@@ -96,8 +103,9 @@ class SpeechQueue:
             lane = self._lanes.get(engine)
             if lane is None:
                 lane = _Lane(engine, self.capacity, self.device)
-                lane.thread = threading.Thread(target=self._work, args=(lane,), name=f"voxcli-{engine}",
-                                               daemon=True)
+                lane.thread = threading.Thread(
+                    target=self._work, args=(lane,), name=f"voxcli-{engine}", daemon=True
+                )
                 self._lanes[engine] = lane
                 lane.thread.start()
             return lane
@@ -139,8 +147,9 @@ class SpeechQueue:
         parts = []
         for chunk in engine.synthesize(text):
             if chunk.sample_rate != engine.sample_rate:
-                raise VoxError(f"engine '{profile.engine}' changed its sample rate mid-text",
-                               "report this engine's bug")
+                raise VoxError(
+                    f"engine '{profile.engine}' changed its sample rate mid-text", "report this engine's bug"
+                )
             parts.append(np.asarray(chunk.samples, dtype=np.float32))
         samples = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
         return Spoken(samples, int(engine.sample_rate))

@@ -49,8 +49,16 @@ class Cue:
     lines: list[str]
 
 
-def build_cues(spoken: Sequence[Spoken], sample_rate: int, duration: float, *, max_line: int = 42,
-               max_lines: int = 2, word_level: bool = False, min_duration: float = 0.0) -> list[Cue]:
+def build_cues(
+    spoken: Sequence[Spoken],
+    sample_rate: int,
+    duration: float,
+    *,
+    max_line: int = 42,
+    max_lines: int = 2,
+    word_level: bool = False,
+    min_duration: float = 0.0,
+) -> list[Cue]:
     """Subtitle cues for a chapter's sentences, in order, never overlapping, all within ``duration``.
 
     ``spoken`` must be in audio order without overlaps. With ``word_level`` each word is its own cue
@@ -124,8 +132,9 @@ def _word_spans(timings: list[WordTiming] | None, count: int, start: float, end:
     return spans
 
 
-def _chunk_cues(words: list[str], start: float, end: float, spans: list[_Span] | None,
-                max_line: int, max_lines: int) -> list[_RawCue]:
+def _chunk_cues(
+    words: list[str], start: float, end: float, spans: list[_Span] | None, max_line: int, max_lines: int
+) -> list[_RawCue]:
     """A sentence's cues: its words cut into parts that each fit on screen, timed part by part."""
     chunks = _split(words, max_line, max_lines)
     if spans is not None:
@@ -138,8 +147,9 @@ def _chunk_cues(words: list[str], start: float, end: float, spans: list[_Span] |
             done += weight
             inner.append(start + (end - start) * done / total)
     bounds = [start, *inner, end]
-    return [(a, b, _wrap(words[i:j], max_line))
-            for (i, j), (a, b) in zip(chunks, pairwise(bounds), strict=True)]
+    return [
+        (a, b, _wrap(words[i:j], max_line)) for (i, j), (a, b) in zip(chunks, pairwise(bounds), strict=True)
+    ]
 
 
 def _split(words: list[str], max_line: int, max_lines: int) -> list[tuple[int, int]]:
@@ -162,8 +172,9 @@ def _split(words: list[str], max_line: int, max_lines: int) -> list[tuple[int, i
     return chunks
 
 
-def _best_cut(words: list[str], i: int, longest: int, need: list[int], offsets: list[int],
-              max_line: int) -> int:
+def _best_cut(
+    words: list[str], i: int, longest: int, need: list[int], offsets: list[int], max_line: int
+) -> int:
     """Where the part starting at word ``i`` ends: near an even share of the rest, after a pause if close."""
     if longest == len(words):
         return longest

@@ -111,11 +111,16 @@ class WorkerPool:
     def __init__(self, jobs: int, target: str, profile: VoiceProfile, device: str, cache: AudioCache) -> None:
         self.jobs = jobs
         self._setup = (target, profile, device, str(cache.root))
-        self._pool = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"),
-                                         initializer=_init_worker)
+        self._pool = ProcessPoolExecutor(
+            max_workers=jobs, mp_context=get_context("spawn"), initializer=_init_worker
+        )
 
-    def run(self, work: Sequence[tuple[Job, Any]], done: Callable[[Job, Any, float], None],
-            should_stop: Callable[[], bool]) -> bool:
+    def run(
+        self,
+        work: Sequence[tuple[Job, Any]],
+        done: Callable[[Job, Any, float], None],
+        should_stop: Callable[[], bool],
+    ) -> bool:
         """Speak every job, calling ``done`` in completion order; False when stopped early.
 
         At most two batches per worker are in flight, so a stop request waits only for those.

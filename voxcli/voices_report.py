@@ -27,18 +27,29 @@ def usability(profile: VoiceProfile, cached: bool = True) -> Problem | None:
 def profile_json(profile: VoiceProfile, default: bool) -> dict[str, Any]:
     problem = usability(profile)
     return {
-        "name": profile.name, "engine": profile.engine, "voice": profile.voice, "lang": profile.lang,
-        "speed": profile.speed, "sentence_pause": profile.sentence_pause,
-        "paragraph_pause": profile.paragraph_pause, "title_pause": profile.title_pause,
+        "name": profile.name,
+        "engine": profile.engine,
+        "voice": profile.voice,
+        "lang": profile.lang,
+        "speed": profile.speed,
+        "sentence_pause": profile.sentence_pause,
+        "paragraph_pause": profile.paragraph_pause,
+        "title_pause": profile.title_pause,
         "options": profile.options.model_dump(exclude_none=True),
-        "default": default, "usable": problem is None,
-        "problem": problem.message if problem else None, "fix": problem.fix if problem else None,
+        "default": default,
+        "usable": problem is None,
+        "problem": problem.message if problem else None,
+        "fix": problem.fix if problem else None,
     }
 
 
 def voices_json(voices: VoicesFile) -> dict[str, Any]:
-    return {"file": voices.label, "origin": voices.origin, "default": voices.default,
-            "voices": [profile_json(p, name == voices.default) for name, p in voices.profiles.items()]}
+    return {
+        "file": voices.label,
+        "origin": voices.origin,
+        "default": voices.default,
+        "voices": [profile_json(p, name == voices.default) for name, p in voices.profiles.items()],
+    }
 
 
 def voices_table(voices: VoicesFile) -> Table:
@@ -47,22 +58,40 @@ def voices_table(voices: VoicesFile) -> Table:
         table.add_column(column, overflow="fold")
     for name, profile in voices.profiles.items():
         problem = usability(profile)
-        usable = Text("yes", style="green") if problem is None else Text(
-            f"no: {problem.message}" + (f" ({problem.fix})" if problem.fix else ""), style="red")
+        usable = (
+            Text("yes", style="green")
+            if problem is None
+            else Text(f"no: {problem.message}" + (f" ({problem.fix})" if problem.fix else ""), style="red")
+        )
         marker = " (default)" if name == voices.default else ""
-        table.add_row(Text(name + marker), profile.engine, Text(profile.voice), profile.lang,
-                      f"{profile.speed:g}", usable)
+        table.add_row(
+            Text(name + marker),
+            profile.engine,
+            Text(profile.voice),
+            profile.lang,
+            f"{profile.speed:g}",
+            usable,
+        )
     return table
 
 
 def profile_table(profile: VoiceProfile, default: bool) -> Table:
     data = profile_json(profile, default)
-    table = Table(title=Text(f"Voice '{profile.name}' from {profile.source}"), title_justify="left",
-                  show_header=False)
+    table = Table(
+        title=Text(f"Voice '{profile.name}' from {profile.source}"), title_justify="left", show_header=False
+    )
     table.add_column("Key", style="bold")
     table.add_column("Value", overflow="fold")
-    for key in ("engine", "voice", "lang", "speed", "sentence_pause", "paragraph_pause", "title_pause",
-                "default"):
+    for key in (
+        "engine",
+        "voice",
+        "lang",
+        "speed",
+        "sentence_pause",
+        "paragraph_pause",
+        "title_pause",
+        "default",
+    ):
         table.add_row(key, Text(str(data[key])))
     for key, value in data["options"].items():
         table.add_row(f"options.{key}", Text(str(value)))
@@ -83,21 +112,41 @@ def checks_table(title: str, checks: list[Check]) -> Table:
         table.add_column(column, overflow="fold")
     styles = {"ok": "green", "warning": "yellow", "missing": "red"}
     for check in checks:
-        table.add_row(check.name, Text(check.status, style=styles[check.status]), Text(check.detail),
-                      Text(check.fix or ""))
+        table.add_row(
+            check.name,
+            Text(check.status, style=styles[check.status]),
+            Text(check.detail),
+            Text(check.fix or ""),
+        )
     return table
 
 
 def engines_table(report: list[tuple[str, Check]]) -> Table:
-    return checks_table("Engines", [
-        Check(check.name, check.status, f"{description}; {check.detail}" if description else check.detail,
-              check.fix) for description, check in report])
+    return checks_table(
+        "Engines",
+        [
+            Check(
+                check.name,
+                check.status,
+                f"{description}; {check.detail}" if description else check.detail,
+                check.fix,
+            )
+            for description, check in report
+        ],
+    )
 
 
 def engines_json(report: list[tuple[str, Check]]) -> list[dict[str, Any]]:
     """Each engine: ``installed`` (its packages are on disk) and ``usable`` (they also really load)."""
-    return [{"description": description, "installed": _on_disk(check.name),
-             "usable": check.status != "missing", **check_json(check)} for description, check in report]
+    return [
+        {
+            "description": description,
+            "installed": _on_disk(check.name),
+            "usable": check.status != "missing",
+            **check_json(check),
+        }
+        for description, check in report
+    ]
 
 
 def _on_disk(engine: str) -> bool:

@@ -27,9 +27,22 @@ from voxcli.engines.base import (
 from voxcli.errors import EngineError
 
 __all__ = [
-    "AudioChunk", "Check", "Engine", "EngineOptions", "Problem", "VoiceProfile", "WordTiming",
-    "engine_class", "engine_names", "engine_report", "ensure_usable", "load_engine", "registry",
-    "shared_model", "unknown_engine", "voice_problem",
+    "AudioChunk",
+    "Check",
+    "Engine",
+    "EngineOptions",
+    "Problem",
+    "VoiceProfile",
+    "WordTiming",
+    "engine_class",
+    "engine_names",
+    "engine_report",
+    "ensure_usable",
+    "load_engine",
+    "registry",
+    "shared_model",
+    "unknown_engine",
+    "voice_problem",
 ]
 
 ENTRY_POINT_GROUP = "voxcli.engines"
@@ -73,11 +86,15 @@ def engine_class(name: str, where: str = "voice") -> type[Engine]:
     try:
         cls = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError) as exc:
-        raise EngineError(f"engine '{name}' cannot be imported from {target}: {exc}",
-                          "reinstall the package that provides it") from exc
+        raise EngineError(
+            f"engine '{name}' cannot be imported from {target}: {exc}",
+            "reinstall the package that provides it",
+        ) from exc
     if not (isinstance(cls, type) and issubclass(cls, Engine)):
-        raise EngineError(f"engine '{name}': {target} is not a voxcli Engine",
-                          "fix the voxcli.engines entry point of the package that provides it")
+        raise EngineError(
+            f"engine '{name}': {target} is not a voxcli Engine",
+            "fix the voxcli.engines entry point of the package that provides it",
+        )
     return cls
 
 
@@ -106,8 +123,10 @@ def load_engine(profile: VoiceProfile, device: str = "auto") -> Engine:
     except ImportError as exc:  # a module the stack check does not cover
         from voxcli.engines.stack import describe
 
-        raise EngineError(f"engine '{cls.name}' cannot start: {describe(exc)}",
-                          f"{cls.install_hint}; 'voxcli doctor' shows what else is broken") from exc
+        raise EngineError(
+            f"engine '{cls.name}' cannot start: {describe(exc)}",
+            f"{cls.install_hint}; 'voxcli doctor' shows what else is broken",
+        ) from exc
 
 
 def engine_report(cached: bool = False) -> list[tuple[str, Check]]:

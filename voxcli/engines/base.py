@@ -125,8 +125,7 @@ def file_identity(path: Path) -> dict[str, Any]:
 
 def looks_like_path(value: str, suffixes: tuple[str, ...] = ()) -> bool:
     """Whether a voice id names a file (rather than a voice known by name)."""
-    return ("/" in value or "\\" in value or value.startswith(("~", "."))
-            or value.lower().endswith(suffixes))
+    return "/" in value or "\\" in value or value.startswith(("~", ".")) or value.lower().endswith(suffixes)
 
 
 class Engine(ABC):
@@ -175,8 +174,9 @@ class Engine(ABC):
         """Why this engine cannot speak at all here: packages missing, or installed but broken."""
         missing = cls.missing_packages()
         if missing:
-            return Problem(f"engine '{cls.name}' is not installed ({', '.join(missing)} missing)",
-                           cls.install_hint)
+            return Problem(
+                f"engine '{cls.name}' is not installed ({', '.join(missing)} missing)", cls.install_hint
+            )
         problem = cls.stack_problem(cached)
         if problem is not None:
             return Problem(f"engine '{cls.name}' cannot start: {problem.message}", problem.fix)
@@ -198,8 +198,14 @@ class Engine(ABC):
     def identity(cls, profile: VoiceProfile) -> dict[str, Any]:
         """Everything that shapes the sound of ``profile``, for audio cache keys. Cheap: no model load."""
         options = profile.options.model_dump(exclude=set(cls.neutral_options))
-        return {"engine": cls.name, "version": cls.version(), "voice": profile.voice, "lang": profile.lang,
-                "speed": profile.speed, "options": options}
+        return {
+            "engine": cls.name,
+            "version": cls.version(),
+            "voice": profile.voice,
+            "lang": profile.lang,
+            "speed": profile.speed,
+            "options": options,
+        }
 
     @classmethod
     def profile_problem(cls, profile: VoiceProfile) -> Problem | None:

@@ -26,19 +26,24 @@ def parse_blend(spec: str) -> list[tuple[str, float]]:
         try:
             value = float(weight)
         except ValueError:
-            raise EngineError(f"voice blend '{spec}': '{weight}' is not a weight",
-                              "write NAME:WEIGHT, e.g. af_heart:0.7,am_michael:0.3") from None
+            raise EngineError(
+                f"voice blend '{spec}': '{weight}' is not a weight",
+                "write NAME:WEIGHT, e.g. af_heart:0.7,am_michael:0.3",
+            ) from None
         if value <= 0 or not name.strip():
-            raise EngineError(f"voice blend '{spec}': each voice needs a name and a weight above 0",
-                              "e.g. af_heart:0.7,am_michael:0.3")
+            raise EngineError(
+                f"voice blend '{spec}': each voice needs a name and a weight above 0",
+                "e.g. af_heart:0.7,am_michael:0.3",
+            )
         parts.append((name.strip(), value))
     if not parts:
         raise EngineError("no voice given", "name a voice, e.g. af_heart")
     return parts
 
 
-def blend(parts: list[tuple[str, float]], load: Callable[[str], T],
-          mix: Callable[[list[tuple[T, float]]], T]) -> T:
+def blend(
+    parts: list[tuple[str, float]], load: Callable[[str], T], mix: Callable[[list[tuple[T, float]]], T]
+) -> T:
     """Load each voice and mix them with weights that sum to 1 (a single voice is returned as is)."""
     if len(parts) == 1:
         return load(parts[0][0])

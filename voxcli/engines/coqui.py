@@ -66,16 +66,23 @@ class CoquiEngine(Engine):
     max_chars: ClassVar[int] = 250  # XTTS's limit for English; it also caps text tokens at 400
     requires: ClassVar[tuple[str, ...]] = ("TTS", "torch", "torchaudio")
     stack: ClassVar[tuple[Layer, ...]] = (
-        Layer("torch", "torch"), Layer("torchaudio", "torchaudio"),
+        Layer("torch", "torch"),
+        Layer("torchaudio", "torchaudio"),
         Layer("transformers", "transformers", ranged=True),  # 5.24 imports, then XTTS inference fails
-        Layer("coqui-tts", "TTS.tts.models.xtts:Xtts"))
+        Layer("coqui-tts", "TTS.tts.models.xtts:Xtts"),
+    )
     distribution: ClassVar[str | None] = "coqui-tts"
     Options: ClassVar[type[EngineOptions]] = CoquiOptions
     neutral_options: ClassVar[frozenset[str]] = frozenset({"device", "model_dir", "retries"})
     chars_per_second: ClassVar[float] = 15.0  # CPU; a GPU is many times faster
 
-    def __init__(self, model: Any, latents: tuple[Any, Any] | None, profile: VoiceProfile,
-                 sample_rate: int = SAMPLE_RATE) -> None:
+    def __init__(
+        self,
+        model: Any,
+        latents: tuple[Any, Any] | None,
+        profile: VoiceProfile,
+        sample_rate: int = SAMPLE_RATE,
+    ) -> None:
         options = profile.options_as(CoquiOptions)
         self._model, self._latents = model, latents  # no latents: a Coqui model other than XTTS
         self._speaker = options.speaker
@@ -102,22 +109,31 @@ class CoquiEngine(Engine):
             return _license_problem()
         for sample in options.speaker_wav or []:
             if not profile.path(sample).is_file():
-                return Problem(f"reference recording not found: {profile.path(sample)}",
-                               "fix the path, or add the voice again: voxcli voices add NAME --clone FILE")
+                return Problem(
+                    f"reference recording not found: {profile.path(sample)}",
+                    "fix the path, or add the voice again: voxcli voices add NAME --clone FILE",
+                )
         if not options.speaker_wav and not options.speaker:
-            return Problem("an XTTS voice needs recordings to clone (speaker_wav) or a built-in speaker",
-                           "voxcli voices add NAME --clone FILE.wav, or set options.speaker")
+            return Problem(
+                "an XTTS voice needs recordings to clone (speaker_wav) or a built-in speaker",
+                "voxcli voices add NAME --clone FILE.wav, or set options.speaker",
+            )
         return None
 
     @classmethod
     def identity(cls, profile: VoiceProfile) -> dict[str, Any]:
         options = profile.options_as(CoquiOptions)
-        extra: dict[str, Any] = {"model_name": profile.voice or XTTS_MODEL,
-                                 "references": _reference_hashes(profile)}
+        extra: dict[str, Any] = {
+            "model_name": profile.voice or XTTS_MODEL,
+            "references": _reference_hashes(profile),
+        }
         if not is_xtts(profile.voice):
             config = coqui_model_dir(profile.voice) / "config.json"
-            return {**super().identity(profile), **extra,
-                    "model": file_identity(config) if config.is_file() else None}
+            return {
+                **super().identity(profile),
+                **extra,
+                "model": file_identity(config) if config.is_file() else None,
+            }
         extra["sample_rate"] = SAMPLE_RATE
         found = find_xtts(profile.path(options.model_dir) if options.model_dir else None)
         if not isinstance(found, Problem):
@@ -163,16 +179,23 @@ class CoquiEngine(Engine):
 
         torch.manual_seed(seed)
         if self._latents is None:  # TTS.api: any other Coqui model, its own sentence handling
-            wav = self._model.tts(text=text, speaker=self._speaker, speaker_wav=self._speaker_wav or None,
-                                  split_sentences=False)
+            wav = self._model.tts(
+                text=text, speaker=self._speaker, speaker_wav=self._speaker_wav or None, split_sentences=False
+            )
             return np.clip(np.asarray(wav, dtype=np.float32).reshape(-1), -1.0, 1.0)
         gpt_latent, speaker_embedding = self._latents
         parts = []
         for piece in self.pieces(text):
             with torch.inference_mode():
-                output = self._model.inference(piece, self._language, gpt_latent, speaker_embedding,
-                                               temperature=self._temperature, speed=self._speed,
-                                               enable_text_splitting=False)
+                output = self._model.inference(
+                    piece,
+                    self._language,
+                    gpt_latent,
+                    speaker_embedding,
+                    temperature=self._temperature,
+                    speed=self._speed,
+                    enable_text_splitting=False,
+                )
             wav = output["wav"]
             parts.append(wav.detach().cpu().numpy() if hasattr(wav, "detach") else np.asarray(wav))
         samples: Float32 = np.clip(np.concatenate([p.reshape(-1) for p in parts]), -1.0, 1.0)
@@ -190,7 +213,7 @@ class CoquiEngine(Engine):
             middle = len(text) // 2
             halves = [text[:middle], text[middle:]]
         else:
-            halves = [" ".join(words[: len(words) // 2]), " ".join(words[len(words) // 2:])]
+            halves = [" ".join(words[: len(words) // 2]), " ".join(words[len(words) // 2 :])]
         return [piece for half in halves for piece in self.pieces(half)]
 
     def _oddness(self, text: str, audio: Float32) -> float:
@@ -218,8 +241,10 @@ def coqui_model_dir(name: str) -> Path:
 
 
 def _model_fix(name: str) -> str:
-    return (f"on a machine with internet run: tts --model_name {name} --text hi --out_path /tmp/x.wav, then "
-            f"copy {coqui_model_dir(name)} to this machine (or set TTS_HOME)")
+    return (
+        f"on a machine with internet run: tts --model_name {name} --text hi --out_path /tmp/x.wav, then "
+        f"copy {coqui_model_dir(name)} to this machine (or set TTS_HOME)"
+    )
 
 
 def _load_api(name: str, device: str) -> Any:
@@ -229,16 +254,19 @@ def _load_api(name: str, device: str) -> Any:
     try:
         return TTS(model_name=name, progress_bar=False).to(device)
     except Exception as exc:  # unknown names, no network, a damaged download
-        raise EngineError(f"Coqui model {name} cannot be loaded: {type(exc).__name__}: {exc}",
-                          _model_fix(name)) from exc
+        raise EngineError(
+            f"Coqui model {name} cannot be loaded: {type(exc).__name__}: {exc}", _model_fix(name)
+        ) from exc
 
 
 def _check_speaker(api: Any, profile: VoiceProfile) -> None:
     options = profile.options_as(CoquiOptions)
     speakers = list(getattr(api, "speakers", None) or [])
     if api.is_multi_speaker and options.speaker not in speakers and not options.speaker_wav:
-        raise EngineError(f"{profile.where('options.speaker')}: {profile.voice} needs a speaker",
-                          f"set options.speaker to one of: {', '.join(speakers[:12])}")
+        raise EngineError(
+            f"{profile.where('options.speaker')}: {profile.voice} needs a speaker",
+            f"set options.speaker to one of: {', '.join(speakers[:12])}",
+        )
 
 
 def longest_silence(audio: Float32, rate: int = SAMPLE_RATE, threshold: float = 0.01) -> float:
@@ -256,9 +284,10 @@ def longest_silence(audio: Float32, rate: int = SAMPLE_RATE, threshold: float = 
 
 
 def _license_problem() -> Problem:
-    return Problem("XTTS v2 is under the Coqui Public Model License, not accepted yet",
-                   f"read {LICENSE_URL}, then run: voxcli doctor --accept-coqui-license "
-                   f"(or set {LICENSE_ENV}=1)")
+    return Problem(
+        "XTTS v2 is under the Coqui Public Model License, not accepted yet",
+        f"read {LICENSE_URL}, then run: voxcli doctor --accept-coqui-license (or set {LICENSE_ENV}=1)",
+    )
 
 
 def _device(wanted: str) -> str:
@@ -275,8 +304,9 @@ def _load(folder: Path, device: str) -> Any:
     try:
         return load_xtts(folder, device)
     except Exception as exc:  # a damaged checkpoint fails anywhere inside torch or TTS
-        raise EngineError(f"XTTS checkpoint {folder} cannot be loaded: {type(exc).__name__}: {exc}",
-                          "download it again") from exc
+        raise EngineError(
+            f"XTTS checkpoint {folder} cannot be loaded: {type(exc).__name__}: {exc}", "download it again"
+        ) from exc
 
 
 def _reference_hashes(profile: VoiceProfile) -> list[str]:
@@ -295,8 +325,10 @@ def _latents(model: Any, profile: VoiceProfile, folder: Path) -> tuple[Any, Any]
     if not options.speaker_wav:
         speakers = getattr(getattr(model, "speaker_manager", None), "speakers", None) or {}
         if options.speaker not in speakers:
-            raise EngineError(f"{profile.where('options.speaker')}: unknown XTTS speaker '{options.speaker}'",
-                              f"known: {', '.join(sorted(speakers)[:12]) or 'none in this checkpoint'}")
+            raise EngineError(
+                f"{profile.where('options.speaker')}: unknown XTTS speaker '{options.speaker}'",
+                f"known: {', '.join(sorted(speakers)[:12]) or 'none in this checkpoint'}",
+            )
         entry = speakers[options.speaker]
         return entry["gpt_cond_latent"], entry["speaker_embedding"]
     source = repr((_reference_hashes(profile), file_identity(folder / "model.pth")))
@@ -339,6 +371,7 @@ def compute_latents(model: Any, paths: list[Path]) -> tuple[Any, Any]:
             embeddings.append(model.get_speaker_embedding(audio, REFERENCE_RATE))
         audios.append(audio)
     with torch.inference_mode():
-        gpt_latent = model.get_gpt_cond_latents(torch.cat(audios, dim=-1), REFERENCE_RATE, length=6,
-                                                chunk_length=6)
+        gpt_latent = model.get_gpt_cond_latents(
+            torch.cat(audios, dim=-1), REFERENCE_RATE, length=6, chunk_length=6
+        )
     return gpt_latent, torch.stack(embeddings).mean(dim=0)

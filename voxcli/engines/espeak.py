@@ -64,8 +64,9 @@ class _Event(ctypes.Structure):
     ]
 
 
-_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int,
-                             ctypes.POINTER(_Event))
+_CALLBACK = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event)
+)
 
 
 class EspeakOptions(EngineOptions):
@@ -133,8 +134,16 @@ def _open(path: str, data: str | None, origin: str) -> _Library:
     lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
     lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
     lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
-    lib.espeak_Synth.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
-                                 ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
+    lib.espeak_Synth.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_size_t,
+        ctypes.c_uint,
+        ctypes.c_int,
+        ctypes.c_uint,
+        ctypes.c_uint,
+        ctypes.c_void_p,
+        ctypes.c_void_p,
+    ]
     lib.espeak_SetSynthCallback.argtypes = [_CALLBACK]
     rate = lib.espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, data.encode() if data else None, 0)
     if rate <= 0:
@@ -214,8 +223,10 @@ class EspeakEngine(Engine):
 
     def _select_voice(self) -> None:
         if self._library.lib.espeak_SetVoiceByName(self._voice.encode()) != EE_OK:
-            raise EngineError(f"eSpeak-NG has no voice '{self._voice}'",
-                              "list its voices with: espeak-ng --voices (e.g. en-us, en-gb, fr, de)")
+            raise EngineError(
+                f"eSpeak-NG has no voice '{self._voice}'",
+                "list its voices with: espeak-ng --voices (e.g. en-us, en-gb, fr, de)",
+            )
 
     def synthesize(self, text: str) -> Iterator[AudioChunk]:
         library = self._library
@@ -235,8 +246,12 @@ class EspeakEngine(Engine):
             raw = b"".join(library.samples)
             marks = list(library.words)
         samples = np.frombuffer(raw, dtype=np.int16).astype(np.float32) / 32768.0
-        yield AudioChunk(samples=samples, sample_rate=self.sample_rate, text=text,
-                         words=_words(text, marks, len(samples) / self.sample_rate))
+        yield AudioChunk(
+            samples=samples,
+            sample_rate=self.sample_rate,
+            text=text,
+            words=_words(text, marks, len(samples) / self.sample_rate),
+        )
 
 
 def _words(text: str, marks: list[tuple[int, int, int]], duration: float) -> list[WordTiming] | None:
@@ -247,6 +262,6 @@ def _words(text: str, marks: list[tuple[int, int, int]], duration: float) -> lis
     for index, (position, length, ms) in enumerate(marks):
         start = min(ms / 1000, duration)
         end = min(marks[index + 1][2] / 1000, duration) if index + 1 < len(marks) else duration
-        word = text[max(position - 1, 0):max(position - 1, 0) + length]
+        word = text[max(position - 1, 0) : max(position - 1, 0) + length]
         timings.append(WordTiming(word, start, max(start, end)))
     return timings

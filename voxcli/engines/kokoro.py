@@ -48,8 +48,19 @@ SAMPLES_PER_FRAME = 600  # one predicted duration unit (hop 300 at 24 kHz, durat
 SPACY_MODEL = "en_core_web_sm"
 SPACY_HINT = f"python -m spacy download {SPACY_MODEL}"
 LANGS = {  # voices.toml lang -> Kokoro's language code
-    "en-us": "a", "en": "a", "en-gb": "b", "es": "e", "fr": "f", "fr-fr": "f", "hi": "h", "it": "i",
-    "pt-br": "p", "pt": "p", "ja": "j", "zh": "z", "zh-cn": "z",
+    "en-us": "a",
+    "en": "a",
+    "en-gb": "b",
+    "es": "e",
+    "fr": "f",
+    "fr-fr": "f",
+    "hi": "h",
+    "it": "i",
+    "pt-br": "p",
+    "pt": "p",
+    "ja": "j",
+    "zh": "z",
+    "zh-cn": "z",
 }
 ESPEAK_LANGS = {"a": "en-us", "b": "en-gb", "e": "es", "f": "fr-fr", "h": "hi", "i": "it", "p": "pt-br"}
 _warned: set[str] = set()
@@ -99,7 +110,8 @@ def missing_weights(repo_id: str, dirs: list[Path]) -> Problem:
         f"Kokoro weights not found in {where} or the Hugging Face cache",
         f"on a machine with internet, download config.json, {MODEL_FILES.get(repo_id, 'the .pth model')} and "
         f"voices/VOICE.pt from https://huggingface.co/{repo_id} into one folder and set {DIR_ENV} to it "
-        "(or the profile's model_dir)")
+        "(or the profile's model_dir)",
+    )
 
 
 def find_weights(profile: VoiceProfile) -> Weights | Problem | None:
@@ -130,7 +142,9 @@ class KokoroEngine(Engine):
         Layer("torch", "torch"),
         # Not a dependency of kokoro, but transformers 5 imports it (audio_utils) whenever it is installed.
         Layer("torchaudio", "torchaudio", optional=True),
-        Layer("misaki", "misaki"), Layer("kokoro", "kokoro:KModel"))
+        Layer("misaki", "misaki"),
+        Layer("kokoro", "kokoro:KModel"),
+    )
     distribution: ClassVar[str | None] = "kokoro"
     Options: ClassVar[type[EngineOptions]] = KokoroOptions
     neutral_options: ClassVar[frozenset[str]] = frozenset({"device", "model_dir"})
@@ -209,8 +223,12 @@ class KokoroEngine(Engine):
             pieces.append(np.clip(audio, -1.0, 1.0).astype(np.float32))
             offset += len(audio)
         samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
-        yield AudioChunk(samples=samples, sample_rate=SAMPLE_RATE, text=text,
-                         words=match_words(text, [(s, min(e, offset)) for s, e in spans], SAMPLE_RATE))
+        yield AudioChunk(
+            samples=samples,
+            sample_rate=SAMPLE_RATE,
+            text=text,
+            words=match_words(text, [(s, min(e, offset)) for s, e in spans], SAMPLE_RATE),
+        )
 
 
 def pick_device(wanted: str) -> str:
@@ -241,8 +259,9 @@ def _weights_or_download(profile: VoiceProfile) -> Weights:
         model = Path(hf_hub_download(repo_id=options.repo_id, filename=filename))
     except Exception as exc:  # no network, proxy, 404: all mean "the weights are not here"
         problem = missing_weights(options.repo_id, [])
-        raise EngineError(f"{problem.message}, and downloading failed ({type(exc).__name__})",
-                          problem.fix) from exc
+        raise EngineError(
+            f"{problem.message}, and downloading failed ({type(exc).__name__})", problem.fix
+        ) from exc
     return Weights(config, model, None)
 
 
@@ -254,8 +273,9 @@ def _load_model(repo_id: str, weights: Weights, device: str) -> Any:
     try:
         model = KModel(repo_id=repo_id, config=str(weights.config), model=str(weights.model))
     except Exception as exc:  # a truncated or foreign .pth fails inside torch.load
-        raise EngineError(f"Kokoro model {weights.model} cannot be loaded: {exc}",
-                          "download the model file again") from exc
+        raise EngineError(
+            f"Kokoro model {weights.model} cannot be loaded: {exc}", "download the model file again"
+        ) from exc
     model = model.to(device).eval()
     with torch.inference_mode():
         model("".join(list(model.vocab)[:8]), torch.zeros(1, 256, device=device), 1.0)
@@ -279,8 +299,10 @@ def _make_g2p(code: str, mode: str) -> Any:
             _warned.add("spacy")
             from voxcli import console
 
-            console.warn(f"the spaCy model {SPACY_MODEL} is not installed: Kokoro's English phonemes come "
-                         f"from eSpeak-NG instead ({SPACY_HINT})")
+            console.warn(
+                f"the spaCy model {SPACY_MODEL} is not installed: Kokoro's English phonemes come "
+                f"from eSpeak-NG instead ({SPACY_HINT})"
+            )
     if code == "j":
         from misaki import ja
 
@@ -305,8 +327,9 @@ def _voice_pack(profile: VoiceProfile, weights: Weights, device: str) -> Any:
 
     def load(name: str) -> Any:
         path = _voice_file(name, profile, weights, options.repo_id)
-        return shared_model(("kokoro-voice", str(path)),
-                            lambda: torch.load(path, map_location="cpu", weights_only=True))
+        return shared_model(
+            ("kokoro-voice", str(path)), lambda: torch.load(path, map_location="cpu", weights_only=True)
+        )
 
     def mix(packs: list[tuple[Any, float]]) -> Any:
         return sum(pack * weight for pack, weight in packs)
@@ -319,8 +342,9 @@ def _voice_file(name: str, profile: VoiceProfile, weights: Weights, repo_id: str
     if looks_like_path(name, (".pt",)):
         path = profile.path(name)
         if not path.is_file():
-            raise EngineError(f"{profile.where('voice')}: Kokoro voice file not found: {path}",
-                              "fix the path")
+            raise EngineError(
+                f"{profile.where('voice')}: Kokoro voice file not found: {path}", "fix the path"
+            )
         return path
     for folder in [*([weights.folder] if weights.folder else []), *_local_dirs(profile)]:
         if (folder / "voices" / f"{name}.pt").is_file():
@@ -334,10 +358,15 @@ def _voice_file(name: str, profile: VoiceProfile, weights: Weights, repo_id: str
         try:
             return Path(hf_hub_download(repo_id=repo_id, filename=f"voices/{name}.pt"))
         except Exception as exc:  # unknown voice names are 404s
-            raise EngineError(f"Kokoro voice '{name}' could not be downloaded ({type(exc).__name__})",
-                              f"check the name at https://huggingface.co/{repo_id}/tree/main/voices") from exc
-    raise EngineError(f"Kokoro voice '{name}' not found", f"put {name}.pt in the voices folder of the Kokoro "
-                      f"weights ({weights.folder or DIR_ENV}), or give the path to a .pt voice file")
+            raise EngineError(
+                f"Kokoro voice '{name}' could not be downloaded ({type(exc).__name__})",
+                f"check the name at https://huggingface.co/{repo_id}/tree/main/voices",
+            ) from exc
+    raise EngineError(
+        f"Kokoro voice '{name}' not found",
+        f"put {name}.pt in the voices folder of the Kokoro "
+        f"weights ({weights.folder or DIR_ENV}), or give the path to a .pt voice file",
+    )
 
 
 def timed_phonemes(phonemes: str, vocab: dict[str, int], durations: Ints) -> list[tuple[str, int, int]]:

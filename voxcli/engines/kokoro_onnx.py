@@ -55,10 +55,27 @@ STYLE_SUFFIXES = (".npy",)
 
 # voxcli language tags -> eSpeak-NG's; other tags go to eSpeak-NG as they are, lower-cased.
 LANGUAGES = {
-    "en": "en-us", "en-us": "en-us", "en-gb": "en-gb", "en-uk": "en-gb",
-    "fr": "fr-fr", "fr-fr": "fr-fr", "es": "es", "es-es": "es", "it": "it", "it-it": "it",
-    "pt": "pt-br", "pt-br": "pt-br", "pt-pt": "pt", "hi": "hi", "ja": "ja", "ja-jp": "ja",
-    "zh": "cmn", "zh-cn": "cmn", "cmn": "cmn", "de": "de", "de-de": "de",
+    "en": "en-us",
+    "en-us": "en-us",
+    "en-gb": "en-gb",
+    "en-uk": "en-gb",
+    "fr": "fr-fr",
+    "fr-fr": "fr-fr",
+    "es": "es",
+    "es-es": "es",
+    "it": "it",
+    "it-it": "it",
+    "pt": "pt-br",
+    "pt-br": "pt-br",
+    "pt-pt": "pt",
+    "hi": "hi",
+    "ja": "ja",
+    "ja-jp": "ja",
+    "zh": "cmn",
+    "zh-cn": "cmn",
+    "cmn": "cmn",
+    "de": "de",
+    "de-de": "de",
 }
 
 
@@ -112,12 +129,15 @@ def find_files(profile: VoiceProfile) -> ModelFiles | Problem:
     else:
         voices = next((d / VOICES_NAME for d in dirs if (d / VOICES_NAME).is_file()), None)
     if model is None or voices is None:
-        wanted = " and ".join(name for name, found in ((MODEL_NAMES[0], model), (VOICES_NAME, voices))
-                              if found is None)
+        wanted = " and ".join(
+            name for name, found in ((MODEL_NAMES[0], model), (VOICES_NAME, voices)) if found is None
+        )
         target = f"{dirs[0]} (${MODEL_DIR_ENV})" if len(dirs) > 1 else f"{dirs[0]} or set {MODEL_DIR_ENV}"
-        return Problem(f"Kokoro ONNX files not found: no {wanted} in {where}",
-                       f"put {MODEL_NAMES[0]} (or {MODEL_NAMES[1]}) and {VOICES_NAME} from {RELEASES} "
-                       f"in {target}, or name them with options.model and options.voices")
+        return Problem(
+            f"Kokoro ONNX files not found: no {wanted} in {where}",
+            f"put {MODEL_NAMES[0]} (or {MODEL_NAMES[1]}) and {VOICES_NAME} from {RELEASES} "
+            f"in {target}, or name them with options.model and options.voices",
+        )
     vocab = profile.path(options.vocab) if options.vocab is not None else None
     if vocab is not None and not vocab.is_file():
         return Problem(f"Kokoro vocab file not found: {vocab}", "fix options.vocab, or remove it")
@@ -142,16 +162,25 @@ class KokoroOnnxEngine(Engine):
     install_hint: ClassVar[str] = "pip install kokoro-onnx"
     max_chars: ClassVar[int] = 300
     requires: ClassVar[tuple[str, ...]] = ("kokoro_onnx", "onnxruntime")
-    stack: ClassVar[tuple[Layer, ...]] = (Layer("onnxruntime", "onnxruntime"),
-                                          Layer("kokoro-onnx", "kokoro_onnx:Kokoro"))
+    stack: ClassVar[tuple[Layer, ...]] = (
+        Layer("onnxruntime", "onnxruntime"),
+        Layer("kokoro-onnx", "kokoro_onnx:Kokoro"),
+    )
     distribution: ClassVar[str | None] = "kokoro-onnx"
     Options: ClassVar[type[EngineOptions]] = KokoroOnnxOptions
     neutral_options: ClassVar[frozenset[str]] = frozenset({"threads"})
     parallel: ClassVar[bool] = True
     chars_per_second: ClassVar[float] = 40.0  # int8 model on 2 cores: bench/kokoro_onnx.py
 
-    def __init__(self, kokoro: Any, session_options: Any, style: Float32, profile: VoiceProfile,
-                 language: str, backend: Any) -> None:
+    def __init__(
+        self,
+        kokoro: Any,
+        session_options: Any,
+        style: Float32,
+        profile: VoiceProfile,
+        language: str,
+        backend: Any,
+    ) -> None:
         options = profile.options_as(KokoroOnnxOptions)
         self.sample_rate = SAMPLE_RATE
         self.session_options = session_options  # as the session was created with (threads, for tests)
@@ -172,8 +201,12 @@ class KokoroOnnxEngine(Engine):
         if found.vocab is not None:
             files["vocab"] = file_identity(found.vocab)
         styles = [file_identity(path) for path in _style_files(profile) if path.is_file()]
-        return {**super().identity(profile), "files": files, "style_files": styles,
-                "sample_rate": SAMPLE_RATE}
+        return {
+            **super().identity(profile),
+            "files": files,
+            "style_files": styles,
+            "sample_rate": SAMPLE_RATE,
+        }
 
     @classmethod
     def profile_problem(cls, profile: VoiceProfile) -> Problem | None:
@@ -182,8 +215,9 @@ class KokoroOnnxEngine(Engine):
             return found
         for path in _style_files(profile):
             if not path.is_file():
-                return Problem(f"Kokoro style file not found: {path}",
-                               "fix the path, or name a voice of the voices file")
+                return Problem(
+                    f"Kokoro style file not found: {path}", "fix the path, or name a voice of the voices file"
+                )
         return None
 
     @classmethod
@@ -193,8 +227,9 @@ class KokoroOnnxEngine(Engine):
         if isinstance(found, Problem):
             raise EngineError(f"{profile.where('voice')}: {found.message}", found.fix)
         if not 0.5 <= profile.speed <= 2.0:
-            raise EngineError(f"{profile.where('speed')}: {profile.speed:g} is out of range",
-                              "use a speed from 0.5 to 2.0")
+            raise EngineError(
+                f"{profile.where('speed')}: {profile.speed:g} is out of range", "use a speed from 0.5 to 2.0"
+            )
         providers = onnx_providers(device, "kokoro-onnx")
         key = ("kokoro-onnx", str(found.model.resolve()), tuple(providers), options.threads)
         session, session_options = shared_model(key, lambda: _load_session(found.model, providers, options))
@@ -221,13 +256,26 @@ class KokoroOnnxEngine(Engine):
         pieces = split_phonemes(phonemes, PIECE_PHONEMES)
         for index, piece in enumerate(pieces):
             audio, _, timings = self._kokoro.create_timed(
-                piece, voice=self.style, speed=self._speed, lang=self.language, is_phonemes=True,
-                trim=self._trim, sentence_pause=0.0, clause_pause=0.0)
+                piece,
+                voice=self.style,
+                speed=self._speed,
+                lang=self.language,
+                is_phonemes=True,
+                trim=self._trim,
+                sentence_pause=0.0,
+                clause_pause=0.0,
+            )
             audio = np.asarray(audio, dtype=np.float32).ravel()
             if spans is not None:
                 if timings:
-                    spans += word_spans((t.phoneme, offset + round(t.start * SAMPLE_RATE),
-                                         offset + round(t.end * SAMPLE_RATE)) for t in timings)
+                    spans += word_spans(
+                        (
+                            t.phoneme,
+                            offset + round(t.start * SAMPLE_RATE),
+                            offset + round(t.end * SAMPLE_RATE),
+                        )
+                        for t in timings
+                    )
                 else:
                     spans = None
             parts.append(audio)
@@ -250,6 +298,7 @@ class KokoroOnnxEngine(Engine):
 
 # ---- phonemes -------------------------------------------------------------------------------------
 
+
 def _espeak_lock() -> Any:
     """kokoro-onnx's lock around eSpeak-NG (global state), so its own calls and ours never overlap."""
     from kokoro_onnx import tokenizer
@@ -264,11 +313,14 @@ def _backend(language: str, profile: VoiceProfile) -> Any:
 
     try:
         with _espeak_lock():
-            return EspeakBackend(language, preserve_punctuation=True, with_stress=True,
-                                 language_switch="remove-flags")
+            return EspeakBackend(
+                language, preserve_punctuation=True, with_stress=True, language_switch="remove-flags"
+            )
     except RuntimeError as exc:
-        raise EngineError(f"{profile.where('lang')}: eSpeak-NG cannot phonemize '{profile.lang}': {exc}",
-                          "use a language such as en-us, en-gb, fr, es, it, pt-br, hi, ja or zh") from exc
+        raise EngineError(
+            f"{profile.where('lang')}: eSpeak-NG cannot phonemize '{profile.lang}': {exc}",
+            "use a language such as en-us, en-gb, fr, es, it, pt-br, hi, ja or zh",
+        ) from exc
 
 
 # ---- loading --------------------------------------------------------------------------------------
@@ -281,11 +333,14 @@ def _load_session(model: Path, providers: Sequence[str], options: KokoroOnnxOpti
     import onnxruntime
 
     try:
-        session = onnxruntime.InferenceSession(str(model), sess_options=session_options(options.threads),
-                                               providers=list(providers))
+        session = onnxruntime.InferenceSession(
+            str(model), sess_options=session_options(options.threads), providers=list(providers)
+        )
     except Exception as exc:  # onnxruntime raises its own exception types for corrupt models
-        raise EngineError(f"Kokoro model {model} cannot be loaded: {exc}",
-                          f"download it again from {RELEASES}; the file may be truncated") from exc
+        raise EngineError(
+            f"Kokoro model {model} cannot be loaded: {exc}",
+            f"download it again from {RELEASES}; the file may be truncated",
+        ) from exc
     return session, session.get_session_options()
 
 
@@ -297,8 +352,10 @@ def _kokoro(session: Any, files: ModelFiles) -> Any:
     try:
         return Kokoro.from_session(session, str(files.voices), vocab_config=vocab)
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-        raise EngineError(f"Kokoro voices file {files.voices} is unreadable: {exc!r}",
-                          f"download {VOICES_NAME} again from {RELEASES}") from exc
+        raise EngineError(
+            f"Kokoro voices file {files.voices} is unreadable: {exc!r}",
+            f"download {VOICES_NAME} again from {RELEASES}",
+        ) from exc
 
 
 def _vocab(path: Path) -> dict[str, Any]:
@@ -309,8 +366,10 @@ def _vocab(path: Path) -> dict[str, Any]:
         data = exc
     if not (isinstance(data, dict) and isinstance(data.get("vocab"), dict) and data["vocab"]):
         detail = f": {data}" if isinstance(data, Exception) else ""
-        raise EngineError(f"Kokoro vocab file {path} is unreadable or has no \"vocab\" table{detail}",
-                          f"use the config.json of the model's release ({RELEASES}), or remove options.vocab")
+        raise EngineError(
+            f'Kokoro vocab file {path} is unreadable or has no "vocab" table{detail}',
+            f"use the config.json of the model's release ({RELEASES}), or remove options.vocab",
+        )
     return {"vocab": data["vocab"]}
 
 
@@ -328,15 +387,19 @@ def _voice_style(kokoro: Any, profile: VoiceProfile) -> Float32:
             close = difflib.get_close_matches(name, known, n=1)
             hint = f"did you mean '{close[0]}'? " if close else ""
             more = ", ..." if len(known) > 12 else ""
-            raise EngineError(f"{profile.where('voice')}: unknown Kokoro voice '{name}'",
-                              f"{hint}known voices: {', '.join(known[:12])}{more}")
+            raise EngineError(
+                f"{profile.where('voice')}: unknown Kokoro voice '{name}'",
+                f"{hint}known voices: {', '.join(known[:12])}{more}",
+            )
         return _style_shape(np.asarray(kokoro.get_voice_style(name), dtype=np.float32), name, profile)
 
     def mix(weighted: list[tuple[Float32, float]]) -> Float32:
         shapes = {style.shape for style, _ in weighted}
         if len(shapes) > 1:
-            raise EngineError(f"{profile.where('voice')}: the voices of the blend have different shapes "
-                              f"{sorted(shapes)}", "blend voices of the same voices file")
+            raise EngineError(
+                f"{profile.where('voice')}: the voices of the blend have different shapes {sorted(shapes)}",
+                "blend voices of the same voices file",
+            )
         mixed = np.zeros_like(weighted[0][0])
         for style, weight in weighted:
             mixed += style * np.float32(weight)
@@ -349,8 +412,10 @@ def _style_file(path: Path, profile: VoiceProfile) -> Float32:
     try:
         style = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
-        raise EngineError(f"{profile.where('voice')}: Kokoro style file {path} is unreadable: {exc}",
-                          "give a .npy file of a voice's style array, shape (510, 1, 256)") from exc
+        raise EngineError(
+            f"{profile.where('voice')}: Kokoro style file {path} is unreadable: {exc}",
+            "give a .npy file of a voice's style array, shape (510, 1, 256)",
+        ) from exc
     return _style_shape(np.asarray(style, dtype=np.float32), str(path), profile)
 
 
@@ -359,6 +424,8 @@ def _style_shape(style: Float32, name: str, profile: VoiceProfile) -> Float32:
     if style.ndim == 2:
         style = style[:, None, :]
     if style.ndim != 3 or style.shape[1] != 1 or style.shape[2] != 256 or not len(style):
-        raise EngineError(f"{profile.where('voice')}: {name} is not a Kokoro style array "
-                          f"(shape {style.shape})", "a voice's style array has shape (510, 1, 256)")
+        raise EngineError(
+            f"{profile.where('voice')}: {name} is not a Kokoro style array (shape {style.shape})",
+            "a voice's style array has shape (510, 1, 256)",
+        )
     return style

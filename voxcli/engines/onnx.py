@@ -16,8 +16,10 @@ def providers(device: str, engine: str) -> list[str]:
     if device in ("auto", "cuda") and "CUDAExecutionProvider" in available:
         return ["CUDAExecutionProvider", "CPUExecutionProvider"]
     if device == "cuda":
-        raise EngineError(f"{engine} cannot use CUDA: this onnxruntime has no CUDA provider",
-                          "pip install onnxruntime-gpu, or use --device cpu")
+        raise EngineError(
+            f"{engine} cannot use CUDA: this onnxruntime has no CUDA provider",
+            "pip install onnxruntime-gpu, or use --device cpu",
+        )
     return ["CPUExecutionProvider"]
 
 

@@ -53,7 +53,7 @@ def _atoms(phonemes: str, limit: int, level: int) -> Iterator[str]:
                 yield from _atoms(part, limit, index + 1)
             return
     for start in range(0, len(phonemes), limit):  # one "word" longer than a piece: cut it, keep it all
-        yield phonemes[start:start + limit]
+        yield phonemes[start : start + limit]
 
 
 def _pack(lengths: list[int], limit: int) -> list[tuple[int, int]]:

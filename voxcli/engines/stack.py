@@ -93,7 +93,7 @@ def describe(exc: BaseException) -> str:
     lines = str(cause).strip().splitlines()
     text = lines[0].strip() if lines else ""
     if len(text) > MAX_DETAIL:
-        text = text[:MAX_DETAIL - 3] + "..."
+        text = text[: MAX_DETAIL - 3] + "..."
     return f"{type(cause).__name__}: {text}" if text else type(cause).__name__
 
 
@@ -122,10 +122,14 @@ def import_failure(layer: Layer, exc: BaseException) -> Problem:
     if isinstance(exc, ModuleNotFoundError) and exc.name:
         missing = exc.name.split(".")[0]
         if missing != layer.target.split(".")[0].split(":")[0]:
-            return Problem(f"{layer.distribution} {version} needs the module '{missing}', which is missing",
-                           f"pip install {missing}")
-    return Problem(f"{layer.distribution} {version} does not load ({describe(exc)})",
-                   f"pip install --force-reinstall {requirement_text(layer.distribution)}")
+            return Problem(
+                f"{layer.distribution} {version} needs the module '{missing}', which is missing",
+                f"pip install {missing}",
+            )
+    return Problem(
+        f"{layer.distribution} {version} does not load ({describe(exc)})",
+        f"pip install --force-reinstall {requirement_text(layer.distribution)}",
+    )
 
 
 def outside_range(distribution: str) -> str | None:
@@ -143,9 +147,11 @@ def version_problem(layer: Layer) -> Problem | None:
     spec, version = supported(layer.distribution), installed_version(layer.distribution)
     if spec is None or version is None or spec.contains(version, prereleases=True):
         return None
-    return Problem(f"{layer.distribution} {version} is not a release voxcli supports ({spec})",
-                   f"pip install {requirement_text(layer.distribution)}, or set {IGNORE_VERSIONS_ENV}=1 "
-                   "to try it anyway")
+    return Problem(
+        f"{layer.distribution} {version} is not a release voxcli supports ({spec})",
+        f"pip install {requirement_text(layer.distribution)}, or set {IGNORE_VERSIONS_ENV}=1 "
+        "to try it anyway",
+    )
 
 
 def _import(target: str) -> None:

@@ -48,7 +48,8 @@ def find_xtts(explicit: Path | None = None) -> Path | Problem:
     return Problem(
         f"XTTS v2 weights not found in {' or '.join(str(d) for d in dirs)}",
         "on a machine with internet, download config.json, model.pth, vocab.json and speakers_xtts.pth "
-        f"from https://huggingface.co/coqui/XTTS-v2 into one folder and set {DIR_ENV} to it")
+        f"from https://huggingface.co/coqui/XTTS-v2 into one folder and set {DIR_ENV} to it",
+    )
 
 
 def license_file() -> Path:
@@ -68,8 +69,10 @@ def accept_license() -> Path:
 
     path = license_file()
     make_dirs(path.parent)
-    atomic_write_bytes(path, f"Accepted the Coqui Public Model License ({LICENSE_URL}) "
-                             f"on {time.strftime('%Y-%m-%d')}.\n".encode())
+    atomic_write_bytes(
+        path,
+        f"Accepted the Coqui Public Model License ({LICENSE_URL}) on {time.strftime('%Y-%m-%d')}.\n".encode(),
+    )
     return path
 
 

@@ -33,8 +33,9 @@ def read_book(source: str, options: ReadOptions | None = None) -> Book:
 
         data = sys.stdin.buffer.read(MAX_TEXT_BYTES + 1)
         if len(data) > MAX_TEXT_BYTES:
-            raise BookError(f"stdin: more than {MAX_TEXT_BYTES // (1024 * 1024)} MiB is too large for a "
-                            "plain-text book")
+            raise BookError(
+                f"stdin: more than {MAX_TEXT_BYTES // (1024 * 1024)} MiB is too large for a plain-text book"
+            )
         return read_text_bytes(data, "stdin", "stdin")
     path = Path(source).expanduser()
     if not path.exists():
@@ -60,12 +61,14 @@ def read_book(source: str, options: ReadOptions | None = None) -> Book:
         raise UsageError(f"{source}: permission denied", "check the file's permissions") from exc
     except MemoryError as exc:
         raise BookError(f"{source}: too large to read") from exc
-    raise UsageError(f"{source}: unsupported file type '{path.suffix or '(none)'}'",
-                     f"give one of {SUPPORTED}")
+    raise UsageError(
+        f"{source}: unsupported file type '{path.suffix or '(none)'}'", f"give one of {SUPPORTED}"
+    )
 
 
 def _read_limited(path: Path) -> bytes:
     if path.stat().st_size > MAX_TEXT_BYTES:
-        raise BookError(f"{path.name}: {path.stat().st_size // (1024 * 1024)} MiB is too large for a "
-                        "plain-text book")
+        raise BookError(
+            f"{path.name}: {path.stat().st_size // (1024 * 1024)} MiB is too large for a plain-text book"
+        )
     return path.read_bytes()

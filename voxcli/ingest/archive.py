@@ -34,9 +34,7 @@ class Limits:
 
 
 # Font obfuscation is not DRM: the IDPF and Adobe algorithms only scramble embedded fonts.
-FONT_OBFUSCATION = frozenset(
-    {"http://www.idpf.org/2008/embedding", "http://ns.adobe.com/pdf/enc#RC"}
-)
+FONT_OBFUSCATION = frozenset({"http://www.idpf.org/2008/embedding", "http://ns.adobe.com/pdf/enc#RC"})
 _ENC_NS = "http://www.w3.org/2001/04/xmlenc#"
 
 
@@ -61,8 +59,10 @@ def has_entity_declarations(data: bytes) -> bool:
     Checked on the raw bytes, in every encoding an EPUB may use.
     """
     head = data[:65536]
-    return any(marker in head for marker in (b"<!ENTITY", "<!ENTITY".encode("utf-16-le"),
-                                              "<!ENTITY".encode("utf-16-be")))
+    return any(
+        marker in head
+        for marker in (b"<!ENTITY", "<!ENTITY".encode("utf-16-le"), "<!ENTITY".encode("utf-16-be"))
+    )
 
 
 class SafeArchive:
@@ -90,28 +90,37 @@ class SafeArchive:
     def _check_sizes(self) -> None:
         infos = self._zip.infolist()
         if len(infos) > self.limits.max_entries:
-            raise BookError(f"{self.label}: the EPUB holds {len(infos)} files, more than the "
-                            f"{self.limits.max_entries} voxcli accepts")
+            raise BookError(
+                f"{self.label}: the EPUB holds {len(infos)} files, more than the "
+                f"{self.limits.max_entries} voxcli accepts"
+            )
         total = 0
         for info in infos:
             if info.is_dir():
                 continue
             size = info.file_size
             if size > self.limits.max_entry_bytes:
-                raise BookError(f"{self.label}: {info.filename} would expand to {size // MiB} MiB, more "
-                                f"than the {self.limits.max_entry_bytes // MiB} MiB allowed for one file "
-                                "(a zip bomb?); refusing to read it")
-            if (size > self.limits.ratio_floor_bytes
-                    and size > self.limits.max_ratio * max(info.compress_size, 1)):
+                raise BookError(
+                    f"{self.label}: {info.filename} would expand to {size // MiB} MiB, more "
+                    f"than the {self.limits.max_entry_bytes // MiB} MiB allowed for one file "
+                    "(a zip bomb?); refusing to read it"
+                )
+            if size > self.limits.ratio_floor_bytes and size > self.limits.max_ratio * max(
+                info.compress_size, 1
+            ):
                 ratio = size // max(info.compress_size, 1)
-                raise BookError(f"{self.label}: {info.filename} is compressed {ratio}:1, far beyond any "
-                                "real book (a zip bomb?); refusing to read it")
+                raise BookError(
+                    f"{self.label}: {info.filename} is compressed {ratio}:1, far beyond any "
+                    "real book (a zip bomb?); refusing to read it"
+                )
             total += size
             # The last duplicate wins, as in zipfile itself.
             self._entries[info.filename] = info
         if total > self.limits.max_total_bytes:
-            raise BookError(f"{self.label}: the EPUB would expand to {total // MiB} MiB, more than the "
-                            f"{self.limits.max_total_bytes // MiB} MiB voxcli accepts")
+            raise BookError(
+                f"{self.label}: the EPUB would expand to {total // MiB} MiB, more than the "
+                f"{self.limits.max_total_bytes // MiB} MiB voxcli accepts"
+            )
 
     def close(self) -> None:
         self._zip.close()
@@ -144,21 +153,32 @@ class SafeArchive:
         try:
             with self._zip.open(info) as stream:
                 data = stream.read(info.file_size + 1)
-        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError,
-                RuntimeError) as exc:  # bad CRC, corrupt deflate data, unknown method, password
-            raise BookError(f"{self.label}: {resolved} cannot be extracted ({exc})",
-                            "the file is damaged; download or convert it again") from exc
+        except (
+            zipfile.BadZipFile,
+            zlib.error,
+            OSError,
+            EOFError,
+            NotImplementedError,
+            RuntimeError,
+        ) as exc:  # bad CRC, corrupt deflate data, unknown method, password
+            raise BookError(
+                f"{self.label}: {resolved} cannot be extracted ({exc})",
+                "the file is damaged; download or convert it again",
+            ) from exc
         if len(data) > info.file_size:
-            raise BookError(f"{self.label}: {resolved} is larger than its ZIP header says; "
-                            "the file is damaged or hostile")
+            raise BookError(
+                f"{self.label}: {resolved} is larger than its ZIP header says; the file is damaged or hostile"
+            )
         return data
 
     def read_xml(self, name: str) -> etree._Element:
         """Parse an XML entry safely; refuses documents that declare entities."""
         data = self.read(name)
         if has_entity_declarations(data):
-            raise BookError(f"{self.label}: {self.resolve(name)} declares XML entities (an XXE or "
-                            "entity-expansion attack); refusing to read this book")
+            raise BookError(
+                f"{self.label}: {self.resolve(name)} declares XML entities (an XXE or "
+                "entity-expansion attack); refusing to read this book"
+            )
         try:
             root = etree.fromstring(data, parser=safe_xml_parser())
         except etree.XMLSyntaxError as exc:
@@ -184,5 +204,7 @@ class SafeArchive:
 
 
 def _drm(label: str, scheme: str) -> BookError:
-    return BookError(f"{label}: this book is DRM-protected ({scheme} encryption); voxcli cannot read it",
-                     "use a DRM-free copy of the book")
+    return BookError(
+        f"{label}: this book is DRM-protected ({scheme} encryption); voxcli cannot read it",
+        "use a DRM-free copy of the book",
+    )

@@ -42,12 +42,16 @@ class _Reader(epub.EpubReader):  # type: ignore[misc]
 
     def _load(self) -> None:  # ebooklib's own opens the ZIP file a second time, unchecked
         if not self._archive.exists(CONTAINER):
-            raise BookError(f"{self._archive.label}: not an EPUB ({CONTAINER} is missing)",
-                            "check the file, or convert it to EPUB again")
+            raise BookError(
+                f"{self._archive.label}: not an EPUB ({CONTAINER} is missing)",
+                "check the file, or convert it to EPUB again",
+            )
         self._load_container()
         if not self.opf_file or not self._archive.exists(self.opf_file):
-            raise BookError(f"{self._archive.label}: the package document named in {CONTAINER} "
-                            f"({self.opf_file or 'none'}) is missing")
+            raise BookError(
+                f"{self._archive.label}: the package document named in {CONTAINER} "
+                f"({self.opf_file or 'none'}) is missing"
+            )
         self._load_opf_file()
 
     def read_file(self, name: str) -> bytes:
@@ -57,8 +61,10 @@ class _Reader(epub.EpubReader):  # type: ignore[misc]
             self._warnings.append(f"{exc.args[0]}; skipped")
             return b""
         if name.lower().endswith(MARKUP_SUFFIXES) and has_entity_declarations(data):
-            raise BookError(f"{self._archive.label}: {self._archive.resolve(name)} declares XML "
-                            "entities (an XXE or entity-expansion attack); refusing to read this book")
+            raise BookError(
+                f"{self._archive.label}: {self._archive.resolve(name)} declares XML "
+                "entities (an XXE or entity-expansion attack); refusing to read this book"
+            )
         return data
 
     # voxcli reads the navigation document and the NCX itself.
@@ -95,15 +101,19 @@ def read_epub(path: Path, include_nonlinear: bool = False) -> Book:
         except BookError:
             raise
         except Exception as exc:  # ebooklib and lxml raise anything from KeyError to TypeError
-            raise BookError(f"{archive.label}: the EPUB package document is malformed "
-                            f"({type(exc).__name__}: {exc})", "check the file with epubcheck") from exc
+            raise BookError(
+                f"{archive.label}: the EPUB package document is malformed ({type(exc).__name__}: {exc})",
+                "check the file with epubcheck",
+            ) from exc
         package = _Package(archive, ebook, reader.opf_dir, warnings)
         _index_spine(package, include_nonlinear)
         chapters = _chapters(package)
         if not chapters:
             why = f" ({warnings[0]})" if warnings else ""
-            raise BookError(f"{archive.label}: no readable text found in this EPUB{why}",
-                            "check that it is not image-only or empty")
+            raise BookError(
+                f"{archive.label}: no readable text found in this EPUB{why}",
+                "check that it is not image-only or empty",
+            )
         return Book(
             title=_first_meta(ebook, "title") or path.stem,
             author=", ".join(v for v, _ in ebook.get_metadata("DC", "creator") if v and v.strip()),
@@ -134,8 +144,13 @@ def _year(ebook: Any) -> str:
     """The publication year: a date marked as publication first, then one with no event, never a
     modification date."""
     dates = ebook.get_metadata("DC", "date")
-    ranked = sorted(dates, key=lambda item: {"publication": 0, "published": 0, "": 1}.get(
-        str((item[1] or {}).get("{http://www.idpf.org/2007/opf}event", (item[1] or {}).get("event", ""))), 2))
+    ranked = sorted(
+        dates,
+        key=lambda item: {"publication": 0, "published": 0, "": 1}.get(
+            str((item[1] or {}).get("{http://www.idpf.org/2007/opf}event", (item[1] or {}).get("event", ""))),
+            2,
+        ),
+    )
     for value, attrs in ranked:
         event = str((attrs or {}).get("{http://www.idpf.org/2007/opf}event", (attrs or {}).get("event", "")))
         match = re.search(r"\b(1[0-9]{3}|20[0-9]{2})\b", value or "")
@@ -221,8 +236,10 @@ def _chapters(package: _Package) -> tuple[Chapter, ...]:
             if fragment in extract.skipped_ids:
                 package.warnings.append(f"TOC entry '{title}' is footnote or endnote material; not read")
             else:
-                package.warnings.append(f"TOC entry '{title}' points to #{fragment}, which is not in "
-                                        f"{doc_path}; its text is read with the chapter before it")
+                package.warnings.append(
+                    f"TOC entry '{title}' points to #{fragment}, which is not in "
+                    f"{doc_path}; its text is read with the chapter before it"
+                )
         for section in extract.sections:
             key = (doc_path, section.anchor)
             if key in titles:
@@ -260,11 +277,13 @@ def _resolve_toc(package: _Package, toc: list[TocEntry]) -> list[TocEntry]:
             resolved.append(TocEntry(entry.title, matches[0], entry.fragment, entry.depth))
             repaired += 1
         else:
-            package.warnings.append(f"TOC entry '{entry.title}' points to {entry.path}, which is not "
-                                    "in the book; ignored")
+            package.warnings.append(
+                f"TOC entry '{entry.title}' points to {entry.path}, which is not in the book; ignored"
+            )
     if repaired:
-        package.warnings.append(f"{repaired} TOC links did not resolve and were matched to documents "
-                                "by file name")
+        package.warnings.append(
+            f"{repaired} TOC links did not resolve and were matched to documents by file name"
+        )
     return resolved
 
 
@@ -306,11 +325,9 @@ def _cover(package: _Package) -> Cover | None:
         item = book.get_item_with_id(attrs.get("content", ""))
         if item is not None:
             candidates.append(item)
-    candidates += [i for i in book.get_items()
-                   if "cover" in (f"{i.id} {i.file_name}").lower()]
+    candidates += [i for i in book.get_items() if "cover" in (f"{i.id} {i.file_name}").lower()]
     for item in candidates:
         media_type = (item.media_type or "").lower()
         if media_type.startswith("image/") and item.content:
             return Cover(media_type=media_type, data=bytes(item.content))
     return None
-

@@ -33,8 +33,9 @@ class _Heading:
     index: int  # position in the paragraph list
 
 
-def read_markdown_bytes(data: bytes, label: str, fallback_title: str,
-                        options: ReadOptions | None = None) -> Book:
+def read_markdown_bytes(
+    data: bytes, label: str, fallback_title: str, options: ReadOptions | None = None
+) -> Book:
     """Read a Markdown book from its bytes."""
     options = options or ReadOptions()
     text, _ = decode_text(data)
@@ -60,8 +61,13 @@ def read_markdown_bytes(data: bytes, label: str, fallback_title: str,
     if not chapters:
         raise BookError(f"{label}: the document holds no readable text", "check that it is the right file")
     year = re.search(r"\b(1[0-9]{3}|20[0-9]{2})\b", fields.get("year", "") or fields.get("date", ""))
-    return Book(title=title or fallback_title, author=fields.get("author", ""),
-                language=fields.get("language", ""), year=year.group(1) if year else "", chapters=chapters)
+    return Book(
+        title=title or fallback_title,
+        author=fields.get("author", ""),
+        language=fields.get("language", ""),
+        year=year.group(1) if year else "",
+        chapters=chapters,
+    )
 
 
 def _front_matter(text: str) -> tuple[dict[str, str], str]:
@@ -73,7 +79,7 @@ def _front_matter(text: str) -> tuple[dict[str, str], str]:
     for key, value in _FIELD.findall(match.group(1)):
         key = {"authors": "author", "lang": "language"}.get(key.lower(), key.lower())
         fields.setdefault(key, clean_inline(value.strip("'\"")))
-    return fields, text[match.end():]
+    return fields, text[match.end() :]
 
 
 def _blocks(text: str, include_code: bool) -> tuple[list[str], list[_Heading]]:

@@ -32,17 +32,33 @@ _STRONG_HEADING = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 _ROMAN_UPPER_ONLY = re.compile(r"^[ivxlcdm]+\.?$", re.IGNORECASE)
-_GUTENBERG_START = re.compile(r"^\s*\*{3}\s*START OF (?:THE|THIS) PROJECT GUTENBERG.*$",
-                              re.IGNORECASE | re.MULTILINE)
-_GUTENBERG_END = re.compile(r"^\s*\*{3}\s*END OF (?:THE|THIS) PROJECT GUTENBERG.*$",
-                            re.IGNORECASE | re.MULTILINE)
+_GUTENBERG_START = re.compile(
+    r"^\s*\*{3}\s*START OF (?:THE|THIS) PROJECT GUTENBERG.*$", re.IGNORECASE | re.MULTILINE
+)
+_GUTENBERG_END = re.compile(
+    r"^\s*\*{3}\s*END OF (?:THE|THIS) PROJECT GUTENBERG.*$", re.IGNORECASE | re.MULTILINE
+)
 _PRODUCER = re.compile(r"^(?:produced by|e-?text prepared by|transcribed (?:from|by))\b", re.IGNORECASE)
 _END_LINE = re.compile(r"^end of (?:the )?project gutenberg", re.IGNORECASE)
 _HEADER_FIELD = re.compile(r"^(title|author|language):\s*(.+)$", re.IGNORECASE | re.MULTILINE)
 _EMPHASIS = re.compile(r"(?<![\w_])_(?=\S)(.+?)(?<=\S)_(?![\w_])")
-_LANGUAGES = {"english": "en", "french": "fr", "german": "de", "spanish": "es", "italian": "it",
-              "portuguese": "pt", "dutch": "nl", "latin": "la", "finnish": "fi", "swedish": "sv",
-              "chinese": "zh", "japanese": "ja", "russian": "ru", "greek": "el", "polish": "pl"}
+_LANGUAGES = {
+    "english": "en",
+    "french": "fr",
+    "german": "de",
+    "spanish": "es",
+    "italian": "it",
+    "portuguese": "pt",
+    "dutch": "nl",
+    "latin": "la",
+    "finnish": "fi",
+    "swedish": "sv",
+    "chinese": "zh",
+    "japanese": "ja",
+    "russian": "ru",
+    "greek": "el",
+    "polish": "pl",
+}
 
 MAX_HEADING_CHARS = 80
 MAX_WEAK_HEADING_CHARS = 60
@@ -65,8 +81,7 @@ class Block:
 def read_text_bytes(data: bytes, label: str, fallback_title: str) -> Book:
     """Read a plain-text book from its bytes."""
     if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise BookError(f"{label}: this looks like a binary file, not text",
-                        "give a .txt, .md or .epub book")
+        raise BookError(f"{label}: this looks like a binary file, not text", "give a .txt, .md or .epub book")
     text, _ = decode_text(data)
     text = normalise_newlines(text)
     header, body = strip_gutenberg(text)
@@ -92,7 +107,7 @@ def strip_gutenberg(text: str) -> tuple[str, str]:
     start = _GUTENBERG_START.search(text)
     if not start:
         return "", text
-    header, body = text[: start.start()], text[start.end():]
+    header, body = text[: start.start()], text[start.end() :]
     end = _GUTENBERG_END.search(body)
     return header, body[: end.start()] if end else body
 
@@ -157,8 +172,10 @@ def heading_flags(blocks: list[Block]) -> list[bool]:
     shapes = [_shape(b) for b in blocks]
     wide = sum(1 for b, s in zip(blocks, shapes, strict=True) if s == "weak" and b.blanks_before >= 3)
     min_blanks = 3 if wide >= 2 else 2
-    return [s == "strong" or (s == "weak" and b.blanks_before >= min_blanks)
-            for b, s in zip(blocks, shapes, strict=True)]
+    return [
+        s == "strong" or (s == "weak" and b.blanks_before >= min_blanks)
+        for b, s in zip(blocks, shapes, strict=True)
+    ]
 
 
 def split_chapters(blocks: list[Block], book_title: str) -> list[tuple[str, list[str]]]:

@@ -22,24 +22,101 @@ OPS_NS = "http://www.idpf.org/2007/ops"
 
 # Elements whose content is never read aloud.
 SKIP_TAGS = frozenset(
-    {"head", "script", "style", "noscript", "template", "rt", "rp", "svg", "math", "object",
-     "iframe", "audio", "video", "canvas", "button", "input", "select", "textarea", "nav"}
+    {
+        "head",
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "rt",
+        "rp",
+        "svg",
+        "math",
+        "object",
+        "iframe",
+        "audio",
+        "video",
+        "canvas",
+        "button",
+        "input",
+        "select",
+        "textarea",
+        "nav",
+    }
 )
 # Semantic types (epub:type or role) of material that interrupts the reading: notes and page numbers.
 SKIP_TYPES = frozenset(
-    {"noteref", "footnote", "footnotes", "endnote", "endnotes", "rearnote", "rearnotes", "note",
-     "annoref", "annotation", "pagebreak", "doc-noteref", "doc-footnote", "doc-endnote",
-     "doc-endnotes", "doc-pagebreak", "doc-backlink", "doc-footnotes", "navigation"}
+    {
+        "noteref",
+        "footnote",
+        "footnotes",
+        "endnote",
+        "endnotes",
+        "rearnote",
+        "rearnotes",
+        "note",
+        "annoref",
+        "annotation",
+        "pagebreak",
+        "doc-noteref",
+        "doc-footnote",
+        "doc-endnote",
+        "doc-endnotes",
+        "doc-pagebreak",
+        "doc-backlink",
+        "doc-footnotes",
+        "navigation",
+    }
 )
 # Classes that conventionally mark page and line numbers in books without semantic markup.
 SKIP_CLASSES = frozenset(
     {"pagenum", "pagenumber", "page-number", "pageno", "lnum", "linenum", "linenumber", "line-number"}
 )
 BLOCK_TAGS = frozenset(
-    {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "dl", "dt", "dd",
-     "blockquote", "pre", "section", "article", "aside", "header", "footer", "main", "figure",
-     "figcaption", "table", "thead", "tbody", "tfoot", "tr", "td", "th", "caption", "hr", "address",
-     "body", "center", "details", "summary", "hgroup", "fieldset", "legend", "html"}
+    {
+        "p",
+        "div",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "li",
+        "ul",
+        "ol",
+        "dl",
+        "dt",
+        "dd",
+        "blockquote",
+        "pre",
+        "section",
+        "article",
+        "aside",
+        "header",
+        "footer",
+        "main",
+        "figure",
+        "figcaption",
+        "table",
+        "thead",
+        "tbody",
+        "tfoot",
+        "tr",
+        "td",
+        "th",
+        "caption",
+        "hr",
+        "address",
+        "body",
+        "center",
+        "details",
+        "summary",
+        "hgroup",
+        "fieldset",
+        "legend",
+        "html",
+    }
 )
 HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 # Ids and classes of note material in books without epub:type (Gutenberg's "fnanchor", Pandoc's
@@ -77,8 +154,9 @@ def parse_document(data: bytes) -> etree._Element | None:
     if root is None or localname(root) != "html":
         # Not well-formed XML: fall back to the forgiving HTML parser (which reads <meta charset>).
         try:
-            root = html.document_fromstring(data, parser=html.HTMLParser(no_network=True,
-                                                                          remove_comments=True))
+            root = html.document_fromstring(
+                data, parser=html.HTMLParser(no_network=True, remove_comments=True)
+            )
         except (etree.ParserError, ValueError):
             return None
     return root
@@ -97,8 +175,9 @@ def all_text(el: etree._Element) -> str:
 
 
 def _types(el: etree._Element) -> set[str]:
-    values = (el.get(f"{{{OPS_NS}}}type") or "") + " " + (el.get("epub:type") or "") + " " + (
-        el.get("role") or "")
+    values = (
+        (el.get(f"{{{OPS_NS}}}type") or "") + " " + (el.get("epub:type") or "") + " " + (el.get("role") or "")
+    )
     return set(values.lower().split())
 
 
@@ -169,8 +248,9 @@ class _Walker:
         if not name:
             pass
         elif name in SKIP_TAGS or _types(el) & SKIP_TYPES or _hidden(el) or _is_marker(el, name):
-            self.skipped_ids.update(self.cut_ids.intersection(
-                str(e.get("id")) for e in el.iter() if e.get("id") is not None))
+            self.skipped_ids.update(
+                self.cut_ids.intersection(str(e.get("id")) for e in el.iter() if e.get("id") is not None)
+            )
         else:
             anchor = el.get("id") or (el.get("name") if name == "a" else None)
             if anchor and anchor in self.cut_ids:
