@@ -61,9 +61,9 @@ def run(args: list[str]) -> tuple[float, int, dict[str, Any] | None]:
 def raw_engine(chapter: str) -> dict[str, float]:
     """Piper in a loop over convert's own segments for the chapter."""
     from voxcli.config import load_voices, resolve_voice
+    from voxcli.convert.pipeline import ConvertRequest, plan
     from voxcli.engines import load_engine
     from voxcli.ingest import read_book
-    from voxcli.pipeline import ConvertRequest, plan
 
     profile = resolve_voice("joe", load_voices(str(REPO / "voices.toml")))
     book = read_book(str(MOBY))

@@ -91,9 +91,9 @@ def write_voices(folder: Path, model: Path, voices: Path, vocab: Path | None, vo
 def raw_engine(book: Path, voices_toml: Path) -> dict[str, Any]:
     """The engine in a loop over convert's own segments, all cores, after one warm-up sentence."""
     from voxcli.config import load_voices
+    from voxcli.convert.pipeline import ConvertRequest, plan
     from voxcli.engines import load_engine
     from voxcli.ingest import read_book
-    from voxcli.pipeline import ConvertRequest, plan
 
     profile = load_voices(str(voices_toml)).profiles["bench"]
     _, plans = plan(

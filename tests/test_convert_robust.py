@@ -410,9 +410,9 @@ def test_a_failed_chapter_stops_the_worker_processes(
     import multiprocessing
 
     from voxcli.config import load_voices, resolve_voice
+    from voxcli.convert.pipeline import ConvertRequest, convert
     from voxcli.errors import VoxError
     from voxcli.ingest import read_book
-    from voxcli.pipeline import ConvertRequest, convert
 
     out = tmp_path / "out"
     (out / "01 - CHAPTER I.wav").mkdir(parents=True)  # the chapter's audio cannot take its name
@@ -494,7 +494,7 @@ def test_state_folder_blocked_by_a_file(ref: Reference, tmp_path: Path) -> None:
 
 
 def test_editing_one_paragraph_resynthesises_only_it(ref: Reference, tmp_path: Path) -> None:
-    from voxcli.segment import sentences
+    from voxcli.text.segment import sentences
 
     book, out = copy_of_ref(ref, tmp_path)
     edited_paragraph = " ".join(EDITED)

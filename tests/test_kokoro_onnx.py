@@ -19,12 +19,12 @@ from typer.testing import CliRunner
 from tests.audiocheck import assert_speech
 from voxcli.cli import app
 from voxcli.config import load_voices
+from voxcli.convert.synth import worker_profile
 from voxcli.engines import AudioChunk, VoiceProfile, load_engine
 from voxcli.engines.base import loaded_models
 from voxcli.engines.kokoro_onnx import KokoroOnnxEngine, KokoroOnnxOptions, espeak_language
 from voxcli.engines.phonemes import MAX_PHONEMES, PIECE_PHONEMES, split_phonemes
 from voxcli.errors import EngineError
-from voxcli.synth import worker_profile
 
 RATE = 24000
 FOX = "The quick brown fox jumps over the lazy dog."

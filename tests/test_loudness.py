@@ -12,14 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.signal import resample_poly
 
-from voxcli.audiobook import split_parts
-from voxcli.cache import Entry
-from voxcli.chapter_audio import ChapterAudio
+from voxcli.audio.loudness import LoudnessMeter, LoudnessSettings, limit, true_peak, window_min
+from voxcli.convert.audiobook import split_parts
+from voxcli.convert.cache import Entry
+from voxcli.convert.chapter_audio import ChapterAudio
+from voxcli.convert.plan import ChapterPlan, Segment
 from voxcli.engines import VoiceProfile, load_engine
 from voxcli.engines.espeak import EspeakOptions
 from voxcli.errors import EngineError
-from voxcli.loudness import LoudnessMeter, LoudnessSettings, limit, true_peak, window_min
-from voxcli.plan import ChapterPlan, Segment
 
 RATE = 22050
 SENTENCES = [

@@ -226,12 +226,12 @@ def test_stop_request_in_process_leaves_no_m4b(
     spoken: tuple[Path, Path, Path], tmp_path: Path, fake_engines: None
 ) -> None:
     """The pipeline API: a stop request once the M4B has begun raises Interrupted and writes nothing."""
-    from voxcli.audiobook import AudiobookSettings
-    from voxcli.audiobook import Progress as AudiobookProgress
     from voxcli.config import load_voices, resolve_voice
+    from voxcli.convert.audiobook import AudiobookSettings
+    from voxcli.convert.audiobook import Progress as AudiobookProgress
+    from voxcli.convert.pipeline import ConvertRequest, Reporter, convert
     from voxcli.errors import Interrupted
     from voxcli.ingest import read_book
-    from voxcli.pipeline import ConvertRequest, Reporter, convert
 
     book, voices, out = fresh(spoken, tmp_path)
     began: list[str] = []

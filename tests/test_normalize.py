@@ -1,4 +1,4 @@
-"""voxcli.normalize: book text rewritten for speech, English first, language-aware, no word lost."""
+"""voxcli.text.normalize: book text rewritten for speech, English first, language-aware, no word lost."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import corpus_file
-from voxcli.normalize import _english, _neutral, _numbers_other, normalize
+from voxcli.text.normalize import _english, _neutral, _numbers_other, normalize
 
 ENGLISH = [
     # cardinals, negatives, decimals

@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 
 from tests.conftest import corpus_file
 from voxcli.book import Book, Chapter
+from voxcli.convert.plan import ChapterPlan, parse_chapters, plan_book, safe_stem
 from voxcli.engines.base import VoiceProfile
 from voxcli.errors import UsageError
 from voxcli.ingest import read_book
-from voxcli.normalize import normalize
-from voxcli.plan import ChapterPlan, parse_chapters, plan_book, safe_stem
+from voxcli.text.normalize import normalize
 
 PROFILE = VoiceProfile(
     name="t", engine="fake", voice="v", sentence_pause=0.2, paragraph_pause=0.5, title_pause=1.0

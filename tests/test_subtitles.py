@@ -12,8 +12,8 @@ import webvtt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from voxcli.audio.subtitles import Cue, Spoken, build_cues, to_srt, to_vtt
 from voxcli.engines.base import WordTiming
-from voxcli.subtitles import Cue, Spoken, build_cues, to_srt, to_vtt
 
 SR = 24000
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from voxcli.arrays import Float32
-from voxcli.audio import wav_bytes
+from voxcli.audio.encode import wav_bytes
 from voxcli.fsutil import atomic_write_bytes, make_dirs
 
 RATE = 24000  # Hz: what XTTS conditions on

@@ -74,7 +74,7 @@ def system(report: Report) -> None:
 
 def m4b_encoder(report: Report) -> None:
     """Which encoder `--format m4b` will use, and that it has AAC and the MP4 muxer."""
-    from voxcli.m4b import choose_encoder, describe_encoder
+    from voxcli.audio.m4b import choose_encoder, describe_encoder
 
     try:
         name = choose_encoder()
@@ -193,8 +193,8 @@ def engines(report: Report) -> None:
 
 def voices(report: Report, voices_file: str | None) -> VoiceProfile | None:
     """The voices.toml in use and whether each profile can speak; returns the default profile."""
+    from voxcli.cli.tables import usability
     from voxcli.config import load_voices
-    from voxcli.voices_report import usability
 
     try:
         loaded = load_voices(voices_file)
@@ -221,7 +221,7 @@ def voices(report: Report, voices_file: str | None) -> VoiceProfile | None:
 
 def trial(report: Report, name: str, profile: VoiceProfile, device: str = "auto") -> bool:
     """Speak one sentence; report the real-time factor and a novel's estimated conversion time."""
-    from voxcli.progress import clock
+    from voxcli.cli.progress import clock
 
     try:
         started = time.monotonic()

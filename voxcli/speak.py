@@ -7,11 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from voxcli.arrays import Float32
-from voxcli.audio import silence
+from voxcli.audio.encode import silence
 from voxcli.engines import load_engine
 from voxcli.engines.base import VoiceProfile
 from voxcli.errors import EngineError, UsageError
-from voxcli.segment import speech_units
+from voxcli.text.segment import speech_units
 
 
 @dataclass(frozen=True)

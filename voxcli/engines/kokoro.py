@@ -297,7 +297,7 @@ def _make_g2p(code: str, mode: str) -> Any:
             return lambda text: english(text)[0]
         if mode == "auto" and "spacy" not in _warned:
             _warned.add("spacy")
-            from voxcli import console
+            from voxcli.cli import console
 
             console.warn(
                 f"the spaCy model {SPACY_MODEL} is not installed: Kokoro's English phonemes come "

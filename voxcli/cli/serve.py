@@ -9,9 +9,9 @@ from typing import Annotated
 
 import typer
 
-from voxcli import console
-from voxcli.client import API_KEY_ENV
-from voxcli.cliutil import Device, DeviceOption, VoicesOption, handled
+from voxcli.cli import console
+from voxcli.cli.client import API_KEY_ENV
+from voxcli.cli.common import Device, DeviceOption, VoicesOption, handled
 from voxcli.errors import UsageError
 
 
@@ -66,7 +66,7 @@ def serve_command(
             )
         import uvicorn
 
-        from voxcli.server import ServerSettings, create_app
+        from voxcli.server.app import ServerSettings, create_app
 
         settings = ServerSettings(
             voices_file=voices_file,

@@ -24,7 +24,7 @@ from voxcli.arrays import Int16
 from voxcli.book import Cover
 from voxcli.errors import EngineError, VoxError
 from voxcli.fsutil import TEMP_SUFFIX, write_error
-from voxcli.languages import iso639_2
+from voxcli.text.languages import iso639_2
 
 ENCODER_ENV = "VOXCLI_M4B_ENCODER"
 ENCODERS = ("pyav", "ffmpeg")

@@ -13,8 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
-from voxcli import console
-from voxcli.cliutil import Device, DeviceOption, SpeedOption, VoiceOption, VoicesOption, handled
+from voxcli.cli import console
+from voxcli.cli.common import Device, DeviceOption, SpeedOption, VoiceOption, VoicesOption, handled
 from voxcli.errors import UsageError
 
 AUDIO_FORMATS = ("wav", "mp3", "m4b")
@@ -116,11 +116,11 @@ def convert_command(
 ) -> None:
     """Convert a book into one audio file per chapter and/or an M4B audiobook, with subtitles, a manifest
     and a playlist."""
-    from voxcli.assemble import OutputSettings
     from voxcli.config import load_voices, resolve_voice
+    from voxcli.convert.assemble import OutputSettings
+    from voxcli.convert.pipeline import ConvertRequest
+    from voxcli.convert.plan import parse_chapters
     from voxcli.ingest import read_book
-    from voxcli.pipeline import ConvertRequest
-    from voxcli.plan import parse_chapters
 
     with handled():
         if book == "-" and outdir is None:
@@ -161,9 +161,9 @@ def convert_command(
 
 
 def _run(request: Any, as_json: bool) -> None:
+    from voxcli.cli.progress import PlainReporter, RichReporter
+    from voxcli.convert.pipeline import Reporter, check_engine, convert
     from voxcli.engines import engine_class
-    from voxcli.pipeline import Reporter, check_engine, convert
-    from voxcli.progress import PlainReporter, RichReporter
 
     check_engine(request)
     cls = engine_class(request.profile.engine)
@@ -197,7 +197,7 @@ def _run(request: Any, as_json: bool) -> None:
     if as_json:
         console.emit_json(data)
         return
-    from voxcli.progress import clock
+    from voxcli.cli.progress import clock
 
     speed = (
         f", {summary.chars_per_second:,.0f} chars/s, real-time factor {summary.real_time_factor:.3f}"
@@ -238,9 +238,9 @@ def _dry_run(request: Any, as_json: bool) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from voxcli.cache import AudioCache
-    from voxcli.pipeline import STATE_DIR, plan
-    from voxcli.progress import clock
+    from voxcli.cli.progress import clock
+    from voxcli.convert.cache import AudioCache
+    from voxcli.convert.pipeline import STATE_DIR, plan
 
     cls, plans = plan(request)
     cache = AudioCache(request.outdir / STATE_DIR / "cache")
@@ -311,7 +311,7 @@ def _audio_formats(value: str) -> tuple[str, ...]:
 
 def _bitrate(value: str, aac_only: bool) -> int:
     """The MP3 bitrate, also used for the M4B's AAC (which allows a few more: 16k, 24k)."""
-    from voxcli.audiobook import AAC_KBPS
+    from voxcli.convert.audiobook import AAC_KBPS
 
     text = value.strip().lower().removesuffix("kbps").removesuffix("k")
     allowed = AAC_KBPS if aac_only else MP3_KBPS
@@ -324,7 +324,7 @@ def _bitrate(value: str, aac_only: bool) -> int:
 
 
 def _loudness(value: str, ceiling: float) -> Any:
-    from voxcli.loudness import LoudnessSettings
+    from voxcli.audio.loudness import LoudnessSettings
 
     text = value.strip().lower().removesuffix("lufs").strip()
     if text in ("off", "none", "no"):
@@ -348,8 +348,8 @@ def _loudness(value: str, ceiling: float) -> Any:
 
 
 def _audiobook(chosen: tuple[str, ...], kbps: int, cover: Path | None, split_hours: float | None) -> Any:
-    from voxcli.audiobook import AudiobookSettings
-    from voxcli.cover import read_cover
+    from voxcli.audio.cover import read_cover
+    from voxcli.convert.audiobook import AudiobookSettings
 
     if "m4b" not in chosen:
         for given, name in ((cover, "--cover"), (split_hours, "--split-hours")):

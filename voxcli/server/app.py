@@ -32,9 +32,9 @@ from voxcli.config import NAME_PATTERN, VoicesFile, load_voices, resolve_voice
 from voxcli.engines import engine_class
 from voxcli.engines.base import Problem, VoiceProfile, looks_like_path
 from voxcli.errors import VoxError
-from voxcli.serve_audio import MEDIA_TYPES, Streamer, can_stream, whole
+from voxcli.server.queue import Busy, Job, SpeechQueue, Spoken
+from voxcli.server.streaming import MEDIA_TYPES, Streamer, can_stream, whole
 from voxcli.speak import speech_pieces
-from voxcli.speech_queue import Busy, Job, SpeechQueue, Spoken
 
 OPENAI_VOICES = (
     "alloy",
@@ -260,7 +260,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
 def _problems(state: State) -> dict[str, Problem | None]:
     """Why each profile cannot speak (None: it can)."""
-    from voxcli.voices_report import usability
+    from voxcli.cli.tables import usability
 
     return {name: usability(profile) for name, profile in state.voices.profiles.items()}
 

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from voxcli.arrays import Float32
-from voxcli.audio import to_pcm16
-from voxcli.cache import AudioCache
+from voxcli.audio.encode import to_pcm16
+from voxcli.convert.cache import AudioCache
 from voxcli.engines.base import Engine, VoiceProfile, WordTiming
 
 Job = tuple[str, str]  # (cache key, text to speak)

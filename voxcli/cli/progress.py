@@ -16,11 +16,11 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from voxcli import console
-from voxcli.assemble import ChapterResult
-from voxcli.audiobook import Progress as AudiobookProgress
-from voxcli.pipeline import Reporter
-from voxcli.plan import ChapterPlan
+from voxcli.cli import console
+from voxcli.convert.assemble import ChapterResult
+from voxcli.convert.audiobook import Progress as AudiobookProgress
+from voxcli.convert.pipeline import Reporter
+from voxcli.convert.plan import ChapterPlan
 
 PLAIN_EVERY = 15.0  # seconds between progress lines when stderr is not a terminal
 

@@ -13,7 +13,7 @@ from math import gcd
 import numpy as np
 
 from voxcli.arrays import Float32
-from voxcli.audio import MP3_RATES, mp3_bytes, to_pcm16, wav_bytes
+from voxcli.audio.encode import MP3_RATES, mp3_bytes, to_pcm16, wav_bytes
 
 PCM_RATE = 24000
 MEDIA_TYPES = {"wav": "audio/wav", "mp3": "audio/mpeg", "flac": "audio/flac", "pcm": "audio/pcm"}

@@ -13,11 +13,9 @@ from typing import Annotated
 
 import typer
 
-from voxcli import __version__, console
-from voxcli.cli_convert import convert_command
-from voxcli.cli_serve import serve_command
-from voxcli.cli_voices import voices_app
-from voxcli.cliutil import (
+from voxcli import __version__
+from voxcli.cli import console
+from voxcli.cli.common import (
     Device,
     DeviceOption,
     SpeedOption,
@@ -26,6 +24,9 @@ from voxcli.cliutil import (
     handled,
     read_text_argument,
 )
+from voxcli.cli.convert import convert_command
+from voxcli.cli.serve import serve_command
+from voxcli.cli.voices import voices_app
 from voxcli.errors import UsageError
 
 app = typer.Typer(
@@ -76,8 +77,8 @@ def chapters_command(
     ] = False,
 ) -> None:
     """List the chapters voxcli would read aloud, with words, characters and estimated minutes."""
+    from voxcli.cli.report import book_json, chapters_table
     from voxcli.ingest import ReadOptions, read_book
-    from voxcli.report import book_json, chapters_table
 
     with handled():
         if full and not as_json:
@@ -120,7 +121,7 @@ def say_command(
     ] = None,
 ) -> None:
     """Speak a sentence or two: play it, or write it to a WAV or MP3 file."""
-    from voxcli.audio import encode, format_of
+    from voxcli.audio.encode import encode, format_of
     from voxcli.config import load_voices, resolve_voice
     from voxcli.fsutil import atomic_write_bytes
     from voxcli.speak import speak
@@ -131,7 +132,7 @@ def say_command(
         fmt = "wav" if output in (None, "-") else format_of(Path(output))
         words = read_text_argument(text)
         if server:
-            from voxcli.client import speak_remote
+            from voxcli.cli.client import speak_remote
 
             if voices_file is not None:
                 raise UsageError(
@@ -154,7 +155,7 @@ def say_command(
             atomic_write_bytes(Path(output), data)
             console.info(f"wrote {output} ({summary})")
         else:
-            from voxcli.playback import play_wav
+            from voxcli.cli.playback import play_wav
 
             player = play_wav(data)
             console.info(f"played through {player} ({summary})")
@@ -165,8 +166,8 @@ def engines_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
 ) -> None:
     """List the speech engines, whether each is installed, and how to install it if not."""
+    from voxcli.cli.tables import engines_json, engines_table
     from voxcli.engines import engine_report
-    from voxcli.voices_report import engines_json, engines_table
 
     with handled():
         report = engine_report(cached=True)
@@ -206,8 +207,8 @@ def doctor_command(
     device: DeviceOption = Device.auto,
 ) -> None:
     """Check the installation: packages, GPUs, engines, model files and voices (exit 1: no default voice)."""
+    from voxcli.cli.tables import check_json, checks_table
     from voxcli.doctor import diagnose
-    from voxcli.voices_report import check_json, checks_table
 
     with handled():
         if accept_coqui_license:

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from voxcli import console
+from voxcli.cli import console
 from voxcli.errors import UsageError, VoxError
 
 EXIT_INTERRUPTED = 130

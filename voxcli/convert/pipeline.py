@@ -14,17 +14,17 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from voxcli.assemble import BookTags, ChapterResult, OutputSettings, assemble_chapter
-from voxcli.audiobook import AudiobookSettings, ChapterSource
-from voxcli.audiobook import Progress as AudiobookProgress
 from voxcli.book import Book
-from voxcli.cache import AudioCache, CacheMissing
+from voxcli.convert.assemble import BookTags, ChapterResult, OutputSettings, assemble_chapter
+from voxcli.convert.audiobook import AudiobookSettings, ChapterSource
+from voxcli.convert.audiobook import Progress as AudiobookProgress
+from voxcli.convert.cache import AudioCache, CacheMissing
+from voxcli.convert.manifest import previous_chapters, read_manifest, write_manifest, write_playlist
+from voxcli.convert.plan import ChapterPlan, SentenceMemo, plan_book
 from voxcli.engines import engine_class, ensure_usable, load_engine, registry
 from voxcli.engines.base import Engine, VoiceProfile
 from voxcli.errors import Interrupted, VoxError
 from voxcli.fsutil import remove_stale_temps, write_error
-from voxcli.manifest import previous_chapters, read_manifest, write_manifest, write_playlist
-from voxcli.plan import ChapterPlan, SentenceMemo, plan_book
 
 STATE_DIR = ".voxcli"  # inside the output folder: the audio cache
 
@@ -91,7 +91,7 @@ def plan(request: ConvertRequest, remember: bool = False) -> tuple[type[Engine],
 
     With ``remember``, sentence splits are kept in (and reused from) the output folder.
     """
-    from voxcli.normalize import normalize
+    from voxcli.text.normalize import normalize
 
     profile = request.profile
     cls = engine_class(profile.engine, profile.where("engine"))
@@ -182,7 +182,7 @@ def _write_audiobook(
     should_stop: Callable[[], int],
     summary: Summary,
 ) -> dict[str, Any]:
-    from voxcli.audiobook import write_audiobook
+    from voxcli.convert.audiobook import write_audiobook
 
     assert request.audiobook is not None
     sources = [
@@ -278,7 +278,7 @@ class _Session:
 
         try:
             if self.request.jobs > 1 and self.cls.parallel and len(jobs) > 1:
-                from voxcli.synth import WorkerPool, worker_profile
+                from voxcli.convert.synth import WorkerPool, worker_profile
 
                 if self._pool is None:
                     target = registry()[self.request.profile.engine]
@@ -294,7 +294,7 @@ class _Session:
                 if not finished:
                     self._stop()
             else:
-                from voxcli.synth import synthesize
+                from voxcli.convert.synth import synthesize
 
                 engine = self._load()
                 engine.prefetch([speech for _, speech in jobs])
@@ -430,6 +430,6 @@ def check_engine(request: ConvertRequest) -> None:
     """Fail early, before any work, when the engine or its model files are missing."""
     ensure_usable(engine_class(request.profile.engine, request.profile.where("engine")), request.profile)
     if request.audiobook is not None:
-        from voxcli.m4b import choose_encoder
+        from voxcli.audio.m4b import choose_encoder
 
         choose_encoder()

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from voxcli.arrays import Int16
-from voxcli.cache import Entry
+from voxcli.audio.loudness import LoudnessMeter, LoudnessSettings, db_to_gain, gain_to_db, limit
+from voxcli.convert.cache import Entry
+from voxcli.convert.plan import ChapterPlan, Segment
 from voxcli.errors import EngineError, VoxError
-from voxcli.loudness import LoudnessMeter, LoudnessSettings, db_to_gain, gain_to_db, limit
-from voxcli.plan import ChapterPlan, Segment
 
 MAX_GAIN_DB = 30.0  # never lift a nearly silent chapter into noise
 _TOLERANCE = 0.3  # LU: how far below the target a limited chapter may stay

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from voxcli.book import Book, Chapter
-from voxcli.cache import cache_key
+from voxcli.convert.cache import cache_key
 from voxcli.engines.base import VoiceProfile
 from voxcli.errors import UsageError
 from voxcli.fsutil import atomic_write_bytes, make_dirs
-from voxcli.segment import fit, paragraphs, sentences
+from voxcli.text.segment import fit, paragraphs, sentences
 
 Kind = Literal["title", "text"]
 CLAUSE_PAUSE = 0.15  # seconds between the pieces of a sentence too long for the engine

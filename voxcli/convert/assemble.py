@@ -1,6 +1,6 @@
 """A chapter's files from its cached sentences: WAV and/or MP3, SRT and/or VTT, all or nothing.
 
-The chapter is levelled to the loudness target first (see :mod:`voxcli.chapter_audio`), then its
+The chapter is levelled to the loudness target first (see :mod:`voxcli.convert.chapter_audio`), then its
 audio is streamed one sentence at a time, so memory stays bounded whatever the chapter's length.
 Every file goes to a temp name first; all of them are renamed only once the chapter is complete.
 """
@@ -17,14 +17,14 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from voxcli.arrays import Int16
-from voxcli.cache import AudioCache, CacheMissing, Entry
-from voxcli.chapter_audio import ChapterAudio
+from voxcli.audio.loudness import Levelling, LoudnessSettings
+from voxcli.audio.tags import tag_mp3
+from voxcli.convert.cache import AudioCache, CacheMissing, Entry
+from voxcli.convert.chapter_audio import ChapterAudio
+from voxcli.convert.plan import ChapterPlan
 from voxcli.engines.base import WordTiming
 from voxcli.errors import EngineError, VoxError
 from voxcli.fsutil import atomic_path, write_error
-from voxcli.loudness import Levelling, LoudnessSettings
-from voxcli.plan import ChapterPlan
-from voxcli.tags import tag_mp3
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class _Mp3Stream:
     def __init__(self, handle: BinaryIO, sample_rate: int, kbps: int) -> None:
         import lameenc
 
-        from voxcli.audio import MP3_RATES
+        from voxcli.audio.encode import MP3_RATES
 
         if sample_rate not in MP3_RATES:
             raise EngineError(f"MP3 cannot hold {sample_rate} Hz audio", "use --format wav")
@@ -93,7 +93,7 @@ def assemble_chapter(
     read_entry: Callable[[str], Entry] | None = None,
 ) -> ChapterResult:
     """Write the chapter's files from the cache; every segment must be cached already."""
-    from voxcli.subtitles import Spoken, build_cues, to_srt, to_vtt
+    from voxcli.audio.subtitles import Spoken, build_cues, to_srt, to_vtt
 
     def fetch(key: str) -> Entry:
         entry = cache.get(key)

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from voxcli import console
-from voxcli.cliutil import VoicesOption, handled
+from voxcli.cli import console
+from voxcli.cli.common import VoicesOption, handled
 from voxcli.errors import UsageError
 
 voices_app = typer.Typer(
@@ -24,8 +24,8 @@ def list_command(
     voices_file: VoicesOption = None,
 ) -> None:
     """Every profile: engine, voice, language, and whether it can speak right now."""
+    from voxcli.cli.tables import voices_json, voices_table
     from voxcli.config import load_voices
-    from voxcli.voices_report import voices_json, voices_table
 
     with handled():
         voices = load_voices(voices_file)
@@ -42,8 +42,8 @@ def show_command(
     voices_file: VoicesOption = None,
 ) -> None:
     """One profile in full, with its engine options and whether it can speak right now."""
+    from voxcli.cli.tables import profile_json, profile_table
     from voxcli.config import load_voices, resolve_voice
-    from voxcli.voices_report import profile_json, profile_table
 
     with handled():
         voices = load_voices(voices_file)
@@ -185,7 +185,7 @@ def _stored_path(voice: str) -> str:
 
 
 def _warn_if_unusable(profile: Any) -> None:
-    from voxcli.voices_report import usability
+    from voxcli.cli.tables import usability
 
     problem = usability(profile)
     if problem:

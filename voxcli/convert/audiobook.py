@@ -16,13 +16,13 @@ from typing import Any
 
 import numpy as np
 
+from voxcli.audio.m4b import M4bTags, Marker, choose_encoder, describe_encoder, open_encoder, write_tags
 from voxcli.book import Book, Cover
-from voxcli.cache import AudioCache, CacheMissing, Entry
-from voxcli.chapter_audio import ChapterAudio
+from voxcli.convert.cache import AudioCache, CacheMissing, Entry
+from voxcli.convert.chapter_audio import ChapterAudio
+from voxcli.convert.plan import ChapterPlan, safe_name
 from voxcli.errors import Interrupted, VoxError
 from voxcli.fsutil import atomic_path
-from voxcli.m4b import M4bTags, Marker, choose_encoder, describe_encoder, open_encoder, write_tags
-from voxcli.plan import ChapterPlan, safe_name
 
 AAC_KBPS = (16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
 
@@ -110,7 +110,7 @@ def split_parts(lengths: list[int], limit: int | None) -> list[list[int]]:
 
 
 def plan_parts(book: Book, chapters: list[ChapterSource], settings: AudiobookSettings) -> list[PartPlan]:
-    from voxcli.cover import usable
+    from voxcli.audio.cover import usable
 
     rate = chapters[0].rate if chapters else 0
     limit = round(settings.split_hours * 3600 * rate) if settings.split_hours else None

@@ -1,0 +1,1 @@
+"""The speech server: the FastAPI app, the speech queue and streaming encoders."""

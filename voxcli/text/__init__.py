@@ -1,0 +1,1 @@
+"""Text for speech: normalisation, sentences and pieces within an engine's limit, languages."""
