@@ -9,7 +9,16 @@ from typing import ClassVar
 import numpy as np
 from pydantic import Field
 
-from voxcli.engines.base import AudioChunk, Engine, EngineOptions, Problem, VoiceProfile, WordTiming
+from voxcli.engines.base import (
+    DEFAULT_SETTINGS,
+    AudioChunk,
+    Engine,
+    EngineOptions,
+    Problem,
+    Settings,
+    VoiceProfile,
+    WordTiming,
+)
 
 RATE = 16000
 WORD_SECONDS = 0.2
@@ -31,13 +40,13 @@ class FakeEngine(Engine):
     Options: ClassVar[type[EngineOptions]] = FakeOptions
     neutral_options: ClassVar[frozenset[str]] = frozenset({"threads", "delay"})
     parallel: ClassVar[bool] = True
+    capabilities: ClassVar[frozenset[str]] = frozenset({"threads", "word_timings"})
     loads: ClassVar[int] = 0
 
     def __init__(self, profile: VoiceProfile) -> None:
         self.sample_rate = RATE
         options = profile.options_as(FakeOptions)
         self._pitch, self._delay = options.pitch, options.delay
-        self._speed = profile.speed
 
     @classmethod
     def profile_problem(cls, profile: VoiceProfile) -> Problem | None:
@@ -50,11 +59,11 @@ class FakeEngine(Engine):
         FakeEngine.loads += 1
         return cls(profile)
 
-    def synthesize(self, text: str) -> Iterator[AudioChunk]:
+    def synthesize(self, text: str, settings: Settings = DEFAULT_SETTINGS) -> Iterator[AudioChunk]:
         if self._delay:
             time.sleep(self._delay)
         words = text.split()
-        length = round(WORD_SECONDS / self._speed * RATE)
+        length = round(WORD_SECONDS / settings.speed * RATE)
         t = np.arange(length) / RATE
         tone = (0.5 * np.sin(2 * np.pi * self._pitch * t)).astype(np.float32)
         samples = np.tile(tone, len(words))
@@ -68,3 +77,89 @@ class MissingEngine(FakeEngine):
     name: ClassVar[str] = "missing"
     install_hint: ClassVar[str] = "pip install voxcli-missing-engine"
     requires: ClassVar[tuple[str, ...]] = ("voxcli_no_such_package",)
+
+
+# ---- test engines for the server and speech-piece tests (tests/plugin_engines.py registers them) -------
+
+
+class RecordingOptions(FakeOptions):
+    record: str  # a file: every synthesize() call appends the text it was given, as one JSON line
+
+
+class RecordingEngine(FakeEngine):
+    """The fake engine's tones, and a record of every text it is asked to say (in any process)."""
+
+    name: ClassVar[str] = "recording"
+    Options: ClassVar[type[EngineOptions]] = RecordingOptions
+    neutral_options: ClassVar[frozenset[str]] = frozenset({"threads", "delay", "record"})
+
+    def __init__(self, profile: VoiceProfile) -> None:
+        super().__init__(profile)
+        self._record = profile.path(profile.options_as(RecordingOptions).record)
+
+    def synthesize(self, text: str, settings: Settings = DEFAULT_SETTINGS) -> Iterator[AudioChunk]:
+        import json
+
+        with self._record.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(text) + "\n")
+        yield from super().synthesize(text, settings)
+
+
+class SlowLoadOptions(FakeOptions):
+    load_seconds: float = Field(default=5.0, ge=0, le=60)  # how long loading the "model" takes
+    marker: str | None = None  # a folder: "loading" is written there as the load starts, "loaded" at its end
+
+
+class SlowLoadEngine(FakeEngine):
+    """A fake engine whose model takes seconds to load, through shared_model as a real model does."""
+
+    name: ClassVar[str] = "slowload"
+    Options: ClassVar[type[EngineOptions]] = SlowLoadOptions
+
+    @classmethod
+    def load(cls, profile: VoiceProfile, device: str = "auto") -> FakeEngine:
+        from voxcli.engines.base import shared_model
+
+        options = profile.options_as(SlowLoadOptions)
+        marker = profile.path(options.marker) if options.marker else None
+
+        def slow_model() -> str:
+            if marker is not None:
+                (marker / "loading").write_text(profile.voice, encoding="utf-8")
+            time.sleep(options.load_seconds)
+            if marker is not None:
+                (marker / "loaded").write_text(profile.voice, encoding="utf-8")
+            return profile.voice
+
+        shared_model(("slowload", profile.voice), slow_model)
+        return super().load(profile, device)
+
+
+class ResourceOptions(FakeOptions):
+    buffer_mb: float = Field(default=1.0, ge=0, le=256)  # memory each instance holds (a voice's tensors)
+
+
+class ResourceEngine(FakeEngine):
+    """A fake engine whose every instance owns a thread and memory, as a Kokoro instance owns its
+    phonemizer thread and its voice pack; close() gives both back. A server that kept an instance per
+    request setting (say, per speed) would show here as threads and memory that grow."""
+
+    name: ClassVar[str] = "resource"
+    Options: ClassVar[type[EngineOptions]] = ResourceOptions
+
+    def __init__(self, profile: VoiceProfile) -> None:
+        import threading
+
+        super().__init__(profile)
+        size = round(profile.options_as(ResourceOptions).buffer_mb * 2**20)
+        self._buffer = np.ones(size, dtype=np.uint8)  # written: resident
+        self._stop = threading.Event()
+        self._helper = threading.Thread(
+            target=self._stop.wait, name=f"resource-helper-{profile.voice}", daemon=True
+        )
+        self._helper.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._helper.join()
+        self._buffer = np.zeros(0, dtype=np.uint8)

@@ -264,3 +264,34 @@ def test_json_mode_prints_only_json_and_logs_are_plain_lines(runner: CliRunner, 
     assert any(line.startswith("01 - One: 0:0") and line.endswith("of audio, 3 sentences") for line in lines)
     assert "\x1b[" not in result.stderr
     assert "2 chapter(s) written, 0 up to date" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["both", "both:words"])
+def test_subtitles_both_means_srt_and_vtt(
+    runner: CliRunner, tmp_path: Path, fake_engines: None, value: str
+) -> None:
+    """`--subtitles both` writes SRT and VTT, as the help says; `both:words` a cue per word in each."""
+    book = tmp_path / "tiny.md"
+    book.write_text("# One\n\nHello there. This is tiny.\n\n# Two\n\nGoodbye now.\n", encoding="utf-8")
+    out = tmp_path / "out"
+    args = ["convert", str(book), "-v", "fake:tone", "--jobs", "1", "--subtitles", value, "-o", str(out)]
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    chapters = json.loads(result.stdout)["manifest"]["chapters"]
+    assert [sorted(c["files"]) for c in chapters] == [["srt", "vtt", "wav"]] * 2
+    heard = {"One": "One. Hello there. This is tiny.", "Two": "Two. Goodbye now."}  # titles announced
+    for chapter in chapters:
+        spoken = words(heard[chapter["title"]])
+        duration = soundfile.info(str(out / chapter["files"]["wav"])).duration
+        srt_cues = list(srt.parse((out / chapter["files"]["srt"]).read_text(encoding="utf-8")))
+        vtt_cues = webvtt.read(str(out / chapter["files"]["vtt"])).captions
+        for texts, ends in (
+            ([c.content for c in srt_cues], [c.end.total_seconds() for c in srt_cues]),
+            ([c.text for c in vtt_cues], [vtt_seconds(c.end) for c in vtt_cues]),
+        ):
+            assert words(" ".join(texts)) == spoken
+            assert max(ends) <= duration + 0.001
+            if value == "both:words":
+                assert [len(words(text)) for text in texts] == [1] * len(spoken)
+            else:
+                assert len(texts) < len(spoken)

@@ -105,16 +105,16 @@ def test_the_guard_retries_a_forced_outlier(
     plausible = (np.sin(np.arange(int(len(text) * 0.07 * 24000)) / 5) * 0.3).astype(np.float32)
     babble = (np.sin(np.arange(40 * 24000) / 5) * 0.3).astype(np.float32)  # 40 s for 50 characters
 
-    def speak(text: str, seed: int) -> np.ndarray:
+    def speak(text: str, seed: int, speed: float) -> np.ndarray:
         seeds.append(seed)
         return babble if seed == 7 else plausible
 
     monkeypatch.setattr(engine, "_speak", speak)
     (chunk,) = list(engine.synthesize(text))
-    assert seeds == [7, 8] and len(chunk.samples) == len(plausible) and engine.suspicious == []
-    monkeypatch.setattr(engine, "_speak", lambda text, seed: seeds.append(seed) or babble)
+    assert seeds == [7, 8] and len(chunk.samples) == len(plausible) and engine.suspicious() == []
+    monkeypatch.setattr(engine, "_speak", lambda text, seed, speed: seeds.append(seed) or babble)
     list(engine.synthesize(text))
-    assert seeds[2:] == [7, 8, 9] and engine.suspicious == [text]  # every retry failed: reported
+    assert seeds[2:] == [7, 8, 9] and engine.suspicious() == [text]  # every retry failed: reported
 
 
 def test_convert_with_a_coqui_profile(

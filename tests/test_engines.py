@@ -24,7 +24,7 @@ ESPEAK = VoiceProfile(name="espeak", engine="espeak", voice="en-us", options=Esp
 
 def speak(profile: VoiceProfile, text: str = FOX):
     engine = load_engine(profile)
-    chunks = list(engine.synthesize(text))
+    chunks = list(engine.synthesize(text, profile.settings))
     assert len(chunks) == 1 and chunks[0].text == text
     chunk = chunks[0]
     assert chunk.samples.dtype == np.float32 and chunk.sample_rate == engine.sample_rate

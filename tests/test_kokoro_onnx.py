@@ -89,7 +89,7 @@ def speak() -> Callable[[VoiceProfile, str], AudioChunk]:
 
     def run(profile: VoiceProfile, text: str) -> AudioChunk:
         if (profile, text) not in done:
-            chunks = list(load_engine(profile).synthesize(text))
+            chunks = list(load_engine(profile).synthesize(text, profile.settings))
             assert len(chunks) == 1 and chunks[0].text == text
             chunk = chunks[0]
             assert chunk.sample_rate == RATE and chunk.samples.dtype == np.float32 and chunk.samples.ndim == 1
@@ -210,7 +210,7 @@ def test_long_text_is_spoken_whole(kokoro: VoiceProfile, speak, monkeypatch: pyt
         return create(piece, **kwargs)
 
     monkeypatch.setattr(engine._kokoro, "create_timed", spy)  # type: ignore[attr-defined]
-    (whole,) = list(engine.synthesize(text))
+    (whole,) = list(engine.synthesize(text, fast.settings))
     # Every phoneme went to the model, in pieces the model speaks well.
     assert " ".join(spoken) == phonemes and len(spoken) >= 3
     assert all(len(piece) <= PIECE_PHONEMES for piece in spoken)

@@ -29,7 +29,15 @@ def words(text: str) -> list[str]:
 
 def plan(book: Book, max_chars: int = 200, titles: bool = True) -> list[ChapterPlan]:
     numbers = [c.index for c in book.chapters]
-    return plan_book(book, numbers, PROFILE, {"engine": "fake"}, max_chars, normalize, titles)
+    return plan_book(
+        book,
+        numbers,
+        profile=PROFILE,
+        identity={"engine": "fake"},
+        max_chars=max_chars,
+        normalize=normalize,
+        titles=titles,
+    )
 
 
 @pytest.mark.parametrize(
@@ -110,7 +118,15 @@ def test_same_text_same_key_different_voice_different_key() -> None:
     book = Book("B", "A", "en", (Chapter(1, "One", ("Hello there. Hello there.",)),))
     (chapter,) = plan(book, titles=False)
     assert chapter.segments[0].key == chapter.segments[1].key
-    other = plan_book(book, [1], PROFILE, {"engine": "fake", "speed": 1.5}, 200, normalize, False)[0]
+    other = plan_book(
+        book,
+        [1],
+        profile=PROFILE,
+        identity={"engine": "fake", "speed": 1.5},
+        max_chars=200,
+        normalize=normalize,
+        titles=False,
+    )[0]
     assert other.segments[0].key != chapter.segments[0].key
     assert other.digest != chapter.digest
 

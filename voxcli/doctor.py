@@ -193,8 +193,8 @@ def engines(report: Report) -> None:
 
 def voices(report: Report, voices_file: str | None) -> VoiceProfile | None:
     """The voices.toml in use and whether each profile can speak; returns the default profile."""
-    from voxcli.cli.tables import usability
     from voxcli.config import load_voices
+    from voxcli.engines import voice_problem
 
     try:
         loaded = load_voices(voices_file)
@@ -208,7 +208,7 @@ def voices(report: Report, voices_file: str | None) -> VoiceProfile | None:
         f"default {loaded.default or 'none'}",
     )
     for name, profile in loaded.profiles.items():
-        problem = usability(profile, cached=False)
+        problem = voice_problem(profile)
         report.add(
             f"voice {name}",
             problem is None,
@@ -221,7 +221,7 @@ def voices(report: Report, voices_file: str | None) -> VoiceProfile | None:
 
 def trial(report: Report, name: str, profile: VoiceProfile, device: str = "auto") -> bool:
     """Speak one sentence; report the real-time factor and a novel's estimated conversion time."""
-    from voxcli.cli.progress import clock
+    from voxcli.timefmt import clock
 
     try:
         started = time.monotonic()

@@ -1,4 +1,4 @@
-"""Audio in memory and on disk: silence, joining chunks, WAV and MP3 encoding, atomic writes."""
+"""Audio in memory: silence, 16-bit PCM, WAV and MP3 encoding."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import numpy as np
 
 from voxcli.arrays import Float32, Int16
 from voxcli.errors import EngineError, UsageError
-from voxcli.fsutil import atomic_write_bytes
 
 FORMATS = ("wav", "mp3")
 DEFAULT_MP3_KBPS = 64  # mono speech: 64 kb/s is transparent enough and a novel stays under 500 MB
@@ -61,8 +60,3 @@ def format_of(path: Path) -> str:
 
 def encode(samples: Float32, sample_rate: int, fmt: str) -> bytes:
     return wav_bytes(samples, sample_rate) if fmt == "wav" else mp3_bytes(samples, sample_rate)
-
-
-def write_audio(path: Path, samples: Float32, sample_rate: int) -> None:
-    """Write WAV or MP3 (by the file's suffix) atomically."""
-    atomic_write_bytes(path, encode(samples, sample_rate, format_of(path)))

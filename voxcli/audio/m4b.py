@@ -107,7 +107,7 @@ def describe_encoder(name: str) -> str:
 
 
 def open_encoder(
-    name: str, path: Path, rate: int, kbps: int, markers: list[Marker], language: str
+    name: str, path: Path, *, rate: int, kbps: int, markers: list[Marker], language: str
 ) -> Encoder:
     if name == "pyav":
         return _PyAv(path, rate, kbps, markers, language)

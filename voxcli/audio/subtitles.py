@@ -85,7 +85,7 @@ def build_cues(
         if word_level and spans is not None:
             raw.extend((a, b, [word]) for word, (a, b) in zip(words, spans, strict=True))
         else:
-            raw.extend(_chunk_cues(words, start, end, spans, max_line, max_lines))
+            raw.extend(_chunk_cues(words, start, end, spans, max_line=max_line, max_lines=max_lines))
     _lengthen_short(raw, min_duration, duration)
     return [Cue(index, start, end, lines) for index, (start, end, lines) in enumerate(raw, 1)]
 
@@ -133,7 +133,7 @@ def _word_spans(timings: list[WordTiming] | None, count: int, start: float, end:
 
 
 def _chunk_cues(
-    words: list[str], start: float, end: float, spans: list[_Span] | None, max_line: int, max_lines: int
+    words: list[str], start: float, end: float, spans: list[_Span] | None, *, max_line: int, max_lines: int
 ) -> list[_RawCue]:
     """A sentence's cues: its words cut into parts that each fit on screen, timed part by part."""
     chunks = _split(words, max_line, max_lines)

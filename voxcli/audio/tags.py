@@ -8,7 +8,7 @@ from voxcli.fsutil import write_error
 
 
 def tag_mp3(
-    path: Path, title: str, album: str, artist: str, track: int, tracks: int, shown: Path | None = None
+    path: Path, *, title: str, album: str, artist: str, track: int, tracks: int, shown: Path | None = None
 ) -> None:
     """ID3v2.3 tags: title, album (the book), artist (the author), track n/total, genre Audiobook."""
     from mutagen.id3 import ID3, TALB, TCON, TIT2, TPE1, TRCK

@@ -124,7 +124,7 @@ def say_command(
     from voxcli.audio.encode import encode, format_of
     from voxcli.config import load_voices, resolve_voice
     from voxcli.fsutil import atomic_write_bytes
-    from voxcli.speak import speak
+    from voxcli.speak import say
 
     with handled():
         if output == "-" and sys.stdout.isatty():
@@ -145,7 +145,7 @@ def say_command(
             profile = resolve_voice(voice, load_voices(voices_file))
             if speed is not None:
                 profile = replace(profile, speed=speed)
-            speech = speak(words, profile, device.value)
+            speech = say(words, profile, device.value)
             data = encode(speech.samples, speech.sample_rate, fmt)
             summary = f"{speech.duration:.1f} s, voice {profile.name} ({profile.engine})"
         if output == "-":

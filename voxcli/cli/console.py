@@ -8,6 +8,7 @@ when stderr is not a terminal or ``NO_COLOR`` is set.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -34,9 +35,27 @@ def console() -> Console:
     return _console
 
 
+class _WarningHandler(logging.Handler):
+    """The library's warnings (``logging``, never print) shown as ``warning:`` lines."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.WARNING:
+            warn(record.getMessage())
+        elif settings.debug:
+            info(f"{record.name}: {record.getMessage()}")
+
+
+_handler = _WarningHandler()
+
+
 def configure(quiet: bool = False, debug: bool = False) -> None:
     settings.quiet = quiet
     settings.debug = debug
+    library = logging.getLogger("voxcli")
+    if _handler not in library.handlers:
+        library.addHandler(_handler)
+        library.propagate = False
+    library.setLevel(logging.DEBUG if debug else logging.WARNING)
 
 
 def show(renderable: RenderableType) -> None:

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-import os
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from voxcli.cli import console
 from voxcli.cli.common import Device, DeviceOption, SpeedOption, VoiceOption, VoicesOption, handled
 from voxcli.errors import UsageError
+
+if TYPE_CHECKING:
+    from voxcli.convert.pipeline import ConvertRequest
 
 AUDIO_FORMATS = ("wav", "mp3", "m4b")
 SUBTITLE_FORMATS = ("srt", "vtt")
@@ -83,7 +85,12 @@ def convert_command(
         ),
     ] = None,
     subtitles: Annotated[
-        str, typer.Option("--subtitles", help="srt, vtt, both, or none; FORMAT:words for a cue per word.")
+        str,
+        typer.Option(
+            "--subtitles",
+            help="Subtitle formats, comma-separated: srt, vtt, both (srt and vtt), or none; "
+            "FORMAT:words for a cue per word, e.g. both:words.",
+        ),
     ] = "srt,vtt",
     chapters: Annotated[
         str | None,
@@ -148,7 +155,7 @@ def convert_command(
             outdir=outdir if outdir is not None else Path(book).with_suffix(""),
             chapters=parse_chapters(chapters, len(result.chapters)),
             settings=settings,
-            jobs=jobs or 0,
+            jobs=jobs or 0,  # 0: worker_count picks the default once the engine is known
             titles=not no_titles,
             force=force,
             device=device.value,
@@ -160,15 +167,13 @@ def convert_command(
             _run(request, as_json)
 
 
-def _run(request: Any, as_json: bool) -> None:
+def _run(request: ConvertRequest, as_json: bool) -> None:
     from voxcli.cli.progress import PlainReporter, RichReporter
     from voxcli.convert.pipeline import Reporter, check_engine, convert
-    from voxcli.engines import engine_class
+    from voxcli.convert.summary import audiobook_parts, summary_record
+    from voxcli.timefmt import clock
 
     check_engine(request)
-    cls = engine_class(request.profile.engine)
-    jobs = request.jobs or ((os.cpu_count() or 1) if cls.parallel else 1)
-    request = replace(request, jobs=jobs)
     quiet = as_json or console.settings.quiet
     reporter: Reporter
     if quiet:
@@ -179,26 +184,9 @@ def _run(request: Any, as_json: bool) -> None:
         reporter = PlainReporter()
     with _stop_on_signals() as stop, reporter:
         summary = convert(request, reporter, stop)
-    data = {
-        "outdir": str(request.outdir),
-        "chapters_written": summary.chapters,
-        "chapters_up_to_date": summary.skipped,
-        "sentences_synthesized": summary.synthesized,
-        "characters_synthesized": summary.synth_chars,
-        "synthesis_seconds": round(summary.synth_seconds, 3),
-        "audio_seconds": round(summary.audio_seconds, 3),
-        "wall_seconds": round(summary.wall_seconds, 3),
-        "chars_per_second": round(summary.chars_per_second, 1),
-        "real_time_factor": round(summary.real_time_factor, 4),
-        "jobs": jobs,
-        "audiobook_written": summary.audiobook_written,
-        "manifest": summary.manifest,
-    }
     if as_json:
-        console.emit_json(data)
+        console.emit_json(summary_record(summary, request.outdir))
         return
-    from voxcli.cli.progress import clock
-
     speed = (
         f", {summary.chars_per_second:,.0f} chars/s, real-time factor {summary.real_time_factor:.3f}"
         if summary.synthesized
@@ -208,11 +196,9 @@ def _run(request: Any, as_json: bool) -> None:
         f"{summary.chapters} chapter(s) written, {summary.skipped} up to date in {request.outdir}: "
         f"{clock(summary.audio_seconds)} of audio in {clock(summary.wall_seconds)}{speed}"
     )
-    parts = summary.manifest.get("audiobook", {}).get("parts", []) if request.audiobook else []
-    for part in parts:
-        state = "written" if part["file"] in summary.audiobook_written else "up to date"
-        chapters = len(part["chapters"])
-        console.show(f"{part['file']}: {clock(part['duration'])}, {chapters} chapter(s), {state}")
+    for part in audiobook_parts(summary, request):
+        state = "written" if part.written else "up to date"
+        console.show(f"{part.file}: {clock(part.duration)}, {part.chapters} chapter(s), {state}")
 
 
 @contextmanager
@@ -234,67 +220,35 @@ def _stop_on_signals() -> Iterator[Any]:
             signal.signal(number, handler)
 
 
-def _dry_run(request: Any, as_json: bool) -> None:
+def _dry_run(request: ConvertRequest, as_json: bool) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from voxcli.cli.progress import clock
-    from voxcli.convert.cache import AudioCache
-    from voxcli.convert.pipeline import STATE_DIR, plan
+    from voxcli.convert.estimate import estimate
+    from voxcli.timefmt import clock
 
-    cls, plans = plan(request)
-    cache = AudioCache(request.outdir / STATE_DIR / "cache")
-    jobs = request.jobs or ((os.cpu_count() or 1) if cls.parallel else 1)
-    rows = []
-    for chapter in plans:
-        todo = [s for s in chapter.segments if not cache.has(s.key)]
-        words = sum(len(s.text.split()) for s in chapter.segments)
-        rows.append(
-            {
-                "index": chapter.index,
-                "title": chapter.title,
-                "file": chapter.stem,
-                "sentences": len(chapter.segments),
-                "characters": chapter.chars,
-                "cached_sentences": len(chapter.segments) - len(todo),
-                "estimated_audio_seconds": round(words / 150 * 60 / request.profile.speed, 1),
-                "estimated_work_seconds": round(
-                    sum(len(s.speech) for s in todo) / (cls.chars_per_second * (jobs if cls.parallel else 1)),
-                    1,
-                ),
-            }
-        )
+    plan = estimate(request)
     if as_json:
-        console.emit_json(
-            {
-                "outdir": str(request.outdir),
-                "voice": request.profile.name,
-                "engine": cls.name,
-                "jobs": jobs,
-                "chapters": rows,
-            }
-        )
+        console.emit_json(plan.as_record())
         return
     table = Table(title=Text(f"{request.book.title}: plan for {request.outdir}"), title_justify="left")
     for column in ("#", "File", "Sentences", "Cached", "Chars", "Audio", "Work"):
         table.add_column(column, justify="left" if column == "File" else "right", overflow="fold")
-    for row in rows:
+    for row in plan.chapters:
         table.add_row(
-            str(row["index"]),
-            Text(row["file"]),
-            str(row["sentences"]),
-            str(row["cached_sentences"]),
-            f"{row['characters']:,}",
-            clock(row["estimated_audio_seconds"]),
-            clock(row["estimated_work_seconds"]),
+            str(row.index),
+            Text(row.file),
+            str(row.sentences),
+            str(row.cached_sentences),
+            f"{row.characters:,}",
+            clock(row.audio_seconds),
+            clock(row.work_seconds),
         )
     console.show(table)
-    audio = sum(r["estimated_audio_seconds"] for r in rows)
-    work = sum(r["estimated_work_seconds"] for r in rows)
     book_file = ", then an M4B of these chapters" if request.audiobook is not None else ""
     console.show(
-        f"about {clock(audio)} of audio, about {clock(work)} of work with {cls.name} "
-        f"({jobs} job(s)){book_file}; nothing was synthesised"
+        f"about {clock(plan.audio_seconds)} of audio, about {clock(plan.work_seconds)} of work with "
+        f"{plan.engine} ({plan.jobs} job(s)){book_file}; nothing was synthesised"
     )
 
 
@@ -362,17 +316,21 @@ def _audiobook(chosen: tuple[str, ...], kbps: int, cover: Path | None, split_hou
 
 
 def _subtitles(value: str) -> dict[str, tuple[str, ...]]:
+    """--subtitles as OutputSettings fields: "srt,vtt:words" -> subtitles (srt, vtt), word_cues (vtt)."""
     if value.strip().lower() == "none":
         return {"subtitles": (), "word_cues": ()}
     formats: list[str] = []
     words: list[str] = []
     for part in (p.strip().lower() for p in value.split(",") if p.strip()):
         fmt, _, mode = part.partition(":")
-        if fmt not in SUBTITLE_FORMATS or mode not in ("", "words"):
-            raise UsageError(f"--subtitles: unknown '{part}'", "use srt, vtt, srt:words, vtt:words or none")
-        formats.append(fmt)
+        if fmt not in (*SUBTITLE_FORMATS, "both") or mode not in ("", "words"):
+            raise UsageError(
+                f"--subtitles: unknown '{part}'", "use srt, vtt, both, FORMAT:words (e.g. srt:words) or none"
+            )
+        chosen = SUBTITLE_FORMATS if fmt == "both" else (fmt,)
+        formats.extend(chosen)
         if mode:
-            words.append(fmt)
+            words.extend(chosen)
     if not formats:
         raise UsageError("--subtitles: nothing given", "use srt, vtt, both, or none")
     return {"subtitles": tuple(dict.fromkeys(formats)), "word_cues": tuple(words)}

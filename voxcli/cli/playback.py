@@ -17,10 +17,6 @@ PLAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
-def available_players() -> list[str]:
-    return [name for name, _ in PLAYERS if shutil.which(name)]
-
-
 def play_wav(data: bytes) -> str:
     """Play a WAV file's bytes; returns the player used. Tries the next player when one fails."""
     found = [(name, args) for name, args in PLAYERS if shutil.which(name)]

@@ -21,16 +21,9 @@ from voxcli.convert.assemble import ChapterResult
 from voxcli.convert.audiobook import Progress as AudiobookProgress
 from voxcli.convert.pipeline import Reporter
 from voxcli.convert.plan import ChapterPlan
+from voxcli.timefmt import clock
 
 PLAIN_EVERY = 15.0  # seconds between progress lines when stderr is not a terminal
-
-
-def clock(seconds: float) -> str:
-    """1:02:03 or 2:03."""
-    total = round(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 class _Speed(ProgressColumn):
@@ -39,9 +32,7 @@ class _Speed(ProgressColumn):
         return Text(f"{speed:,.0f} chars/s" if speed else "", style="cyan")
 
 
-def _done_line(result: ChapterResult | None, plan: ChapterPlan) -> str:
-    if result is None:
-        return f"{plan.stem}: up to date"
+def _done_line(result: ChapterResult, plan: ChapterPlan) -> str:
     noun = "sentence" if result.sentences == 1 else "sentences"
     return f"{plan.stem}: {clock(result.duration)} of audio, {result.sentences} {noun}"
 
@@ -84,7 +75,7 @@ class RichReporter(Reporter):
         self._progress.advance(self._book, chars)
         self._progress.advance(self._chapter, chars)
 
-    def chapter_done(self, result: ChapterResult | None, plan: ChapterPlan) -> None:
+    def chapter_done(self, result: ChapterResult, plan: ChapterPlan) -> None:
         self._progress.console.print(Text.assemble(("✓ ", "green"), _done_line(result, plan)))
 
     def audiobook(self) -> AudiobookProgress:
@@ -139,7 +130,7 @@ class PlainReporter(Reporter):
             left = (self._total - self._done) / speed if speed else 0.0
             console.info(f"{self._done / self._total:.0%} ({speed:,.0f} chars/s, {clock(left)} left)")
 
-    def chapter_done(self, result: ChapterResult | None, plan: ChapterPlan) -> None:
+    def chapter_done(self, result: ChapterResult, plan: ChapterPlan) -> None:
         console.info(_done_line(result, plan))
 
     def audiobook(self) -> AudiobookProgress:

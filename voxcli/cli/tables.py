@@ -9,23 +9,12 @@ from rich.text import Text
 
 from voxcli.config import VoicesFile
 from voxcli.engines import Check, engine_class, voice_problem
-from voxcli.engines.base import Problem, VoiceProfile
+from voxcli.engines.base import VoiceProfile
 from voxcli.errors import EngineError
 
 
-def usability(profile: VoiceProfile, cached: bool = True) -> Problem | None:
-    """Why a profile cannot speak now (engine missing or broken, model files missing), or None.
-    ``cached``: trust an earlier process's verdict on the engine's packages in this unchanged
-    environment (listings); doctor passes False."""
-    try:
-        cls = engine_class(profile.engine)
-    except EngineError as exc:
-        return Problem(exc.message, exc.fix)
-    return voice_problem(cls, profile, cached)
-
-
 def profile_json(profile: VoiceProfile, default: bool) -> dict[str, Any]:
-    problem = usability(profile)
+    problem = voice_problem(profile, cached=True)
     return {
         "name": profile.name,
         "engine": profile.engine,
@@ -57,7 +46,7 @@ def voices_table(voices: VoicesFile) -> Table:
     for column in ("Name", "Engine", "Voice", "Lang", "Speed", "Usable"):
         table.add_column(column, overflow="fold")
     for name, profile in voices.profiles.items():
-        problem = usability(profile)
+        problem = voice_problem(profile, cached=True)
         usable = (
             Text("yes", style="green")
             if problem is None

@@ -185,9 +185,9 @@ def _stored_path(voice: str) -> str:
 
 
 def _warn_if_unusable(profile: Any) -> None:
-    from voxcli.cli.tables import usability
+    from voxcli.engines import voice_problem
 
-    problem = usability(profile)
+    problem = voice_problem(profile, cached=True)
     if problem:
         console.warn(
             f"voice '{profile.name}' cannot speak yet: {problem.message}"

@@ -88,6 +88,7 @@ def assemble_chapter(
     plan: ChapterPlan,
     cache: AudioCache,
     outdir: Path,
+    *,
     settings: OutputSettings,
     tags: BookTags,
     read_entry: Callable[[str], Entry] | None = None,
@@ -139,11 +140,11 @@ def assemble_chapter(
         if "mp3" in temps:
             tag_mp3(
                 temps["mp3"],
-                plan.title,
-                tags.title,
-                tags.author,
-                tags.track,
-                tags.tracks,
+                title=plan.title,
+                album=tags.title,
+                artist=tags.author,
+                track=tags.track,
+                tracks=tags.tracks,
                 shown=finals["mp3"],
             )
     levelling = Levelling(input_lufs if target is not None else output_lufs, gain, output_lufs, peak)

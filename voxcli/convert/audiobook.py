@@ -167,6 +167,7 @@ def up_to_date(part: PartPlan, previous: dict[str, Any], outdir: Path) -> bool:
 def write_part(
     part: PartPlan,
     outdir: Path,
+    *,
     cache: AudioCache,
     settings: AudiobookSettings,
     encoder: str,
@@ -196,7 +197,9 @@ def write_part(
         return entry
 
     with atomic_path(final) as temp:
-        sink = open_encoder(encoder, temp, rate, settings.kbps, markers, part.tags.language)
+        sink = open_encoder(
+            encoder, temp, rate=rate, kbps=settings.kbps, markers=markers, language=part.tags.language
+        )
         try:
             for chapter in part.chapters:
                 written = 0
@@ -240,6 +243,7 @@ def write_audiobook(
     book: Book,
     chapters: list[ChapterSource],
     outdir: Path,
+    *,
     cache: AudioCache,
     settings: AudiobookSettings,
     ceiling: float | None,
@@ -255,7 +259,16 @@ def write_audiobook(
         if not force and up_to_date(part, previous, outdir):
             progress.done(part.file, False)
             continue
-        write_part(part, outdir, cache, settings, encoder, ceiling, progress, should_stop)
+        write_part(
+            part,
+            outdir,
+            cache=cache,
+            settings=settings,
+            encoder=encoder,
+            ceiling=ceiling,
+            progress=progress,
+            should_stop=should_stop,
+        )
     kept = {part.file for part in parts}
     for old in previous.get("parts", []):
         name = old.get("file") if isinstance(old, dict) else None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -19,7 +20,13 @@ from voxcli.convert.assemble import BookTags, ChapterResult, OutputSettings, ass
 from voxcli.convert.audiobook import AudiobookSettings, ChapterSource
 from voxcli.convert.audiobook import Progress as AudiobookProgress
 from voxcli.convert.cache import AudioCache, CacheMissing
-from voxcli.convert.manifest import previous_chapters, read_manifest, write_manifest, write_playlist
+from voxcli.convert.manifest import (
+    ManifestChapter,
+    previous_chapters,
+    read_manifest,
+    write_manifest,
+    write_playlist,
+)
 from voxcli.convert.plan import ChapterPlan, SentenceMemo, plan_book
 from voxcli.engines import engine_class, ensure_usable, load_engine, registry
 from voxcli.engines.base import Engine, VoiceProfile
@@ -37,7 +44,7 @@ class ConvertRequest:
     outdir: Path
     chapters: list[int]  # chapter numbers to convert
     settings: OutputSettings = field(default_factory=OutputSettings)
-    jobs: int = 1
+    jobs: int = 1  # worker processes; 0: the default (see worker_count)
     titles: bool = True
     force: bool = False  # rewrite chapter files even when they are up to date
     device: str = "auto"
@@ -55,6 +62,7 @@ class Summary:
     synth_audio_seconds: float = 0.0  # of what was spoken this run
     synth_seconds: float = 0.0  # wall time spent speaking
     wall_seconds: float = 0.0
+    jobs: int = 1  # worker processes this run could use
     audiobook_written: list[str] = field(default_factory=list)  # M4B files written this run
     manifest: dict[str, Any] = field(default_factory=dict)
 
@@ -66,6 +74,18 @@ class Summary:
     def real_time_factor(self) -> float:
         """Seconds of work per second of audio spoken (below 1: faster than real time)."""
         return self.synth_seconds / self.synth_audio_seconds if self.synth_audio_seconds else 0.0
+
+
+def worker_count(requested: int | None, engine: type[Engine]) -> int:
+    """The number of worker processes a conversion with ``engine`` uses.
+
+    ``requested`` is ``--jobs`` as given; None or 0 means none was given, and then it is one per CPU
+    core for engines cheap enough to run a model per core (``Engine.parallel``), else 1. Any other
+    number is used as it is (the CLI allows 1 to 64).
+    """
+    if requested:
+        return requested
+    return (os.cpu_count() or 1) if engine.parallel else 1
 
 
 class Reporter:
@@ -80,7 +100,7 @@ class Reporter:
     def planned(self, plans: list[ChapterPlan], todo: list[ChapterPlan], work_chars: int) -> None: ...
     def chapter_started(self, plan: ChapterPlan, work_chars: int) -> None: ...
     def advanced(self, chars: int) -> None: ...
-    def chapter_done(self, result: ChapterResult | None, plan: ChapterPlan) -> None: ...
+    def chapter_done(self, result: ChapterResult, plan: ChapterPlan) -> None: ...
 
     def audiobook(self) -> AudiobookProgress:
         return AudiobookProgress()
@@ -99,12 +119,12 @@ def plan(request: ConvertRequest, remember: bool = False) -> tuple[type[Engine],
     plans = plan_book(
         request.book,
         request.chapters,
-        profile,
-        cls.identity(profile),
-        cls.max_chars,
-        normalize,
-        request.titles,
-        memo,
+        profile=profile,
+        identity=cls.identity(profile),
+        max_chars=cls.max_chars,
+        normalize=normalize,
+        titles=request.titles,
+        memo=memo,
     )
     return cls, plans
 
@@ -121,6 +141,7 @@ def convert(
     except OSError as exc:
         raise write_error(outdir, exc) from exc
     cls, plans = plan(request, remember=True)
+    request = replace(request, jobs=worker_count(request.jobs, cls))
     cache = AudioCache(outdir / STATE_DIR / "cache")
     cache.clean()
     remove_stale_temps(outdir)
@@ -142,7 +163,7 @@ def convert(
     missing = _missing(todo, cache)
     reporter.planned(plans, todo, sum(len(speech) for speech in missing.values()))
 
-    summary = Summary(skipped=len(plans) - len(todo))
+    summary = Summary(skipped=len(plans) - len(todo), jobs=request.jobs)
     session = _Session(request, cls, cache, reporter, should_stop, summary, missing)
 
     def save() -> dict[str, Any]:
@@ -151,10 +172,11 @@ def convert(
     try:
         for chapter_plan in todo:
             result = session.chapter(chapter_plan, tracks)
-            record = _record(result, builds[chapter_plan.index])
             flagged = session.suspicious()
-            record["suspicious"] = [s.text for s in chapter_plan.segments if s.speech in flagged]
-            stale = set(records.get(result.index, {}).get("files", {}).values()) - set(result.files.values())
+            suspicious = [s.text for s in chapter_plan.segments if s.speech in flagged]
+            record = _record(result, builds[chapter_plan.index], suspicious)
+            before = records.get(result.index)
+            stale = set(before.files.values() if before else ()) - set(result.files.values())
             for name in stale:
                 (outdir / name).unlink(missing_ok=True)
             records[result.index] = record
@@ -175,7 +197,7 @@ def convert(
 def _write_audiobook(
     request: ConvertRequest,
     plans: list[ChapterPlan],
-    records: dict[int, dict[str, Any]],
+    records: dict[int, ManifestChapter],
     cache: AudioCache,
     previous: dict[str, Any],
     reporter: Reporter,
@@ -188,10 +210,10 @@ def _write_audiobook(
     sources = [
         ChapterSource(
             plan=p,
-            samples=int(records[p.index]["samples"]),
-            rate=int(records[p.index]["sample_rate"]),
-            gain_db=float(records[p.index]["gain_db"]),
-            build=str(records[p.index]["build"]),
+            samples=records[p.index].samples,
+            rate=records[p.index].sample_rate,
+            gain_db=records[p.index].gain_db,
+            build=records[p.index].build,
         )
         for p in plans
     ]
@@ -205,13 +227,13 @@ def _write_audiobook(
         request.book,
         sources,
         request.outdir,
-        cache,
-        settings,
-        ceiling,
-        previous,
-        progress,
-        should_stop,
-        request.force,
+        cache=cache,
+        settings=settings,
+        ceiling=ceiling,
+        previous=previous,
+        progress=progress,
+        should_stop=should_stop,
+        force=request.force,
     )
     summary.audiobook_written = [p["file"] for p in record["parts"] if p["file"] in progress.written]
     return record
@@ -250,7 +272,7 @@ class _Session:
         speech = {s.key: s.speech for s in plan.segments}
         for _ in range(3):
             try:
-                result = assemble_chapter(plan, self.cache, self.request.outdir, settings, tags)
+                result = assemble_chapter(plan, self.cache, self.request.outdir, settings=settings, tags=tags)
                 break
             except CacheMissing as missing:
                 # An entry that passed the size check but not decoding (it is deleted by now).
@@ -297,11 +319,13 @@ class _Session:
                 from voxcli.convert.synth import synthesize
 
                 engine = self._load()
+                settings = self.request.profile.settings
                 engine.prefetch([speech for _, speech in jobs])
                 for key, speech in jobs:
                     if self.should_stop():
                         self._stop()
-                    done(key, speech, synthesize(engine, self.cache, key, speech) / engine.sample_rate)
+                    seconds = synthesize(engine, self.cache, key, speech, settings) / engine.sample_rate
+                    done(key, speech, seconds)
         finally:
             self.summary.synth_seconds += time.monotonic() - began
 
@@ -322,9 +346,12 @@ class _Session:
 
     def suspicious(self) -> set[str]:
         """Texts the engine flagged as probably wrong (the XTTS guard), spoken this run."""
-        return set(getattr(self._engine, "suspicious", []))
+        return set(self._engine.suspicious()) if self._engine is not None else set()
 
     def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
         if self._pool is not None:
             self._pool.close()
             self._pool = None
@@ -347,46 +374,43 @@ def _build_id(plan: ChapterPlan, request: ConvertRequest, tracks: int) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode("utf-8")).hexdigest()
 
 
-def _up_to_date(record: dict[str, Any] | None, build: str, outdir: Path) -> bool:
-    if not record or record.get("build") != build:
+def _up_to_date(record: ManifestChapter | None, build: str, outdir: Path) -> bool:
+    if record is None or record.build != build:
         return False
-    # What the M4B needs to know of a finished chapter (an edited manifest may lack it).
-    if not all(isinstance(record.get(key), (int, float)) for key in ("samples", "sample_rate", "gain_db")):
-        return False
-    sizes = record.get("sizes", {})
     return all(
-        (outdir / name).is_file() and (outdir / name).stat().st_size == sizes.get(name)
-        for name in record.get("files", {}).values()
+        (outdir / name).is_file() and (outdir / name).stat().st_size == record.sizes.get(name)
+        for name in record.files.values()
     )
 
 
-def _record(result: ChapterResult, build: str) -> dict[str, Any]:
-    return {
-        "index": result.index,
-        "title": result.title,
-        "files": result.files,
-        "duration": round(result.duration, 3),
-        "samples": result.samples,
-        "characters": result.characters,
-        "sentences": result.sentences,
-        "sample_rate": result.sample_rate,
-        "gain_db": result.gain_db,
-        "loudness": result.loudness,
-        "unspoken": result.unspoken,
-        "build": build,
-    }
+def _record(result: ChapterResult, build: str, suspicious: list[str]) -> ManifestChapter:
+    return ManifestChapter(
+        index=result.index,
+        title=result.title,
+        files=result.files,
+        duration=round(result.duration, 3),
+        samples=result.samples,
+        characters=result.characters,
+        sentences=result.sentences,
+        sample_rate=result.sample_rate,
+        gain_db=result.gain_db,
+        loudness=result.loudness,
+        unspoken=result.unspoken,
+        build=build,
+        suspicious=suspicious,
+    )
 
 
 def _write_records(
-    request: ConvertRequest, records: dict[int, dict[str, Any]], audiobook: dict[str, Any] | None
+    request: ConvertRequest, records: dict[int, ManifestChapter], audiobook: dict[str, Any] | None
 ) -> dict[str, Any]:
+    """The manifest and playlist of the chapters whose files are all there, with their sizes now."""
     outdir = request.outdir
-    chapters = []
-    for record in records.values():
-        files = record.get("files", {})
-        if all((outdir / name).is_file() for name in files.values()):
-            record["sizes"] = {name: (outdir / name).stat().st_size for name in files.values()}
-            chapters.append(record)
+    chapters = [
+        replace(record, sizes={name: (outdir / name).stat().st_size for name in record.files.values()})
+        for record in records.values()
+        if all((outdir / name).is_file() for name in record.files.values())
+    ]
     book = request.book
     profile = request.profile
     voice = {
@@ -405,18 +429,26 @@ def _write_records(
     }
     warnings = [
         *book.warnings,
-        *(f"chapter {c['index']}: no audio for: {text}" for c in chapters for text in c.get("unspoken", [])),
+        *(f"chapter {c.index}: no audio for: {text}" for c in chapters for text in c.unspoken),
         *(
-            f"chapter {c['index']}: audio may be wrong (length or silences far from the voice's norm): {text}"
+            f"chapter {c.index}: audio may be wrong (length or silences far from the voice's norm): {text}"
             for c in chapters
-            for text in c.get("suspicious", [])
+            for text in c.suspicious
         ),
     ]
     loudness = request.settings.loudness
     levelling = (
         {"target_lufs": loudness.target, "ceiling_dbtp": loudness.ceiling} if loudness is not None else None
     )
-    manifest = write_manifest(outdir, meta, voice, chapters, warnings, levelling, audiobook)
+    manifest = write_manifest(
+        outdir,
+        book=meta,
+        voice=voice,
+        chapters=chapters,
+        warnings=warnings,
+        loudness=levelling,
+        audiobook=audiobook,
+    )
     write_playlist(outdir, chapters, audiobook)
     return manifest
 
@@ -428,7 +460,7 @@ def narrator(profile: VoiceProfile) -> str:
 
 def check_engine(request: ConvertRequest) -> None:
     """Fail early, before any work, when the engine or its model files are missing."""
-    ensure_usable(engine_class(request.profile.engine, request.profile.where("engine")), request.profile)
+    ensure_usable(request.profile)
     if request.audiobook is not None:
         from voxcli.audio.m4b import choose_encoder
 

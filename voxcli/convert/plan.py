@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -21,10 +21,10 @@ from voxcli.convert.cache import cache_key
 from voxcli.engines.base import VoiceProfile
 from voxcli.errors import UsageError
 from voxcli.fsutil import atomic_write_bytes, make_dirs
-from voxcli.text.segment import fit, paragraphs, sentences
+from voxcli.text.pieces import Normalizer, Piece, Splitter, paragraph_pieces, pronounceable, sentence_pieces
+from voxcli.text.segment import paragraphs, sentences
 
 Kind = Literal["title", "text"]
-CLAUSE_PAUSE = 0.15  # seconds between the pieces of a sentence too long for the engine
 MAX_STEM = 80  # characters of the chapter title kept in file names
 MEMO_VERSION = 1  # bump when sentence splitting changes
 
@@ -102,9 +102,6 @@ def _title_is_first_paragraph(chapter: Chapter) -> bool:
     return bool(title) and first == title
 
 
-Splitter = Callable[[str, str], list[str]]  # (paragraph, lang) -> sentences
-
-
 class SentenceMemo:
     """Sentence splits of earlier runs, kept in the output folder: pysbd needs about 7 s for a novel,
     which would make re-running a finished book slow."""
@@ -139,49 +136,38 @@ class SentenceMemo:
 
 def plan_chapter(
     chapter: Chapter,
+    *,
     number: int,
     width: int,
     profile: VoiceProfile,
     identity: dict[str, Any],
     max_chars: int,
-    normalize: Callable[[str, str], str],
+    normalize: Normalizer,
     titles: bool = True,
     split: Splitter = sentences,
 ) -> ChapterPlan:
     """Every segment of one chapter, in order, each within ``max_chars`` once normalised."""
-    lang = profile.lang
     segments: list[Segment] = []
 
-    def add(text: str, pause: float, kind: Kind = "text") -> None:
-        pieces = _fit_spoken(text, max_chars, lambda t: normalize(t, lang))
-        for position, (shown, spoken) in enumerate(pieces):
-            last = position == len(pieces) - 1
-            segments.append(
-                Segment(
-                    shown,
-                    spoken,
-                    pause if last else min(CLAUSE_PAUSE, pause),
-                    cache_key(spoken, identity),
-                    kind,
-                )
-            )
+    def add(pieces: list[Piece], kind: Kind = "text") -> None:
+        segments.extend(
+            Segment(p.shown, p.speech, p.pause, cache_key(p.speech, identity), kind) for p in pieces
+        )
 
     blocks = list(chapter.paragraphs)
     if titles and chapter.title.strip():
         # The heading is usually the chapter's first paragraph: speak it once, as the title.
         if _title_is_first_paragraph(chapter):
             blocks = blocks[1:]
-            add(" ".join(chapter.paragraphs[0].split()), profile.title_pause, "title")
+            title = " ".join(chapter.paragraphs[0].split())
         else:
-            add(" ".join(chapter.title.split()), profile.title_pause, "title")
+            title = " ".join(chapter.title.split())
+        add(sentence_pieces(title, profile.title_pause, max_chars, profile.lang, normalize), "title")
     for block in blocks:
         for paragraph in paragraphs(block):
-            found = split(paragraph, lang)
-            for position, sentence in enumerate(found):
-                last = position == len(found) - 1
-                add(sentence, profile.paragraph_pause if last else profile.sentence_pause)
+            add(paragraph_pieces(paragraph, profile, max_chars, normalize=normalize, split=split))
     # Text with nothing to pronounce ("* * *") gives no segment; its pause stays with the one before.
-    spoken = [s for s in segments if any(ch.isalnum() for ch in s.speech)]
+    spoken = [s for s in segments if pronounceable(s.speech)]
     return ChapterPlan(
         index=chapter.index,
         title=chapter.title,
@@ -191,32 +177,14 @@ def plan_chapter(
     )
 
 
-def _fit_spoken(text: str, max_chars: int, normalize: Callable[[str], str]) -> list[tuple[str, str]]:
-    """(shown, spoken) pieces of a sentence whose spoken form fits ``max_chars``.
-
-    Normalising makes text longer ("1851" -> "eighteen fifty-one"), so the book text is cut, and
-    cut again smaller, until every normalised piece fits.
-    """
-    spoken = normalize(text)
-    if len(spoken) <= max_chars:
-        return [(text, spoken)]
-    limit = max_chars
-    while limit > 8:
-        limit = max(8, limit * 2 // 3)
-        pieces = [(piece, normalize(piece)) for piece in fit(text, limit)]
-        if all(len(s) <= max_chars for _, s in pieces):
-            return pieces
-    # Never reached by real text; if it is, a piece a little over the limit beats a lost word.
-    return [(piece, normalize(piece)) for piece in fit(text, 8)]
-
-
 def plan_book(
     book: Book,
     numbers: Sequence[int],
+    *,
     profile: VoiceProfile,
     identity: dict[str, Any],
     max_chars: int,
-    normalize: Callable[[str, str], str],
+    normalize: Normalizer,
     titles: bool = True,
     memo: SentenceMemo | None = None,
 ) -> list[ChapterPlan]:
@@ -224,7 +192,17 @@ def plan_book(
     by_index = {chapter.index: chapter for chapter in book.chapters}
     memo = memo or SentenceMemo(None)
     plans = [
-        plan_chapter(by_index[n], n, width, profile, identity, max_chars, normalize, titles, memo.split)
+        plan_chapter(
+            by_index[n],
+            number=n,
+            width=width,
+            profile=profile,
+            identity=identity,
+            max_chars=max_chars,
+            normalize=normalize,
+            titles=titles,
+            split=memo.split,
+        )
         for n in numbers
     ]
     memo.save()

@@ -16,12 +16,9 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from voxcli.arrays import Float32
 from voxcli.audio.encode import to_pcm16
 from voxcli.convert.cache import AudioCache
-from voxcli.engines.base import Engine, VoiceProfile, WordTiming
+from voxcli.engines.base import Engine, Settings, VoiceProfile, speak
 
 Job = tuple[str, str]  # (cache key, text to speak)
 BATCH_CHARS = 600  # per task sent to a worker: big enough to hide the round trip, small enough to stop soon
@@ -33,27 +30,11 @@ class Done:
     seconds: float  # of audio
 
 
-def synthesize(engine: Engine, cache: AudioCache, key: str, speech: str) -> int:
+def synthesize(engine: Engine, cache: AudioCache, key: str, speech: str, settings: Settings) -> int:
     """Speak ``speech`` and store it under ``key``; returns its length in samples."""
-    pieces: list[Float32] = []
-    words: list[WordTiming] = []
-    timed = True
-    offset = 0
-    for chunk in engine.synthesize(speech):
-        if chunk.sample_rate != engine.sample_rate:
-            from voxcli.errors import EngineError
-
-            raise EngineError(f"engine '{engine.name}' changed its sample rate", "report this engine's bug")
-        if chunk.words is None:
-            timed = False
-        else:
-            start = offset / engine.sample_rate
-            words += [WordTiming(w.word, w.start + start, w.end + start) for w in chunk.words]
-        pieces.append(np.asarray(chunk.samples, dtype=np.float32))
-        offset += len(chunk.samples)
-    samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
-    cache.put(key, to_pcm16(samples), engine.sample_rate, words if timed and words else None)
-    return len(samples)
+    spoken = speak(engine, speech, settings)
+    cache.put(key, to_pcm16(spoken.samples), spoken.sample_rate, spoken.words or None)
+    return len(spoken.samples)
 
 
 def batches(jobs: Iterable[tuple[Job, Any]], limit: int = BATCH_CHARS) -> Iterator[list[tuple[Job, Any]]]:
@@ -73,7 +54,7 @@ def batches(jobs: Iterable[tuple[Job, Any]], limit: int = BATCH_CHARS) -> Iterat
 
 def worker_profile(profile: VoiceProfile, cls: type[Engine]) -> VoiceProfile:
     """One thread per worker unless the profile says otherwise: N workers share N cores."""
-    if "threads" in cls.Options.model_fields and getattr(profile.options, "threads", None) is None:
+    if "threads" in cls.capabilities and getattr(profile.options, "threads", None) is None:
         return replace(profile, options=profile.options.model_copy(update={"threads": 1}))
     return profile
 
@@ -102,7 +83,8 @@ def _run_batch(setup: tuple[str, VoiceProfile, str, str], jobs: list[Job]) -> li
         _engine = cls.load(profile, device)
     cache = AudioCache(Path(cache_root))
     rate = _engine.sample_rate
-    return [Done(key, synthesize(_engine, cache, key, speech) / rate) for key, speech in jobs]
+    settings = profile.settings
+    return [Done(key, synthesize(_engine, cache, key, speech, settings) / rate) for key, speech in jobs]
 
 
 class WorkerPool:

@@ -15,23 +15,30 @@ import importlib.metadata
 from functools import cache
 
 from voxcli.engines.base import (
+    DEFAULT_SETTINGS,
     AudioChunk,
     Check,
     Engine,
     EngineOptions,
     Problem,
+    Settings,
+    Spoken,
     VoiceProfile,
     WordTiming,
     shared_model,
+    speak,
 )
 from voxcli.errors import EngineError
 
 __all__ = [
+    "DEFAULT_SETTINGS",
     "AudioChunk",
     "Check",
     "Engine",
     "EngineOptions",
     "Problem",
+    "Settings",
+    "Spoken",
     "VoiceProfile",
     "WordTiming",
     "engine_class",
@@ -41,6 +48,7 @@ __all__ = [
     "load_engine",
     "registry",
     "shared_model",
+    "speak",
     "unknown_engine",
     "voice_problem",
 ]
@@ -98,26 +106,35 @@ def engine_class(name: str, where: str = "voice") -> type[Engine]:
     return cls
 
 
-def voice_problem(cls: type[Engine], profile: VoiceProfile, cached: bool = False) -> Problem | None:
-    """Why ``profile`` cannot speak here: the engine's packages missing or broken, or its model files
-    missing. Imports the engine's packages for real (never its model); ``cached``: see stack_problem."""
-    return cls.engine_problem(cached) or cls.profile_problem(profile)
-
-
-def ensure_usable(cls: type[Engine], profile: VoiceProfile) -> None:
-    """Raise the one-line EngineError (exit 5) when ``profile`` cannot speak here."""
-    problem = cls.engine_problem()
+def voice_problem(profile: VoiceProfile, cached: bool = False) -> Problem | None:
+    """The one answer to "can ``profile`` speak here, and if not, why": its engine unknown or not
+    importable, the engine's packages missing or broken, or its model files missing. Imports the
+    engine's packages for real (never its model); ``cached``: see :meth:`Engine.stack_problem`."""
+    try:
+        cls = engine_class(profile.engine, profile.where("engine"))
+    except EngineError as exc:
+        return Problem(exc.message, exc.fix, key="")
+    problem = cls.engine_problem(cached)
     if problem is not None:
-        raise EngineError(problem.message, problem.fix)
+        return Problem(problem.message, problem.fix, key="")
     problem = cls.profile_problem(profile)
     if problem is not None:
-        raise EngineError(f"{profile.where('voice')}: {problem.message}", problem.fix)
+        return Problem(problem.message, problem.fix, problem.key or "voice")
+    return None
+
+
+def ensure_usable(profile: VoiceProfile) -> type[Engine]:
+    """The profile's engine class; the one-line EngineError (exit 5) when ``profile`` cannot speak here."""
+    cls = engine_class(profile.engine, profile.where("engine"))
+    problem = voice_problem(profile)
+    if problem is not None:
+        raise problem.error(profile)
+    return cls
 
 
 def load_engine(profile: VoiceProfile, device: str = "auto") -> Engine:
     """An engine ready to speak ``profile``; its model is loaded once per process and shared."""
-    cls = engine_class(profile.engine, profile.where("engine"))
-    ensure_usable(cls, profile)
+    cls = ensure_usable(profile)
     try:
         return cls.load(profile, device)
     except ImportError as exc:  # a module the stack check does not cover

@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from voxcli.arrays import Float32
+from voxcli.errors import EngineError
 
 if TYPE_CHECKING:
     from voxcli.engines.stack import Layer
@@ -50,6 +52,35 @@ class AudioChunk:
 
 
 @dataclass(frozen=True)
+class Settings:
+    """What may change from one call to the next with the same loaded engine (a request's options).
+
+    A loaded engine is shared by every call for its model and voice; options that vary per request
+    travel with the call, so a server that serves fifty speeds keeps one engine, not fifty.
+    """
+
+    speed: float = 1.0  # 1.0 = the voice's natural rate; 0.5 to 2.0
+
+
+DEFAULT_SETTINGS = Settings()
+
+
+@dataclass(frozen=True)
+class Spoken:
+    """The audio of one text: every chunk an engine gave for it, joined."""
+
+    samples: Float32  # float32, mono, in [-1, 1]
+    sample_rate: int  # Hz
+    words: list[WordTiming] | None  # from the start of ``samples``; None unless every chunk had them
+    chunks: int  # how many chunks the engine gave
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds."""
+        return len(self.samples) / self.sample_rate
+
+
+@dataclass(frozen=True)
 class Check:
     """One line of an installation report: what was checked, how it went, and the fix."""
 
@@ -65,6 +96,14 @@ class Problem:
 
     message: str
     fix: str | None = None
+    # The profile key it is about, for "voices.toml: voices.x.voice: ...": None means "voice";
+    # "" means the engine itself (its packages), which no key of the profile can fix.
+    key: str | None = None
+
+    def error(self, profile: VoiceProfile | None = None) -> EngineError:
+        """This problem as the one-line EngineError (exit 5), saying where in the profile it lies."""
+        where = f"{profile.where(self.key or 'voice')}: " if profile is not None and self.key != "" else ""
+        return EngineError(where + self.message, self.fix)
 
 
 class EngineOptions(BaseModel):
@@ -102,6 +141,11 @@ class VoiceProfile:
         if not isinstance(self.options, kind):
             return kind.model_validate(self.options.model_dump())
         return self.options
+
+    @property
+    def settings(self) -> Settings:
+        """The per-call settings this profile asks for."""
+        return Settings(speed=self.speed)
 
     def where(self, key: str) -> str:
         """``voices.toml: voices.joe.voice``: where a value came from, for error messages."""
@@ -142,6 +186,10 @@ class Engine(ABC):
     neutral_options: ClassVar[frozenset[str]] = frozenset()  # options that do not change the sound
     parallel: ClassVar[bool] = False  # cheap enough on CPU to run one model per core (convert --jobs)
     chars_per_second: ClassVar[float] = 100.0  # rough CPU throughput, for `convert --dry-run` estimates
+    # What callers may rely on, declared rather than guessed: "word_timings" (chunks carry words),
+    # "stochastic" (the same text can sound different each time), "threads" (Options has a ``threads``
+    # field, set to 1 per worker by convert --jobs), "flags_suspicious" (suspicious() can be non-empty).
+    capabilities: ClassVar[frozenset[str]] = frozenset()
 
     sample_rate: int  # Hz, known once loaded
 
@@ -218,30 +266,82 @@ class Engine(ABC):
         """An engine ready to speak ``profile``; heavy models come from :func:`shared_model`."""
 
     @abstractmethod
-    def synthesize(self, text: str) -> Iterator[AudioChunk]:
-        """Speak ``text`` (at most ``max_chars``), as one or more chunks in order."""
+    def synthesize(self, text: str, settings: Settings = DEFAULT_SETTINGS) -> Iterator[AudioChunk]:
+        """Speak ``text`` (at most ``max_chars``) with this call's ``settings``, as chunks in order."""
 
     def prefetch(self, texts: Sequence[str]) -> None:
         """A hint: these texts will be spoken next, in this order (an engine may prepare them)."""
         return None
 
+    def suspicious(self) -> list[str]:
+        """Texts this engine spoke but could not speak cleanly (engines with "flags_suspicious")."""
+        return []
+
+    def close(self) -> None:
+        """Release what this instance owns (threads, device memory). Idempotent; shared models stay."""
+        return None
+
+
+def speak(engine: Engine, text: str, settings: Settings = DEFAULT_SETTINGS) -> Spoken:
+    """Speak ``text`` with ``engine``: its chunks joined, each checked to be at the engine's rate.
+
+    The one place that joins chunks: convert, say and the server all speak through it.
+    """
+    rate = engine.sample_rate
+    parts: list[Float32] = []
+    words: list[WordTiming] = []
+    timed = True
+    offset = 0
+    chunks = 0
+    for chunk in engine.synthesize(text, settings):
+        if chunk.sample_rate != rate:
+            raise EngineError(
+                f"engine '{engine.name}' gave {chunk.sample_rate} Hz audio after {rate} Hz",
+                "report this engine's bug",
+            )
+        samples = np.asarray(chunk.samples, dtype=np.float32).reshape(-1)
+        if chunk.words is None:
+            timed = False
+        else:
+            start = offset / rate
+            words += [WordTiming(w.word, w.start + start, w.end + start) for w in chunk.words]
+        parts.append(samples)
+        offset += len(samples)
+        chunks += 1
+    joined = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+    return Spoken(joined, rate, words if timed and chunks else None, chunks)
+
 
 _T = TypeVar("_T")
 _models: dict[tuple[Any, ...], Any] = {}
-_models_lock = threading.Lock()
+_loading: dict[tuple[Any, ...], threading.Lock] = {}  # one lock per key: loads of different models overlap
+_models_lock = threading.Lock()  # guards the two dicts only; never held while a model loads
 
 
 def shared_model(key: tuple[Any, ...], factory: Callable[[], _T]) -> _T:
-    """One loaded model per ``key`` per process: the first caller loads it, every later one reuses it."""
+    """One loaded model per ``key`` per process: the first caller loads it, every later one reuses it.
+
+    A caller waits only for a load of the same key: a slow model loading never holds up another.
+    """
     with _models_lock:
-        if key not in _models:
-            _models[key] = factory()
-        model: _T = _models[key]
+        if key in _models:
+            found: _T = _models[key]
+            return found
+        lock = _loading.setdefault(key, threading.Lock())
+    with lock:
+        with _models_lock:
+            if key in _models:
+                ready: _T = _models[key]
+                return ready
+        model = factory()  # outside the dict lock; an exception leaves the key unloaded
+        with _models_lock:
+            _models[key] = model
+            _loading.pop(key, None)
         return model
 
 
 def loaded_models() -> list[tuple[Any, ...]]:
-    """Keys of the models loaded so far (for reports and tests)."""
+    """Keys of the models loaded so far (for reports and tests). Never waits for a load."""
     with _models_lock:
         return list(_models)
 

@@ -19,10 +19,12 @@ from pydantic import Field
 
 from voxcli.arrays import Float32
 from voxcli.engines.base import (
+    DEFAULT_SETTINGS,
     AudioChunk,
     Engine,
     EngineOptions,
     Problem,
+    Settings,
     VoiceProfile,
     file_identity,
     offline,
@@ -75,6 +77,7 @@ class CoquiEngine(Engine):
     Options: ClassVar[type[EngineOptions]] = CoquiOptions
     neutral_options: ClassVar[frozenset[str]] = frozenset({"device", "model_dir", "retries"})
     chars_per_second: ClassVar[float] = 15.0  # CPU; a GPU is many times faster
+    capabilities: ClassVar[frozenset[str]] = frozenset({"stochastic", "flags_suspicious"})
 
     def __init__(
         self,
@@ -89,9 +92,8 @@ class CoquiEngine(Engine):
         self._speaker_wav = [str(profile.path(sample)) for sample in options.speaker_wav or []]
         self._language = options.language or profile.lang.split("-")[0]
         self._temperature, self._seed, self._retries = options.temperature, options.seed, options.retries
-        self._speed = profile.speed
-        self._norm: list[float] = []  # seconds per character of accepted sentences
-        self.suspicious: list[str] = []  # sentences that stayed suspicious after every retry
+        self._norm: list[float] = []  # seconds per character at speed 1 of accepted sentences
+        self._suspicious: list[str] = []  # sentences that stayed suspicious after every retry
         self.sample_rate = sample_rate
 
     @classmethod
@@ -145,7 +147,7 @@ class CoquiEngine(Engine):
         options = profile.options_as(CoquiOptions)
         problem = cls.profile_problem(profile)
         if problem:
-            raise EngineError(f"{profile.where('voice')}: {problem.message}", problem.fix)
+            raise problem.error(profile)
         if not is_xtts(profile.voice):
             chosen = _device(device if device != "auto" else options.device)
             api = shared_model(("coqui-api", profile.voice, chosen), lambda: _load_api(profile.voice, chosen))
@@ -157,24 +159,28 @@ class CoquiEngine(Engine):
         model = shared_model(("coqui", str(folder.resolve()), chosen), lambda: _load(folder, chosen))
         return cls(model, _latents(model, profile, folder), profile)
 
-    def synthesize(self, text: str) -> Iterator[AudioChunk]:
+    def synthesize(self, text: str, settings: Settings = DEFAULT_SETTINGS) -> Iterator[AudioChunk]:
+        speed = settings.speed
         best: Float32 | None = None
         best_score = float("inf")
         for attempt in range(self._retries + 1):
-            audio = self._speak(text, self._seed + attempt)
-            score = self._oddness(text, audio)
+            audio = self._speak(text, self._seed + attempt, speed)
+            score = self._oddness(text, audio, speed)
             if score < best_score:
                 best, best_score = audio, score
             if score == 0:
                 break
         assert best is not None
         if best_score > 0:
-            self.suspicious.append(text)
+            self._suspicious.append(text)
         else:
-            self._norm.append(len(best) / self.sample_rate / max(len(text), 1))
+            self._norm.append(len(best) / self.sample_rate / max(len(text), 1) * speed)
         yield AudioChunk(samples=best, sample_rate=self.sample_rate, text=text)
 
-    def _speak(self, text: str, seed: int) -> Float32:
+    def suspicious(self) -> list[str]:
+        return list(self._suspicious)
+
+    def _speak(self, text: str, seed: int, speed: float) -> Float32:
         import torch
 
         torch.manual_seed(seed)
@@ -193,7 +199,7 @@ class CoquiEngine(Engine):
                     gpt_latent,
                     speaker_embedding,
                     temperature=self._temperature,
-                    speed=self._speed,
+                    speed=speed,
                     enable_text_splitting=False,
                 )
             wav = output["wav"]
@@ -216,9 +222,10 @@ class CoquiEngine(Engine):
             halves = [" ".join(words[: len(words) // 2]), " ".join(words[len(words) // 2 :])]
         return [piece for half in halves for piece in self.pieces(half)]
 
-    def _oddness(self, text: str, audio: Float32) -> float:
-        """0 for a plausible sentence; otherwise how far its length or silences are from the norm."""
-        per_char = len(audio) / self.sample_rate / max(len(text), 1)
+    def _oddness(self, text: str, audio: Float32, speed: float) -> float:
+        """0 for a plausible sentence; otherwise how far its length or silences are from the norm
+        (lengths compared as if spoken at speed 1)."""
+        per_char = len(audio) / self.sample_rate / max(len(text), 1) * speed
         if len(self._norm) >= NORM_AFTER:
             norm = statistics.median(self._norm)
             ratio = max(per_char / norm, norm / per_char) if per_char > 0 else float("inf")

@@ -20,11 +20,13 @@ import numpy as np
 from pydantic import Field
 
 from voxcli.engines.base import (
+    DEFAULT_SETTINGS,
     AudioChunk,
     Check,
     Engine,
     EngineOptions,
     Problem,
+    Settings,
     VoiceProfile,
     WordTiming,
     shared_model,
@@ -174,13 +176,13 @@ class EspeakEngine(Engine):
     distribution: ClassVar[str | None] = "espeakng-loader"
     Options: ClassVar[type[EngineOptions]] = EspeakOptions
     parallel: ClassVar[bool] = True
+    capabilities: ClassVar[frozenset[str]] = frozenset({"word_timings"})
     chars_per_second: ClassVar[float] = 20000.0
 
     def __init__(self, library: _Library, profile: VoiceProfile) -> None:
         self._library = library
         self._voice = profile.voice or profile.lang
         self._options = profile.options_as(EspeakOptions)
-        self._rate = max(80, min(450, round(BASE_RATE * profile.speed)))
         self.sample_rate = library.sample_rate
 
     @classmethod
@@ -228,7 +230,7 @@ class EspeakEngine(Engine):
                 "list its voices with: espeak-ng --voices (e.g. en-us, en-gb, fr, de)",
             )
 
-    def synthesize(self, text: str) -> Iterator[AudioChunk]:
+    def synthesize(self, text: str, settings: Settings = DEFAULT_SETTINGS) -> Iterator[AudioChunk]:
         library = self._library
         lib = library.lib
         data = text.encode("utf-8") + b"\0"
@@ -236,7 +238,7 @@ class EspeakEngine(Engine):
             library.samples.clear()
             library.words.clear()
             self._select_voice()
-            lib.espeak_SetParameter(PARAM_RATE, self._rate, 0)
+            lib.espeak_SetParameter(PARAM_RATE, max(80, min(450, round(BASE_RATE * settings.speed))), 0)
             lib.espeak_SetParameter(PARAM_WORDGAP, self._options.word_gap, 0)
             if self._options.pitch is not None:
                 lib.espeak_SetParameter(PARAM_PITCH, self._options.pitch, 0)

@@ -22,10 +22,12 @@ from pydantic import Field
 
 from voxcli.arrays import Float32, Ints
 from voxcli.engines.base import (
+    DEFAULT_SETTINGS,
     AudioChunk,
     Engine,
     EngineOptions,
     Problem,
+    Settings,
     VoiceProfile,
     file_identity,
     looks_like_path,
@@ -148,17 +150,22 @@ class KokoroEngine(Engine):
     distribution: ClassVar[str | None] = "kokoro"
     Options: ClassVar[type[EngineOptions]] = KokoroOptions
     neutral_options: ClassVar[frozenset[str]] = frozenset({"device", "model_dir"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({"word_timings"})
     chars_per_second: ClassVar[float] = 60.0  # CPU; a GPU is far faster
 
     def __init__(self, model: Any, g2p: Any, pack: Any, profile: VoiceProfile) -> None:
         self._model, self._g2p, self._pack = model, g2p, pack
-        self._speed = profile.speed
         self._chunk = profile.options_as(KokoroOptions).chunk_phonemes
         self.sample_rate = SAMPLE_RATE
         # Phonemes are made on one thread, ahead of the model: text processing overlaps synthesis
         # (torch releases the GIL), and the G2P libraries are never used from two threads at once.
         self._phonemizer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kokoro-g2p")
         self._ahead: dict[str, Future[str]] = {}
+
+    def close(self) -> None:
+        """Stop the phoneme thread (the model stays loaded for other instances)."""
+        self._phonemizer.shutdown(wait=True, cancel_futures=True)
+        self._ahead.clear()
 
     def prefetch(self, texts: Sequence[str]) -> None:
         for text in texts:
@@ -202,7 +209,7 @@ class KokoroEngine(Engine):
         pack = _voice_pack(profile, weights, chosen)
         return cls(model, g2p, pack, profile)
 
-    def synthesize(self, text: str) -> Iterator[AudioChunk]:
+    def synthesize(self, text: str, settings: Settings = DEFAULT_SETTINGS) -> Iterator[AudioChunk]:
         import torch
 
         phonemes = self.phonemes(text)
@@ -214,7 +221,7 @@ class KokoroEngine(Engine):
             if not ids:
                 continue
             with torch.inference_mode():
-                output = self._model(chunk, self._pack[len(ids) - 1], self._speed, return_output=True)
+                output = self._model(chunk, self._pack[len(ids) - 1], settings.speed, return_output=True)
             audio = output.audio.detach().float().cpu().numpy().reshape(-1)
             if output.pred_dur is not None:
                 durations = output.pred_dur.detach().cpu().numpy().reshape(-1)
@@ -250,7 +257,7 @@ def _weights_or_download(profile: VoiceProfile) -> Weights:
         return found
     options = profile.options_as(KokoroOptions)
     if isinstance(found, Problem):
-        raise EngineError(f"{profile.where('voice')}: {found.message}", found.fix)
+        raise found.error(profile)
     from huggingface_hub import hf_hub_download
 
     filename = MODEL_FILES.get(options.repo_id, "kokoro-v1_0.pth")
@@ -297,11 +304,11 @@ def _make_g2p(code: str, mode: str) -> Any:
             return lambda text: english(text)[0]
         if mode == "auto" and "spacy" not in _warned:
             _warned.add("spacy")
-            from voxcli.cli import console
-
-            console.warn(
-                f"the spaCy model {SPACY_MODEL} is not installed: Kokoro's English phonemes come "
-                f"from eSpeak-NG instead ({SPACY_HINT})"
+            log.warning(
+                "the spaCy model %s is not installed: Kokoro's English phonemes come from eSpeak-NG "
+                "instead (%s)",
+                SPACY_MODEL,
+                SPACY_HINT,
             )
     if code == "j":
         from misaki import ja

@@ -27,10 +27,12 @@ from pydantic import Field
 
 from voxcli.arrays import Float32
 from voxcli.engines.base import (
+    DEFAULT_SETTINGS,
     AudioChunk,
     Engine,
     EngineOptions,
     Problem,
+    Settings,
     VoiceProfile,
     file_identity,
     looks_like_path,
@@ -170,6 +172,7 @@ class KokoroOnnxEngine(Engine):
     Options: ClassVar[type[EngineOptions]] = KokoroOnnxOptions
     neutral_options: ClassVar[frozenset[str]] = frozenset({"threads"})
     parallel: ClassVar[bool] = True
+    capabilities: ClassVar[frozenset[str]] = frozenset({"threads", "word_timings"})
     chars_per_second: ClassVar[float] = 40.0  # int8 model on 2 cores: bench/kokoro_onnx.py
 
     def __init__(
@@ -188,7 +191,6 @@ class KokoroOnnxEngine(Engine):
         self.language = language  # eSpeak-NG's name
         self._kokoro = kokoro
         self._backend = backend
-        self._speed = profile.speed
         self._trim = options.trim
         self._sentence_gap = profile.sentence_pause
 
@@ -225,7 +227,7 @@ class KokoroOnnxEngine(Engine):
         options = profile.options_as(KokoroOnnxOptions)
         found = find_files(profile)
         if isinstance(found, Problem):
-            raise EngineError(f"{profile.where('voice')}: {found.message}", found.fix)
+            raise found.error(profile)
         if not 0.5 <= profile.speed <= 2.0:
             raise EngineError(
                 f"{profile.where('speed')}: {profile.speed:g} is out of range", "use a speed from 0.5 to 2.0"
@@ -245,7 +247,11 @@ class KokoroOnnxEngine(Engine):
         phonemes = "".join(ch for ch in " ".join(found) if ch in self._kokoro.tokenizer.vocab)
         return " ".join(phonemes.split())
 
-    def synthesize(self, text: str) -> Iterator[AudioChunk]:
+    def synthesize(self, text: str, settings: Settings = DEFAULT_SETTINGS) -> Iterator[AudioChunk]:
+        if not 0.5 <= settings.speed <= 2.0:
+            raise EngineError(
+                f"kokoro-onnx cannot speak at speed {settings.speed:g}", "use a speed from 0.5 to 2.0"
+            )
         phonemes = self.phonemize(text)
         if not any(ch.isalpha() for ch in phonemes):
             yield AudioChunk(samples=np.zeros(0, dtype=np.float32), sample_rate=SAMPLE_RATE, text=text)
@@ -258,7 +264,7 @@ class KokoroOnnxEngine(Engine):
             audio, _, timings = self._kokoro.create_timed(
                 piece,
                 voice=self.style,
-                speed=self._speed,
+                speed=settings.speed,
                 lang=self.language,
                 is_phonemes=True,
                 trim=self._trim,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -14,10 +15,12 @@ from pydantic import Field
 
 from voxcli.arrays import Float32
 from voxcli.engines.base import (
+    DEFAULT_SETTINGS,
     AudioChunk,
     Engine,
     EngineOptions,
     Problem,
+    Settings,
     VoiceProfile,
     file_identity,
     looks_like_path,
@@ -104,6 +107,7 @@ class PiperEngine(Engine):
     Options: ClassVar[type[EngineOptions]] = PiperOptions
     neutral_options: ClassVar[frozenset[str]] = frozenset({"threads"})
     parallel: ClassVar[bool] = True
+    capabilities: ClassVar[frozenset[str]] = frozenset({"threads", "word_timings"})
     chars_per_second: ClassVar[float] = 240.0  # en_US-joe-medium, 2 cores
 
     def __init__(self, voice: Any, profile: VoiceProfile, speaker_id: int | None, alignments: bool) -> None:
@@ -115,11 +119,18 @@ class PiperEngine(Engine):
         self.sample_rate = int(voice.config.sample_rate)
         self._syn_config = SynthesisConfig(
             speaker_id=speaker_id,
-            length_scale=voice.config.length_scale / profile.speed,
+            length_scale=voice.config.length_scale,
             noise_scale=options.noise_scale,
             noise_w_scale=options.noise_w,
             volume=PEAK,
         )
+
+    def _config(self, settings: Settings) -> Any:
+        """This call's SynthesisConfig: the voice's own, at the call's speed."""
+        if settings.speed == 1.0:
+            return self._syn_config
+        scale = float(self._syn_config.length_scale or 1.0) / settings.speed
+        return dataclasses.replace(self._syn_config, length_scale=scale)
 
     @classmethod
     def identity(cls, profile: VoiceProfile) -> dict[str, Any]:
@@ -149,20 +160,20 @@ class PiperEngine(Engine):
         options = profile.options_as(PiperOptions)
         found = find_model(profile)
         if isinstance(found, Problem):
-            raise EngineError(f"{profile.where('voice')}: {found.message}", found.fix)
+            raise found.error(profile)
         providers = onnx_providers(device, "Piper")
         key = ("piper", str(found.resolve()), tuple(providers), options.threads, options.word_timings)
         voice, alignments = shared_model(key, lambda: _load_voice(found, providers, options))
         return cls(voice, profile, _speaker_id(voice, options.speaker, profile), alignments)
 
-    def synthesize(self, text: str) -> Iterator[AudioChunk]:
+    def synthesize(self, text: str, settings: Settings = DEFAULT_SETTINGS) -> Iterator[AudioChunk]:
         # Piper cuts text into sentences with espeak-ng, which also cuts after abbreviations such as
         # "Mr."; voxcli has already segmented, so the pieces are rejoined into one chunk.
         pieces: list[Float32] = []
         phoneme_words: list[tuple[int, int]] = []  # (start, end) sample of each spoken word
         aligned = self._alignments
         offset = 0
-        for chunk in self._voice.synthesize(text, self._syn_config, include_alignments=aligned):
+        for chunk in self._voice.synthesize(text, self._config(settings), include_alignments=aligned):
             audio = np.asarray(chunk.audio_float_array, dtype=np.float32)
             if aligned and chunk.phoneme_alignments:
                 phoneme_words += word_spans(_timed(chunk.phoneme_alignments, offset))

@@ -16,6 +16,7 @@ import re
 import tempfile
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -34,7 +35,7 @@ from voxcli.engines.base import Problem, VoiceProfile, looks_like_path
 from voxcli.errors import VoxError
 from voxcli.server.queue import Busy, Job, SpeechQueue, Spoken
 from voxcli.server.streaming import MEDIA_TYPES, Streamer, can_stream, whole
-from voxcli.speak import speech_pieces
+from voxcli.text.pieces import Piece, speech_pieces
 
 OPENAI_VOICES = (
     "alloy",
@@ -141,8 +142,13 @@ class State:
 
 def create_app(settings: ServerSettings) -> FastAPI:
     state = State(settings)
-    app = FastAPI(title="voxcli", version=__version__, docs_url=None, redoc_url=None)
-    app.state.voxcli = state
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await asyncio.to_thread(state.queue.close)  # the workers stop, engines release their threads
+
+    app = FastAPI(title="voxcli", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan)
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -260,9 +266,9 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
 def _problems(state: State) -> dict[str, Problem | None]:
     """Why each profile cannot speak (None: it can)."""
-    from voxcli.cli.tables import usability
+    from voxcli.engines import voice_problem
 
-    return {name: usability(profile) for name, profile in state.voices.profiles.items()}
+    return {name: voice_problem(profile, cached=True) for name, profile in state.voices.profiles.items()}
 
 
 def _text(text: str, field_name: str, limit: int) -> str:
@@ -278,7 +284,7 @@ def _text(text: str, field_name: str, limit: int) -> str:
     return text
 
 
-def _pieces(profile: VoiceProfile, text: str) -> list[tuple[str, float]]:
+def _pieces(profile: VoiceProfile, text: str) -> list[Piece]:
     pieces = speech_pieces(text, profile, engine_class(profile.engine).max_chars)
     if not pieces:
         raise ApiError(400, "the text has no words to say", "input")
@@ -286,7 +292,7 @@ def _pieces(profile: VoiceProfile, text: str) -> list[tuple[str, float]]:
 
 
 def _submit(
-    state: State, profile: VoiceProfile, pieces: list[tuple[str, float]]
+    state: State, profile: VoiceProfile, pieces: list[Piece]
 ) -> tuple[Job, asyncio.Queue[tuple[int, Spoken | BaseException]]]:
     loop = asyncio.get_running_loop()
     results: asyncio.Queue[tuple[int, Spoken | BaseException]] = asyncio.Queue()
@@ -294,7 +300,7 @@ def _submit(
     def deliver(index: int, result: Spoken | BaseException) -> None:
         loop.call_soon_threadsafe(results.put_nowait, (index, result))
 
-    job = Job(profile, [piece for piece, _ in pieces], deliver)
+    job = Job(profile, [piece.speech for piece in pieces], deliver, profile.settings)
     try:
         state.queue.submit(job)
     except Busy as exc:
@@ -326,10 +332,10 @@ async def _speak(state: State, profile: VoiceProfile, text: str) -> tuple[Float3
     parts: list[Float32] = []
     rate = 0
     try:
-        for _, pause in pieces:
+        for piece in pieces:
             spoken = await _next(job, results, deadline)
             rate = spoken.rate
-            parts += [spoken.samples, np.zeros(round(pause * rate), dtype=np.float32)]
+            parts += [spoken.samples, np.zeros(round(piece.pause * rate), dtype=np.float32)]
     finally:
         job.cancel()
     return np.concatenate(parts), rate
@@ -355,14 +361,16 @@ async def _stream(state: State, profile: VoiceProfile, text: str, fmt: str, mode
         try:
             yield streamer.start()
             spoken: Spoken | None = first
-            for _, pause in pieces:
+            for piece in pieces:
                 if spoken is None:
                     try:
                         spoken = await _next(job, results, deadline)
                     except ApiError:
                         return  # the status is sent already: the stream ends early
                 yield streamer.piece(
-                    np.concatenate([spoken.samples, np.zeros(round(pause * spoken.rate), dtype=np.float32)])
+                    np.concatenate(
+                        [spoken.samples, np.zeros(round(piece.pause * spoken.rate), dtype=np.float32)]
+                    )
                 )
                 spoken = None
             yield streamer.end()

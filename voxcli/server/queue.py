@@ -4,21 +4,25 @@ Each request is cut into sentences. An engine's worker speaks one sentence at a 
 requests in turn (round robin), so a long request slows the others down but never holds them up
 until it is done. At most ``capacity`` requests wait for or use an engine; one more is refused
 (:class:`Busy`, HTTP 429). Models load in the worker, once per voice, on first use or at preload.
+
+An engine instance is kept per voice (its model and voice), never per speed: speed travels with each
+request as :class:`Settings`. At most ``MAX_ENGINES`` voices stay warm per engine; the one used
+longest ago is closed (its threads stop) when another is needed.
 """
 
 from __future__ import annotations
 
+import json
 import threading
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from voxcli.arrays import Float32
-from voxcli.engines import load_engine
-from voxcli.engines.base import Engine, VoiceProfile
-from voxcli.errors import VoxError
+from voxcli.engines import load_engine, speak
+from voxcli.engines.base import Engine, Settings, VoiceProfile
+
+MAX_ENGINES = 8  # warm voices per engine
 
 
 class Busy(Exception):
@@ -38,6 +42,7 @@ class Job:
     profile: VoiceProfile
     pieces: list[str]
     deliver: Callable[[int, Spoken | BaseException], None]
+    settings: Settings = field(default_factory=Settings)  # this request's speed
     next: int = 0
     cancelled: bool = False
 
@@ -53,7 +58,7 @@ class _Lane:
     capacity: int
     device: str
     jobs: deque[Job] = field(default_factory=deque)
-    engines: dict[str, Engine] = field(default_factory=dict)
+    engines: OrderedDict[str, Engine] = field(default_factory=OrderedDict)  # least recently used first
     busy: bool = False
     condition: threading.Condition = field(default_factory=threading.Condition)
     thread: threading.Thread | None = None
@@ -80,23 +85,35 @@ class SpeechQueue:
         self._engine(self._lane(profile.engine), profile)
 
     def status(self) -> dict[str, dict[str, object]]:
+        """Each engine's queue; never waits for a model that is loading."""
+        with self._lock:
+            lanes = list(self._lanes.values())
         return {
-            name: {
+            lane.name: {
                 "waiting": len(lane.jobs),
                 "capacity": lane.capacity,
                 "speaking": lane.busy,
-                "voices": sorted(lane.engines),
+                "voices": sorted(json.loads(key)[0] for key in list(lane.engines)),
             }
-            for name, lane in self._lanes.items()
+            for lane in lanes
         }
 
     def close(self) -> None:
+        """Cancel what waits, stop the workers and close every engine."""
         self._closed = True
-        for lane in list(self._lanes.values()):
+        with self._lock:
+            lanes = list(self._lanes.values())
+        for lane in lanes:
             with lane.condition:
                 for job in lane.jobs:
                     job.cancel()
                 lane.condition.notify_all()
+        for lane in lanes:
+            if lane.thread is not None and lane.thread is not threading.current_thread():
+                lane.thread.join(timeout=30)
+            while lane.engines:
+                _, engine = lane.engines.popitem()
+                engine.close()
 
     def _lane(self, engine: str) -> _Lane:
         with self._lock:
@@ -126,7 +143,7 @@ class SpeechQueue:
                     lane.jobs.append(job)  # to the back of the line: the others go first
                 lane.busy = True
             try:
-                job.deliver(index, self._speak(lane, job.profile, job.pieces[index]))
+                job.deliver(index, self._speak(lane, job, job.pieces[index]))
             except Exception as exc:
                 job.cancel()
                 job.deliver(index, exc)
@@ -140,20 +157,19 @@ class SpeechQueue:
         if engine is None:
             engine = load_engine(profile, self.device)
             lane.engines[key] = engine
+            while len(lane.engines) > MAX_ENGINES:
+                _, oldest = lane.engines.popitem(last=False)
+                oldest.close()
+        lane.engines.move_to_end(key)
         return engine
 
-    def _speak(self, lane: _Lane, profile: VoiceProfile, text: str) -> Spoken:
-        engine = self._engine(lane, profile)
-        parts = []
-        for chunk in engine.synthesize(text):
-            if chunk.sample_rate != engine.sample_rate:
-                raise VoxError(
-                    f"engine '{profile.engine}' changed its sample rate mid-text", "report this engine's bug"
-                )
-            parts.append(np.asarray(chunk.samples, dtype=np.float32))
-        samples = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
-        return Spoken(samples, int(engine.sample_rate))
+    def _speak(self, lane: _Lane, job: Job, text: str) -> Spoken:
+        engine = self._engine(lane, job.profile)
+        spoken = speak(engine, text, job.settings)
+        return Spoken(spoken.samples, spoken.sample_rate)
 
 
 def _key(profile: VoiceProfile) -> str:
-    return f"{profile.name}:{profile.voice}:{profile.speed}"
+    """What makes one engine instance: the profile, its voice and options; never the speed."""
+    options = profile.options.model_dump(mode="json")
+    return json.dumps([profile.name, profile.engine, profile.voice, profile.lang, options], sort_keys=True)
