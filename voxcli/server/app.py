@@ -326,7 +326,7 @@ async def _next(job: Job, results: Results, deadline: float) -> Spoken:
 
 
 async def _speak(state: State, profile: VoiceProfile, text: str) -> tuple[Float32, int]:
-    pieces = _pieces(profile, text)
+    pieces = await asyncio.to_thread(_pieces, profile, text)  # sentence splitting is CPU work
     job, results = _submit(state, profile, pieces)
     deadline = asyncio.get_running_loop().time() + state.settings.timeout
     parts: list[Float32] = []
@@ -342,7 +342,7 @@ async def _speak(state: State, profile: VoiceProfile, text: str) -> tuple[Float3
 
 
 async def _stream(state: State, profile: VoiceProfile, text: str, fmt: str, model: str) -> StreamingResponse:
-    pieces = _pieces(profile, text)
+    pieces = await asyncio.to_thread(_pieces, profile, text)  # sentence splitting is CPU work
     job, results = _submit(state, profile, pieces)
     deadline = asyncio.get_running_loop().time() + state.settings.timeout
     try:
