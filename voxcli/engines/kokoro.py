@@ -195,6 +195,9 @@ class KokoroEngine(Engine):
         extra: dict[str, Any] = {"sample_rate": SAMPLE_RATE}
         if isinstance(found, Weights):
             extra["model"] = file_identity(found.model)
+            extra["voices"] = [
+                file_identity(path) if path else None for path in _local_voice_files(profile, found)
+            ]
         return {**super().identity(profile), **extra}
 
     @classmethod
@@ -343,6 +346,26 @@ def _voice_pack(profile: VoiceProfile, weights: Weights, device: str) -> Any:
 
     # On the model's device once, so that no sentence copies it there again.
     return blend(parse_blend(profile.voice), load, mix).to(device)
+
+
+def _local_voice_files(profile: VoiceProfile, weights: Weights) -> list[Path | None]:
+    """The voice files of the profile's voice (or blend) found on this machine, never downloading;
+    None for one that is not here yet (or a blend that does not parse: loading reports it)."""
+    options = profile.options_as(KokoroOptions)
+    try:
+        names = [name for name, _ in parse_blend(profile.voice)]
+    except EngineError:
+        return []
+    found: list[Path | None] = []
+    for name in names:
+        if looks_like_path(name, (".pt",)):
+            path = profile.path(name)
+            found.append(path if path.is_file() else None)
+            continue
+        folders = [*([weights.folder] if weights.folder else []), *_local_dirs(profile)]
+        local = [f / "voices" / f"{name}.pt" for f in folders if (f / "voices" / f"{name}.pt").is_file()]
+        found.append(local[0] if local else _cached(options.repo_id, f"voices/{name}.pt"))
+    return found
 
 
 def _voice_file(name: str, profile: VoiceProfile, weights: Weights, repo_id: str) -> Path:

@@ -31,9 +31,9 @@ from voxcli import __version__
 from voxcli.arrays import Float32
 from voxcli.config import NAME_PATTERN, VoicesFile, load_voices, resolve_voice
 from voxcli.engines import engine_class
-from voxcli.engines.base import Problem, VoiceProfile, looks_like_path
+from voxcli.engines.base import Problem, Spoken, VoiceProfile, looks_like_path
 from voxcli.errors import VoxError
-from voxcli.server.queue import Busy, Job, SpeechQueue, Spoken
+from voxcli.server.queue import Busy, Job, SpeechQueue
 from voxcli.server.streaming import MEDIA_TYPES, Streamer, can_stream, whole
 from voxcli.text.pieces import Piece, speech_pieces
 
@@ -334,7 +334,7 @@ async def _speak(state: State, profile: VoiceProfile, text: str) -> tuple[Float3
     try:
         for piece in pieces:
             spoken = await _next(job, results, deadline)
-            rate = spoken.rate
+            rate = spoken.sample_rate
             parts += [spoken.samples, np.zeros(round(piece.pause * rate), dtype=np.float32)]
     finally:
         job.cancel()
@@ -350,12 +350,12 @@ async def _stream(state: State, profile: VoiceProfile, text: str, fmt: str, mode
     except BaseException:
         job.cancel()
         raise
-    if not can_stream(fmt, first.rate):
+    if not can_stream(fmt, first.sample_rate):
         job.cancel()
         raise ApiError(
             400, f"response_format {fmt} cannot be streamed; use wav, mp3 or pcm", "response_format"
         )
-    streamer = Streamer(fmt, first.rate)
+    streamer = Streamer(fmt, first.sample_rate)
 
     async def body() -> AsyncIterator[bytes]:
         try:
@@ -369,7 +369,7 @@ async def _stream(state: State, profile: VoiceProfile, text: str, fmt: str, mode
                         return  # the status is sent already: the stream ends early
                 yield streamer.piece(
                     np.concatenate(
-                        [spoken.samples, np.zeros(round(piece.pause * spoken.rate), dtype=np.float32)]
+                        [spoken.samples, np.zeros(round(piece.pause * spoken.sample_rate), dtype=np.float32)]
                     )
                 )
                 spoken = None

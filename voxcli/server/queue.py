@@ -18,21 +18,14 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from voxcli.arrays import Float32
 from voxcli.engines import load_engine, speak
-from voxcli.engines.base import Engine, Settings, VoiceProfile
+from voxcli.engines.base import Engine, Settings, Spoken, VoiceProfile
 
 MAX_ENGINES = 8  # warm voices per engine
 
 
 class Busy(Exception):
     """The engine's queue is full."""
-
-
-@dataclass(frozen=True)
-class Spoken:
-    samples: Float32  # float32 mono
-    rate: int
 
 
 @dataclass
@@ -165,8 +158,7 @@ class SpeechQueue:
 
     def _speak(self, lane: _Lane, job: Job, text: str) -> Spoken:
         engine = self._engine(lane, job.profile)
-        spoken = speak(engine, text, job.settings)
-        return Spoken(spoken.samples, spoken.sample_rate)
+        return speak(engine, text, job.settings)
 
 
 def _key(profile: VoiceProfile) -> str:
