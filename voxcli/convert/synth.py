@@ -7,6 +7,7 @@ back only sample counts, so the parent neither copies audio around nor grows wit
 from __future__ import annotations
 
 import importlib
+import multiprocessing.util
 import os
 import signal
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -70,6 +71,15 @@ def _init_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    # A worker ends through multiprocessing's exit path (os._exit, no atexit): close the engine there.
+    multiprocessing.util.Finalize(None, _close_engine, exitpriority=10)
+
+
+def _close_engine() -> None:
+    global _engine
+    if _engine is not None:
+        _engine.close()
+        _engine = None
 
 
 def _run_batch(setup: tuple[str, VoiceProfile, str, str], jobs: list[Job]) -> list[Done]:
