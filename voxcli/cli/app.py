@@ -15,6 +15,7 @@ import typer
 
 from voxcli import __version__
 from voxcli.cli import console
+from voxcli.cli.check import check_command
 from voxcli.cli.common import (
     Device,
     DeviceOption,
@@ -241,6 +242,7 @@ def doctor_command(
 
 
 app.command("convert")(convert_command)
+app.command("check")(check_command)
 app.command("serve")(serve_command)
 app.add_typer(voices_app, name="voices")
 

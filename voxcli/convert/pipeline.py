@@ -28,6 +28,7 @@ from voxcli.convert.manifest import (
     write_playlist,
 )
 from voxcli.convert.plan import ChapterPlan, SentenceMemo, plan_book
+from voxcli.convert.record import write_plan_record
 from voxcli.engines import engine_class, ensure_usable, load_engine, registry
 from voxcli.engines.base import Engine, VoiceProfile
 from voxcli.errors import Interrupted, VoxError
@@ -142,6 +143,7 @@ def convert(
         raise write_error(outdir, exc) from exc
     cls, plans = plan(request, remember=True)
     request = replace(request, jobs=worker_count(request.jobs, cls))
+    write_plan_record(outdir / STATE_DIR, plans, request.profile.lang, narrator(request.profile))
     cache = AudioCache(outdir / STATE_DIR / "cache")
     cache.clean()
     remove_stale_temps(outdir)

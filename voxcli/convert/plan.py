@@ -134,6 +134,14 @@ class SentenceMemo:
             self._changed = False
 
 
+def spoken_text(chapter: Chapter, titles: bool = True) -> str:
+    """The chapter's text as ``convert`` speaks it: the title first (unless the text starts with it)."""
+    paragraphs_ = list(chapter.paragraphs)
+    if titles and chapter.title.strip() and not _title_is_first_paragraph(chapter):
+        paragraphs_.insert(0, " ".join(chapter.title.split()))
+    return "\n\n".join(paragraphs_)
+
+
 def plan_chapter(
     chapter: Chapter,
     *,

@@ -1,0 +1,80 @@
+"""Speech recognisers: name -> "module:Class", imported only when used (like the engine registry).
+
+Other packages add one through the ``voxcli.recognizers`` entry point group.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import importlib.metadata
+from collections.abc import Sequence
+from functools import cache
+
+from voxcli.asr.base import Heard, Recognizer
+from voxcli.engines.base import Check
+from voxcli.errors import EngineError
+
+__all__ = ["DEFAULT", "Heard", "Recognizer", "load_recognizer", "recognizer_class", "recognizer_report"]
+
+ENTRY_POINT_GROUP = "voxcli.recognizers"
+DEFAULT = "pocketsphinx"
+BUILTIN: dict[str, str] = {
+    "pocketsphinx": "voxcli.asr.sphinx:SphinxRecognizer",
+}
+
+
+@cache
+def registry() -> dict[str, str]:
+    """Every known recogniser: the built-in ones, then those other packages declare."""
+    found = dict(BUILTIN)
+    for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        found.setdefault(entry.name, entry.value)
+    return found
+
+
+def recognizer_class(name: str) -> type[Recognizer]:
+    """The recogniser called ``name`` (its module imported, its packages not yet)."""
+    target = registry().get(name)
+    if target is None:
+        names = sorted(registry())
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise EngineError(f"unknown recogniser '{name}'", f"{hint}known: {', '.join(names)}")
+    module_name, _, class_name = target.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError) as exc:
+        raise EngineError(
+            f"recogniser '{name}' cannot be imported from {target}: {exc}", "reinstall it"
+        ) from exc
+    if not (isinstance(cls, type) and issubclass(cls, Recognizer)):
+        raise EngineError(f"recogniser '{name}': {target} is not a voxcli Recognizer", "fix its entry point")
+    return cls
+
+
+def load_recognizer(name: str, lang: str, vocabulary: Sequence[str]) -> Recognizer:
+    """A recogniser for ``lang`` expecting these sentences; the one-line EngineError when it cannot."""
+    cls = recognizer_class(name)
+    problem = cls.problem(lang)
+    if problem is not None:
+        raise problem.error()
+    return cls.load(lang, vocabulary)
+
+
+def recognizer_report() -> list[Check]:
+    """For doctor: each recogniser, whether it can run, and the languages it hears."""
+    report: list[Check] = []
+    for name in sorted(registry()):
+        try:
+            cls = recognizer_class(name)
+        except EngineError as exc:
+            report.append(Check(f"recogniser {name}", "missing", exc.message, exc.fix))
+            continue
+        problem = cls.problem(next(iter(sorted(cls.languages)), "en"))
+        if problem is not None:
+            report.append(Check(f"recogniser {name}", "missing", problem.message, problem.fix))
+        else:
+            languages = ", ".join(sorted(cls.languages))
+            report.append(Check(f"recogniser {name}", "ok", f"{cls.description}; hears {languages}"))
+    return report

@@ -1,0 +1,115 @@
+"""PocketSphinx: a small offline recogniser whose wheel ships US English (acoustic model, dictionary)."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import tempfile
+from collections.abc import Sequence
+from math import gcd
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from voxcli.arrays import Float32
+from voxcli.asr.base import Heard, Recognizer
+from voxcli.asr.lm import write_arpa
+from voxcli.asr.words import words
+from voxcli.engines.base import Problem, WordTiming, shared_model
+from voxcli.errors import EngineError
+
+RATE = 16000  # Hz: the acoustic model's
+FRAMES_PER_SECOND = 100
+_FILLERS = re.compile(r"^(<s>|</s>|<sil>|\[.*\]|\+\+.*\+\+)$")
+
+
+def _dictionary(path: str) -> frozenset[str]:
+    """Every word the pronunciation dictionary knows (alternatives such as ``read(2)`` folded)."""
+    with Path(path).open(encoding="utf-8", errors="replace") as handle:
+        return frozenset(
+            re.sub(r"\(\d+\)$", "", line.split(maxsplit=1)[0]) for line in handle if line.strip()
+        )
+
+
+class SphinxRecognizer(Recognizer):
+    name: ClassVar[str] = "pocketsphinx"
+    description: ClassVar[str] = "PocketSphinx (offline, US English model in the wheel)"
+    install_hint: ClassVar[str] = "pip install pocketsphinx"
+    languages: ClassVar[frozenset[str]] = frozenset({"en"})
+
+    def __init__(self, decoder: Any, known: frozenset[str], folder: tempfile.TemporaryDirectory[str]) -> None:
+        self._decoder = decoder
+        self._known = known
+        self._folder: tempfile.TemporaryDirectory[str] | None = folder
+
+    @classmethod
+    def problem(cls, lang: str) -> Problem | None:
+        if importlib.util.find_spec("pocketsphinx") is None:
+            return Problem("pocketsphinx is not installed", cls.install_hint)
+        return super().problem(lang)
+
+    @classmethod
+    def load(cls, lang: str, vocabulary: Sequence[str]) -> SphinxRecognizer:
+        problem = cls.problem(lang)
+        if problem is not None:
+            raise problem.error()
+        import pocketsphinx
+
+        dictionary_path = pocketsphinx.get_model_path("en-us/cmudict-en-us.dict")
+        known = shared_model(("pocketsphinx-dict", dictionary_path), lambda: _dictionary(dictionary_path))
+        sentences = [[w for w in words(text) if w in known] for text in vocabulary]
+        folder = tempfile.TemporaryDirectory(prefix="voxcli-asr-")
+        model = Path(folder.name) / "expected.arpa"
+        write_arpa((s for s in sentences if s), model)
+        try:
+            decoder = pocketsphinx.Decoder(
+                hmm=pocketsphinx.get_model_path("en-us/en-us"),
+                dict=dictionary_path,
+                lm=str(model),
+                samprate=RATE,
+                loglevel="FATAL",
+            )
+        except Exception as exc:  # pocketsphinx raises RuntimeError for every bad model file
+            folder.cleanup()
+            raise EngineError(
+                f"pocketsphinx cannot start: {exc}", "pip install --force-reinstall pocketsphinx"
+            ) from exc
+        return cls(decoder, known, folder)
+
+    def known(self, word: str) -> bool:
+        return word in self._known
+
+    def recognize(self, samples: Float32, rate: int) -> Heard:
+        pcm = _resample(samples, rate)
+        decoder = self._decoder
+        decoder.start_utt()
+        decoder.process_raw(pcm.tobytes(), full_utt=True)
+        decoder.end_utt()
+        if decoder.hyp() is None:
+            return Heard([])
+        heard = []
+        for segment in decoder.seg():
+            word = re.sub(r"\(\d+\)$", "", segment.word)
+            if _FILLERS.match(word):
+                continue
+            start = segment.start_frame / FRAMES_PER_SECOND
+            end = (segment.end_frame + 1) / FRAMES_PER_SECOND
+            heard.append(WordTiming(word.lower(), start, end))
+        return Heard(heard)
+
+    def close(self) -> None:
+        if self._folder is not None:
+            self._folder.cleanup()
+            self._folder = None
+
+
+def _resample(samples: Float32, rate: int) -> Any:
+    """16 kHz 16-bit PCM, as the acoustic model was trained on."""
+    audio = np.asarray(samples, dtype=np.float32).reshape(-1)
+    if rate != RATE:
+        from scipy.signal import resample_poly
+
+        common = gcd(RATE, rate)
+        audio = resample_poly(audio, RATE // common, rate // common).astype(np.float32)
+    return (np.clip(audio, -1.0, 1.0) * 32767).astype(np.int16)
