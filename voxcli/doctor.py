@@ -29,6 +29,8 @@ PACKAGES = (  # distribution, import name: each installed in the range voxcli's 
     ("lameenc", "lameenc"),
     ("av", "av"),
     ("pyloudnorm", "pyloudnorm"),
+    ("pocketsphinx", "pocketsphinx"),
+    ("jiwer", "jiwer"),
 )
 SAMPLE = "The quick brown fox jumps over the lazy dog, and the dog does not mind at all."
 
@@ -191,6 +193,13 @@ def engines(report: Report) -> None:
         )
 
 
+def recognizers(report: Report) -> None:
+    """The speech recognisers `voxcli check` can use, and the languages each hears."""
+    from voxcli.asr import recognizer_report
+
+    report.checks.extend(recognizer_report())
+
+
 def voices(report: Report, voices_file: str | None) -> VoiceProfile | None:
     """The voices.toml in use and whether each profile can speak; returns the default profile."""
     from voxcli.config import load_voices
@@ -267,6 +276,7 @@ def diagnose(
     progress("models")
     models(report, load)
     engines(report)
+    recognizers(report)
     default = voices(report, voices_file)
     if default is not None and load:
         progress(f"speaking with {default.name}")

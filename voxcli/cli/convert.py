@@ -117,6 +117,18 @@ def convert_command(
     force: Annotated[
         bool, typer.Option("--force", help="Rewrite chapter files and the M4B even when they are up to date.")
     ] = False,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify",
+            help="Listen to each chapter (speech recognition) and speak again what it does not say.",
+        ),
+    ] = False,
+    verify_tries: Annotated[
+        int,
+        typer.Option("--verify-tries", min=1, max=10, help="With --verify: new takes of a flagged sentence."),
+    ] = 2,
+    asr: Annotated[str, typer.Option("--asr", help="With --verify: the speech recogniser.")] = "pocketsphinx",
     as_json: Annotated[bool, typer.Option("--json", help="Print only a JSON summary, on stdout.")] = False,
     voices_file: VoicesOption = None,
     device: DeviceOption = Device.auto,
@@ -127,6 +139,7 @@ def convert_command(
     from voxcli.convert.assemble import OutputSettings
     from voxcli.convert.pipeline import ConvertRequest
     from voxcli.convert.plan import parse_chapters
+    from voxcli.convert.retake import VerifySettings
     from voxcli.ingest import read_book
 
     with handled():
@@ -160,6 +173,7 @@ def convert_command(
             force=force,
             device=device.value,
             audiobook=audiobook,
+            verify=VerifySettings(asr, verify_tries) if verify else None,
         )
         if dry_run:
             _dry_run(request, as_json)
@@ -199,6 +213,13 @@ def _run(request: ConvertRequest, as_json: bool) -> None:
     for part in audiobook_parts(summary, request):
         state = "written" if part.written else "up to date"
         console.show(f"{part.file}: {clock(part.duration)}, {part.chapters} chapter(s), {state}")
+    if request.verify is not None:
+        console.show(
+            f"verified {summary.verified} sentences: {summary.verify_flagged} flagged, "
+            f"{summary.repaired} spoken again and fixed, {len(summary.still_flagged)} still flagged"
+        )
+        for text in summary.still_flagged:
+            console.warn(f"still flagged: {text}")
 
 
 @contextmanager

@@ -46,6 +46,7 @@ class ManifestChapter:
     build: str  # everything the chapter's files depend on (a digest)
     suspicious: list[str] = field(default_factory=list)  # audio the engine flagged as probably wrong
     sizes: dict[str, int] = field(default_factory=dict)  # file name -> bytes, as written
+    verify: dict[str, Any] | None = None  # what convert --verify heard and re-spoke (retake.ChapterVerdict)
 
     @classmethod
     def parse(cls, data: object) -> ManifestChapter | None:
@@ -69,6 +70,7 @@ class ManifestChapter:
                 build=_typed(data["build"], str),
                 suspicious=_strings(data.get("suspicious", [])),
                 sizes=_mapping(data.get("sizes", {}), int),
+                verify=_optional_object(data.get("verify")),
             )
         except (KeyError, TypeError):
             return None
@@ -90,6 +92,7 @@ class ManifestChapter:
             "build": self.build,
             "suspicious": self.suspicious,
             "sizes": self.sizes,
+            **({"verify": self.verify} if self.verify is not None else {}),
         }
 
 
@@ -110,6 +113,14 @@ def _mapping(value: object, kind: type[_T]) -> dict[str, _T]:
     if not isinstance(value, dict):
         raise TypeError("expected an object")
     return {_typed(k, str): _typed(v, kind) for k, v in value.items()}
+
+
+def _optional_object(value: object) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise TypeError("expected an object")
+    return value
 
 
 def _strings(value: object) -> list[str]:

@@ -29,6 +29,7 @@ from voxcli.convert.manifest import (
 )
 from voxcli.convert.plan import ChapterPlan, SentenceMemo, plan_book
 from voxcli.convert.record import write_plan_record
+from voxcli.convert.retake import ChapterVerdict, VerifySettings
 from voxcli.engines import engine_class, ensure_usable, load_engine, registry
 from voxcli.engines.base import Engine, VoiceProfile
 from voxcli.errors import Interrupted, VoxError
@@ -50,6 +51,7 @@ class ConvertRequest:
     force: bool = False  # rewrite chapter files even when they are up to date
     device: str = "auto"
     audiobook: AudiobookSettings | None = None  # also write an M4B of the chapters
+    verify: VerifySettings | None = None  # listen to each chapter and re-speak what it does not say
 
 
 @dataclass
@@ -65,6 +67,10 @@ class Summary:
     wall_seconds: float = 0.0
     jobs: int = 1  # worker processes this run could use
     audiobook_written: list[str] = field(default_factory=list)  # M4B files written this run
+    verified: int = 0  # sentences --verify listened to
+    verify_flagged: int = 0  # ... that it flagged at first
+    repaired: int = 0  # ... and that a new take fixed
+    still_flagged: list[str] = field(default_factory=list)  # texts that stayed flagged
     manifest: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -176,7 +182,9 @@ def convert(
             result = session.chapter(chapter_plan, tracks)
             flagged = session.suspicious()
             suspicious = [s.text for s in chapter_plan.segments if s.speech in flagged]
-            record = _record(result, builds[chapter_plan.index], suspicious)
+            verdict = session.verdicts.get(chapter_plan.index)
+            checked = verdict.as_record(request.verify.recognizer) if verdict and request.verify else None
+            record = _record(result, builds[chapter_plan.index], suspicious, checked)
             before = records.get(result.index)
             stale = set(before.files.values() if before else ()) - set(result.files.values())
             for name in stale:
@@ -259,6 +267,7 @@ class _Session:
         self._engine: Engine | None = None
         self._pool: Any = None
         self._total = len(missing)
+        self.verdicts: dict[int, ChapterVerdict] = {}
 
     def chapter(self, plan: ChapterPlan, tracks: int) -> ChapterResult:
         jobs = [
@@ -269,6 +278,8 @@ class _Session:
         self.reporter.chapter_started(plan, sum(len(speech) for _, speech in jobs))
         if jobs:
             self._speak(jobs)
+        if self.request.verify is not None:
+            self._verify(plan, self.request.verify)
         settings = self.request.settings
         tags = BookTags(self.request.book.title, self.request.book.author, plan.index, tracks)
         speech = {s.key: s.speech for s in plan.segments}
@@ -331,6 +342,24 @@ class _Session:
         finally:
             self.summary.synth_seconds += time.monotonic() - began
 
+    def _verify(self, plan: ChapterPlan, settings: VerifySettings) -> None:
+        from voxcli.convert.retake import verify_chapter
+
+        verdict = verify_chapter(
+            plan,
+            self.cache,
+            lang=self.request.profile.lang,
+            settings=settings,
+            engine=self._load,
+            speech_settings=self.request.profile.settings,
+            should_stop=self.should_stop,
+        )
+        self.verdicts[plan.index] = verdict
+        self.summary.verified += verdict.sentences
+        self.summary.verify_flagged += verdict.flagged
+        self.summary.repaired += verdict.repaired
+        self.summary.still_flagged += [c.text for c in verdict.still_flagged]
+
     def _load(self) -> Engine:
         if self._engine is None:
             self._engine = load_engine(self.request.profile, self.request.device)
@@ -372,7 +401,10 @@ def _missing(plans: list[ChapterPlan], cache: AudioCache) -> dict[str, str]:
 def _build_id(plan: ChapterPlan, request: ConvertRequest, tracks: int) -> str:
     """Everything the chapter's files depend on: its sound, the output settings and the tags."""
     book = request.book
-    parts = [plan.digest, plan.stem, plan.title, asdict(request.settings), book.title, book.author, tracks]
+    parts: list[Any] = [plan.digest, plan.stem, plan.title, asdict(request.settings), book.title, book.author]
+    parts.append(tracks)
+    if request.verify is not None:  # a verified chapter is rebuilt once, from the takes that passed
+        parts.append(asdict(request.verify))
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode("utf-8")).hexdigest()
 
 
@@ -385,7 +417,9 @@ def _up_to_date(record: ManifestChapter | None, build: str, outdir: Path) -> boo
     )
 
 
-def _record(result: ChapterResult, build: str, suspicious: list[str]) -> ManifestChapter:
+def _record(
+    result: ChapterResult, build: str, suspicious: list[str], verify: dict[str, Any] | None
+) -> ManifestChapter:
     return ManifestChapter(
         index=result.index,
         title=result.title,
@@ -400,6 +434,7 @@ def _record(result: ChapterResult, build: str, suspicious: list[str]) -> Manifes
         unspoken=result.unspoken,
         build=build,
         suspicious=suspicious,
+        verify=verify,
     )
 
 
@@ -463,6 +498,12 @@ def narrator(profile: VoiceProfile) -> str:
 def check_engine(request: ConvertRequest) -> None:
     """Fail early, before any work, when the engine or its model files are missing."""
     ensure_usable(request.profile)
+    if request.verify is not None:
+        from voxcli.asr import recognizer_class
+
+        problem = recognizer_class(request.verify.recognizer).problem(request.profile.lang)
+        if problem is not None:
+            raise problem.error()
     if request.audiobook is not None:
         from voxcli.audio.m4b import choose_encoder
 

@@ -24,6 +24,18 @@ def summary_record(summary: Summary, outdir: Path) -> dict[str, Any]:
         "real_time_factor": round(summary.real_time_factor, 4),
         "jobs": summary.jobs,
         "audiobook_written": summary.audiobook_written,
+        **(
+            {
+                "verify": {
+                    "sentences": summary.verified,
+                    "flagged": summary.verify_flagged,
+                    "repaired": summary.repaired,
+                    "still_flagged": summary.still_flagged,
+                }
+            }
+            if summary.verified
+            else {}
+        ),
         "manifest": summary.manifest,
     }
 

@@ -107,7 +107,8 @@ class PiperEngine(Engine):
     Options: ClassVar[type[EngineOptions]] = PiperOptions
     neutral_options: ClassVar[frozenset[str]] = frozenset({"threads"})
     parallel: ClassVar[bool] = True
-    capabilities: ClassVar[frozenset[str]] = frozenset({"threads", "word_timings"})
+    # stochastic: VITS samples noise (noise_scale, noise_w), so every take differs a little
+    capabilities: ClassVar[frozenset[str]] = frozenset({"threads", "word_timings", "stochastic"})
     chars_per_second: ClassVar[float] = 240.0  # en_US-joe-medium, 2 cores
 
     def __init__(self, voice: Any, profile: VoiceProfile, speaker_id: int | None, alignments: bool) -> None:

@@ -1,0 +1,143 @@
+"""``convert --verify``: listen to each chapter as it is made, and speak again what does not say the book.
+
+A flagged sentence gets up to ``tries`` new takes: the same text again where the engine is
+stochastic (another take sounds different), another cut of the text otherwise (the sentence in
+smaller pieces). The best take is kept in the sentence cache under the sentence's own key, so the
+chapter files, the M4B and later runs all use it; what stays flagged is reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from voxcli.arrays import Float32
+from voxcli.audio.encode import silence, to_pcm16
+from voxcli.convert.cache import AudioCache
+from voxcli.convert.plan import ChapterPlan
+from voxcli.engines.base import Engine, Settings, WordTiming, speak
+from voxcli.text.pieces import CLAUSE_PAUSE
+from voxcli.text.segment import fit
+from voxcli.verify.listen import Sentence, check_sentences, longest_silence
+from voxcli.verify.score import SentenceCheck, compare, judge
+
+
+@dataclass(frozen=True)
+class VerifySettings:
+    recognizer: str = "pocketsphinx"
+    tries: int = 2  # new takes of a flagged sentence
+
+
+@dataclass
+class ChapterVerdict:
+    """What --verify found in one chapter, and what it did."""
+
+    sentences: int = 0
+    flagged: int = 0  # at the first listening
+    repaired: int = 0  # flagged, then a new take passed
+    still_flagged: list[SentenceCheck] = field(default_factory=list)
+
+    def as_record(self, recognizer: str) -> dict[str, object]:
+        return {
+            "recognizer": recognizer,
+            "sentences": self.sentences,
+            "flagged": self.flagged,
+            "repaired": self.repaired,
+            "still_flagged": [
+                {"text": c.text, "heard": " ".join(c.comparison.heard), "reasons": c.reasons}
+                for c in self.still_flagged
+            ],
+        }
+
+
+def verify_chapter(
+    plan: ChapterPlan,
+    cache: AudioCache,
+    *,
+    lang: str,
+    settings: VerifySettings,
+    engine: Callable[[], Engine],
+    speech_settings: Settings,
+    should_stop: Callable[[], int] = lambda: 0,
+) -> ChapterVerdict:
+    """Check every segment of ``plan`` from the cache and re-speak the flagged ones (see the module)."""
+    from voxcli.asr import load_recognizer
+
+    segments = list(plan.segments)
+    sentences = [Sentence(s.text, s.speech) for s in segments]
+    listener = load_recognizer(settings.recognizer, lang, [s.speech for s in sentences])
+    try:
+
+        def audio(index: int) -> tuple[Float32, int]:
+            entry = cache.get(segments[index].key)
+            if entry is None:  # cannot happen after synthesis; an empty take is flagged
+                return np.zeros(0, dtype=np.float32), 16000
+            return entry.samples.astype(np.float32) / 32768.0, entry.sample_rate
+
+        checks = check_sentences(plan.index, sentences, audio, listener)
+        verdict = ChapterVerdict(sentences=len(checks), flagged=sum(c.flagged for c in checks))
+        speaker: Engine | None = None
+        for position, check in enumerate(checks):
+            if not check.flagged:
+                continue
+            if speaker is None:
+                speaker = engine()
+            best = check
+            for attempt in range(1, settings.tries + 1):
+                if should_stop():
+                    break
+                samples, rate, words = _take(speaker, check.speech, attempt, speech_settings)
+                heard = listener.recognize(samples, rate)
+                take = replace(
+                    check,
+                    comparison=compare(check.comparison.expected, [w.word for w in heard.words]),
+                    seconds=len(samples) / rate,
+                    longest_silence=longest_silence(samples, rate),
+                )
+                judged = judge([*checks[:position], take, *checks[position + 1 :]])[position]
+                if _badness(judged) < _badness(best):
+                    best = judged
+                    cache.put(segments[position].key, to_pcm16(samples), rate, words)
+                if not judged.flagged:
+                    break
+            checks[position] = best
+            if best.flagged:
+                verdict.still_flagged.append(best)
+            else:
+                verdict.repaired += 1
+        return verdict
+    finally:
+        listener.close()
+
+
+def _badness(check: SentenceCheck) -> tuple[int, int, float]:
+    """Fewer reasons, then fewer word errors, then less silence: the better take."""
+    return len(check.reasons), check.comparison.errors, check.longest_silence
+
+
+def _take(
+    engine: Engine, speech: str, attempt: int, settings: Settings
+) -> tuple[Float32, int, list[WordTiming] | None]:
+    """A new take: the same text from a stochastic engine, else the text in ``attempt + 1`` pieces."""
+    if "stochastic" in type(engine).capabilities:
+        spoken = speak(engine, speech, settings)
+        return spoken.samples, spoken.sample_rate, spoken.words
+    pieces = fit(speech, max(8, len(speech) // (attempt + 1) + 1))
+    rate = engine.sample_rate
+    parts: list[Float32] = []
+    words: list[WordTiming] | None = []
+    offset = 0.0
+    for index, piece in enumerate(pieces):
+        spoken = speak(engine, piece, settings)
+        if words is not None and spoken.words is not None:
+            words += [WordTiming(w.word, w.start + offset, w.end + offset) for w in spoken.words]
+        else:
+            words = None
+        parts.append(spoken.samples)
+        offset += spoken.duration
+        if index < len(pieces) - 1:
+            parts.append(silence(CLAUSE_PAUSE, rate))
+            offset += CLAUSE_PAUSE
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32), rate, words
