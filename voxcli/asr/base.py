@@ -59,6 +59,11 @@ class Recognizer(ABC):
     def recognize(self, samples: Float32, rate: int) -> Heard:
         """The words in ``samples`` (float32 mono at ``rate`` Hz)."""
 
+    def align(self, samples: Float32, rate: int, expected: Sequence[str]) -> list[WordTiming] | None:
+        """When each of ``expected`` (words it knows, in order) is said in ``samples``; None when the
+        recogniser cannot align (then callers fall back to sentence timing)."""
+        return None
+
     def close(self) -> None:
         """Release what this instance owns. Idempotent."""
         return None

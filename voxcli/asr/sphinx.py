@@ -42,6 +42,7 @@ class SphinxRecognizer(Recognizer):
         self._decoder = decoder
         self._known = known
         self._folder: tempfile.TemporaryDirectory[str] | None = folder
+        self._aligner: Any = None  # a second decoder, for forced alignment (made on first use)
 
     @classmethod
     def problem(cls, lang: str) -> Problem | None:
@@ -80,6 +81,40 @@ class SphinxRecognizer(Recognizer):
     def known(self, word: str) -> bool:
         return word in self._known
 
+    def align(self, samples: Float32, rate: int, expected: Sequence[str]) -> list[WordTiming] | None:
+        if not expected or not all(w in self._known for w in expected):
+            return None
+        if self._aligner is None:
+            import pocketsphinx
+
+            self._aligner = pocketsphinx.Decoder(
+                hmm=pocketsphinx.get_model_path("en-us/en-us"),
+                dict=pocketsphinx.get_model_path("en-us/cmudict-en-us.dict"),
+                samprate=RATE,
+                loglevel="FATAL",
+            )
+        aligner = self._aligner
+        aligner.set_align_text(" ".join(expected))
+        aligner.start_utt()
+        aligner.process_raw(_resample(samples, rate).tobytes(), full_utt=True)
+        aligner.end_utt()
+        if aligner.hyp() is None:
+            return None
+        found = self._words(aligner.seg())
+        return found if [w.word for w in found] == list(expected) else None
+
+    @staticmethod
+    def _words(segments: Any) -> list[WordTiming]:
+        heard = []
+        for segment in segments:
+            word = re.sub(r"\(\d+\)$", "", segment.word)
+            if _FILLERS.match(word):
+                continue
+            start = segment.start_frame / FRAMES_PER_SECOND
+            end = (segment.end_frame + 1) / FRAMES_PER_SECOND
+            heard.append(WordTiming(word.lower(), start, end))
+        return heard
+
     def recognize(self, samples: Float32, rate: int) -> Heard:
         pcm = _resample(samples, rate)
         decoder = self._decoder
@@ -88,15 +123,7 @@ class SphinxRecognizer(Recognizer):
         decoder.end_utt()
         if decoder.hyp() is None:
             return Heard([])
-        heard = []
-        for segment in decoder.seg():
-            word = re.sub(r"\(\d+\)$", "", segment.word)
-            if _FILLERS.match(word):
-                continue
-            start = segment.start_frame / FRAMES_PER_SECOND
-            end = (segment.end_frame + 1) / FRAMES_PER_SECOND
-            heard.append(WordTiming(word.lower(), start, end))
-        return Heard(heard)
+        return Heard(self._words(decoder.seg()))
 
     def close(self) -> None:
         if self._folder is not None:

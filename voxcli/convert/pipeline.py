@@ -281,6 +281,10 @@ class _Session:
         if self.request.verify is not None:
             self._verify(plan, self.request.verify)
         settings = self.request.settings
+        if settings.word_cues and "word_timings" not in self.cls.capabilities:
+            from voxcli.convert.retake import align_chapter
+
+            align_chapter(plan, self.cache, lang=self.request.profile.lang)
         tags = BookTags(self.request.book.title, self.request.book.author, plan.index, tracks)
         speech = {s.key: s.speech for s in plan.segments}
         for _ in range(3):

@@ -8,6 +8,7 @@ chapter files, the M4B and later runs all use it; what stays flagged is reported
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -22,6 +23,8 @@ from voxcli.text.pieces import CLAUSE_PAUSE
 from voxcli.text.segment import fit
 from voxcli.verify.listen import Sentence, check_sentences, longest_silence
 from voxcli.verify.score import SentenceCheck, compare, judge
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -141,3 +144,38 @@ def _take(
             parts.append(silence(CLAUSE_PAUSE, rate))
             offset += CLAUSE_PAUSE
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32), rate, words
+
+
+def align_chapter(
+    plan: ChapterPlan, cache: AudioCache, *, lang: str, recognizer: str = "pocketsphinx"
+) -> int:
+    """Give the chapter's cached sentences that have no word timings the ones forced alignment finds
+    (for engines that report none); returns how many were timed. Without a recogniser for ``lang``,
+    nothing changes and the subtitles time sentences."""
+    from voxcli.asr import recognizer_class
+    from voxcli.verify.timing import aligned_words
+
+    cls = recognizer_class(recognizer)
+    problem = cls.problem(lang)
+    if problem is not None:
+        log.warning("no word timings from alignment: %s (%s)", problem.message, problem.fix)
+        return 0
+    todo = []
+    for segment in dict((s.key, s) for s in plan.segments).values():
+        entry = cache.get(segment.key)
+        if entry is not None and entry.words is None and len(entry.samples):
+            todo.append((segment, entry))
+    if not todo:
+        return 0
+    listener = cls.load(lang, [segment.speech for segment, _ in todo])
+    timed = 0
+    try:
+        for segment, entry in todo:
+            samples = entry.samples.astype(np.float32) / 32768.0
+            found = aligned_words(listener, samples, entry.sample_rate, segment.speech)
+            if found is not None:
+                cache.put(segment.key, entry.samples, entry.sample_rate, found)
+                timed += 1
+    finally:
+        listener.close()
+    return timed
