@@ -38,6 +38,14 @@ def check_command(
     ] = None,
     lang: Annotated[str, typer.Option("--lang", help="With --audio: the language spoken.")] = "en-us",
     asr: Annotated[str, typer.Option("--asr", help="The speech recogniser.")] = "pocketsphinx",
+    html: Annotated[
+        Path | None,
+        typer.Option(
+            "--html",
+            help="Write the report as one HTML page (default for a folder: FOLDER/check.html).",
+            show_default=False,
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
 ) -> None:
     """Recognise the speech and check every sentence against its text.
@@ -62,12 +70,27 @@ def check_command(
             result = check_folder(
                 outdir, recognizer=asr, chapters=numbers, progress=None if as_json else _progress()
             )
+        page = html if html is not None else (outdir / "check.html" if outdir is not None else None)
+        if page is not None:
+            _write_page(result, page)
         if as_json:
             console.emit_json(result.as_record())
         else:
             _show(result)
+            if page is not None:
+                console.info(f"report: {page}")
     if result.flagged:
         raise typer.Exit(EXIT_FLAGGED)
+
+
+def _write_page(result: BookCheck, page: Path) -> None:
+    from voxcli.fsutil import atomic_write_bytes, write_error
+    from voxcli.verify.report import render
+
+    try:
+        atomic_write_bytes(page, render(result).encode("utf-8"))
+    except OSError as exc:
+        raise write_error(page, exc) from exc
 
 
 def _read_text(path: Path, chapters: str | None) -> str:

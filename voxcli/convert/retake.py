@@ -21,7 +21,7 @@ from voxcli.convert.plan import ChapterPlan
 from voxcli.engines.base import Engine, Settings, WordTiming, speak
 from voxcli.text.pieces import CLAUSE_PAUSE
 from voxcli.text.segment import fit
-from voxcli.verify.listen import Sentence, check_sentences, longest_silence
+from voxcli.verify.listen import Sentence, check_sentences, level, longest_silence
 from voxcli.verify.score import SentenceCheck, compare, judge
 
 log = logging.getLogger(__name__)
@@ -98,6 +98,7 @@ def verify_chapter(
                     comparison=compare(check.comparison.expected, [w.word for w in heard.words]),
                     seconds=len(samples) / rate,
                     longest_silence=longest_silence(samples, rate),
+                    level=level(samples, rate),
                 )
                 judged = judge([*checks[:position], take, *checks[position + 1 :]])[position]
                 if _badness(judged) < _badness(best):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,11 +34,15 @@ class ChapterCheck:
         return [s for s in self.sentences if s.flagged]
 
 
+Clip = Callable[[SentenceCheck], "tuple[Float32, int] | None"]  # a sentence's audio, when it can be had
+
+
 @dataclass(frozen=True)
 class BookCheck:
     recognizer: str
     lang: str
     chapters: list[ChapterCheck]
+    clip: Clip | None = field(default=None, compare=False, repr=False)  # for the HTML report's players
 
     @property
     def sentences(self) -> int:
@@ -96,7 +100,14 @@ def check_folder(
         known = ", ".join(str(c.index) for c in record.chapters)
         raise UsageError(f"{outdir}: none of chapters {chapters} was converted", f"converted: {known}")
     results = [_check_chapter(chapter, cache, record.lang, recognizer, progress) for chapter in wanted]
-    return BookCheck(recognizer, record.lang, results)
+    keys = {(c.index, i): s.key for c in wanted for i, s in enumerate(c.sentences)}
+
+    def clip(check: SentenceCheck) -> tuple[Float32, int] | None:
+        key = keys.get((check.chapter, check.index))
+        entry = cache.get(key) if key is not None else None
+        return (entry.samples.astype(np.float32) / 32768.0, entry.sample_rate) if entry is not None else None
+
+    return BookCheck(recognizer, record.lang, results, clip)
 
 
 def _check_chapter(
@@ -141,7 +152,12 @@ def check_audio_file(audio: Path, text: str, *, lang: str = "en-us", recognizer:
         checks = check_recording(sentences, samples, rate, listener)
     finally:
         listener.close()
-    return BookCheck(recognizer, lang, [ChapterCheck(0, audio.name, checks)])
+
+    def clip(check: SentenceCheck) -> tuple[Float32, int] | None:
+        start = int(check.start * rate)
+        return samples[start : start + int(check.seconds * rate)], rate
+
+    return BookCheck(recognizer, lang, [ChapterCheck(0, audio.name, checks)], clip)
 
 
 def read_audio(path: Path) -> tuple[Float32, int]:

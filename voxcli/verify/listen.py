@@ -63,6 +63,16 @@ def longest_silence(samples: Float32, rate: int) -> float:
     return longest * FRAME
 
 
+def level(samples: Float32, rate: int) -> float:
+    """The RMS level of the sound in ``samples``, in dBFS, silent frames left out (-120 if silent)."""
+    size = max(1, round(FRAME * rate))
+    voiced = _voiced(samples, rate)
+    if not voiced.any():
+        return -120.0
+    frames = samples[: len(voiced) * size].reshape(len(voiced), size)[voiced].astype(np.float64)
+    return float(10 * np.log10(max(float((frames**2).mean()), 1e-12)))
+
+
 def check_sentences(
     chapter: int,
     sentences: Sequence[Sentence],
@@ -89,6 +99,7 @@ def check_sentences(
                 seconds=seconds,
                 start=start,
                 longest_silence=longest_silence(samples, rate),
+                level=level(samples, rate),
             )
         )
         start += seconds
@@ -141,6 +152,7 @@ def check_recording(
         mine = assigned[index]
         start = mine[0].start if mine else 0.0
         seconds = (mine[-1].end - mine[0].start) if mine else 0.0
+        clip = samples[int(start * rate) : int((start + seconds) * rate)]
         checks.append(
             SentenceCheck(
                 chapter=0,
@@ -152,6 +164,7 @@ def check_recording(
                 seconds=min(seconds, duration),
                 start=start,
                 longest_silence=0.0,
+                level=level(clip, rate),
             )
         )
     return judge(checks, use_pace=False)

@@ -17,6 +17,7 @@ import jiwer
 WER_FLOOR = 0.35  # a sentence is never flagged for its words below this word error rate
 WER_OVER_TYPICAL = 0.25  # ... nor below the chapter's median rate plus this
 MIN_ERRORS = 2  # one misheard word is the recogniser's noise, not a fault (unless it was all there was)
+MISSING_RUN = 4  # this many expected words in a row not heard is a hole, however long the sentence
 PACE_LOW, PACE_HIGH = 0.6, 1.6  # seconds per character against the chapter's median
 PACE_MIN_CHARS = 25  # shorter sentences have too few characters for a pace to mean anything
 PACE_MIN_SENTENCES = 5  # ... and a chapter needs this many to have a typical pace
@@ -32,6 +33,7 @@ class Comparison:
     missing: list[str]  # expected words not heard (deleted, or heard as something else)
     inserted: list[str]  # heard words not expected (inserted, or heard instead of an expected one)
     errors: int  # substitutions + deletions + insertions
+    missing_run: int = 0  # the most expected words in a row that were not heard
 
     @property
     def wer(self) -> float:
@@ -47,17 +49,22 @@ def compare(expected: Sequence[str], heard: Sequence[str]) -> Comparison:
     if not expected:
         return Comparison(expected, heard, [], heard, len(heard))
     if not heard:
-        return Comparison(expected, heard, expected, [], len(expected))
+        return Comparison(expected, heard, expected, [], len(expected), len(expected))
     output = jiwer.process_words(" ".join(expected), " ".join(heard))
     missing: list[str] = []
     inserted: list[str] = []
+    run = longest = 0
     for chunk in output.alignments[0]:
         if chunk.type in ("delete", "substitute"):
             missing += expected[chunk.ref_start_idx : chunk.ref_end_idx]
+            run += chunk.ref_end_idx - chunk.ref_start_idx
+            longest = max(longest, run)
+        elif chunk.type == "equal":
+            run = 0
         if chunk.type in ("insert", "substitute"):
             inserted += heard[chunk.hyp_start_idx : chunk.hyp_end_idx]
     errors = output.substitutions + output.deletions + output.insertions
-    return Comparison(expected, heard, missing, inserted, errors)
+    return Comparison(expected, heard, missing, inserted, errors, longest)
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,7 @@ class SentenceCheck:
     seconds: float  # of audio
     start: float  # seconds from the start of the chapter's audio (or recording)
     longest_silence: float  # seconds, inside the sentence
+    level: float = -120.0  # dBFS: the RMS of its sound (silent frames left out)
     flagged: bool = False
     reasons: list[str] = field(default_factory=list)
 
@@ -96,6 +104,7 @@ class SentenceCheck:
             "seconds": round(self.seconds, 3),
             "seconds_per_char": round(self.pace, 5),
             "longest_silence": round(self.longest_silence, 3),
+            "level_dbfs": round(self.level, 1),
             "flagged": self.flagged,
             "reasons": self.reasons,
         }
@@ -117,6 +126,8 @@ def judge(checks: Sequence[SentenceCheck], use_pace: bool = True) -> list[Senten
         elif c.expected and c.wer > wer_limit and (c.errors >= MIN_ERRORS or c.errors >= len(c.expected)):
             counts = f"{len(c.missing)} missing, {len(c.inserted)} not in the text"
             reasons.append(f"{c.wer:.0%} of the words differ ({counts})")
+        elif c.missing_run >= MISSING_RUN:
+            reasons.append(f"{c.missing_run} words in a row were not heard")
         if typical_pace is not None and len(check.speech) >= PACE_MIN_CHARS:
             ratio = check.pace / typical_pace
             if ratio < PACE_LOW:
