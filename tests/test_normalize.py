@@ -354,3 +354,16 @@ def test_moby_dick() -> None:
     assert len(paragraphs) > 100
     assert any("—" in p for p in paragraphs) and any(re.search(r"\d", p) for p in paragraphs)
     assert_spoken_well(paragraphs)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("193 THE EMPEROR'S NEW CLOTHES", "one hundred and ninety-three The Emperor's New Clothes"),
+        ("CHAPTER XIV. THE FIR TREE", "Chapter fourteen. The Fir Tree"),
+        ("He works at NASA in the US.", "He works at NASA in the US."),  # acronyms in a sentence stay
+    ],
+)
+def test_a_heading_in_capitals_is_read_as_words_not_letters(text: str, expected: str) -> None:
+    # Piper (espeak-ng's phonemes) spells short capital words out: "NEW" as "N-E-W".
+    assert normalize(text, "en-us") == expected

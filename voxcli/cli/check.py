@@ -37,6 +37,10 @@ def check_command(
         str | None, typer.Option("--chapters", "-c", help="Only these chapters, e.g. 1-3,7.")
     ] = None,
     lang: Annotated[str, typer.Option("--lang", help="With --audio: the language spoken.")] = "en-us",
+    no_titles: Annotated[
+        bool,
+        typer.Option("--no-titles", help="With --audio: the recording does not read chapter titles."),
+    ] = False,
     asr: Annotated[str, typer.Option("--asr", help="The speech recogniser.")] = "pocketsphinx",
     html: Annotated[
         Path | None,
@@ -60,7 +64,8 @@ def check_command(
                 raise UsageError(
                     "--audio and --text go together, without a folder", "voxcli check --audio F --text T"
                 )
-            result = check_audio_file(audio, _read_text(text, chapters), lang=lang, recognizer=asr)
+            spoken = _read_text(text, chapters, titles=not no_titles)
+            result = check_audio_file(audio, spoken, lang=lang, recognizer=asr)
         else:
             if outdir is None:
                 raise UsageError(
@@ -93,13 +98,13 @@ def _write_page(result: BookCheck, page: Path) -> None:
         raise write_error(page, exc) from exc
 
 
-def _read_text(path: Path, chapters: str | None) -> str:
+def _read_text(path: Path, chapters: str | None, titles: bool) -> str:
     from voxcli.convert.plan import parse_chapters, spoken_text
     from voxcli.ingest import read_book
 
     book = read_book(str(path))
     numbers = parse_chapters(chapters, len(book.chapters))
-    return "\n\n".join(spoken_text(book.chapters[n - 1]) for n in numbers)
+    return "\n\n".join(spoken_text(book.chapters[n - 1], titles) for n in numbers)
 
 
 def _chapter_numbers(spec: str | None) -> list[int] | None:

@@ -287,9 +287,28 @@ def _language(lang: str) -> tuple[str, str | None]:
     return primary, None
 
 
+_ROMAN_WORD = re.compile(r"^[IVXLCDM]+$")
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
+def _unshout(text: str) -> str:
+    """A text in capitals ("193 THE EMPEROR'S NEW CLOTHES", a heading) in normal case: engines spell
+    capital words out as letters ("N-E-W"). Roman numerals stay, and so does anything with a small letter
+    (an acronym in a sentence is read as the book meant it)."""
+    words = _LETTERS.findall(text)
+    if len(words) < 3 or any(not w.isupper() for w in words):  # "AT&T", "BOOK XII" stay as they are
+        return text
+    return re.sub(
+        r"[^\W\d_]+(?:'[^\W\d_]+)*",
+        lambda m: m.group(0) if _ROMAN_WORD.match(m.group(0)) else m.group(0).capitalize(),
+        text,
+    )
+
+
 def _neutral(text: str, primary: str) -> str:
     text = unicodedata.normalize("NFC", text).translate(_TYPO)
     text = _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()
+    text = _unshout(text)
     text = _SPACED_ELLIPSIS.sub("...", text)
     words = _URL_WORDS.get(primary, {})
     text = _EMAIL.sub(lambda m: _speak_address(m.group(0), words), text)

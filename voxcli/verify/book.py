@@ -164,6 +164,8 @@ def read_audio(path: Path) -> tuple[Float32, int]:
     """A recording as float32 mono: WAV, FLAC and OGG through libsndfile, anything else through PyAV."""
     import soundfile
 
+    if path.is_dir():
+        raise UsageError(f"{path} is a folder, not a recording", "give the audio file to check")
     if not path.is_file():
         raise UsageError(f"recording not found: {path}", "check the path")
     try:

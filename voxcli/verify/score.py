@@ -17,7 +17,8 @@ import jiwer
 WER_FLOOR = 0.35  # a sentence is never flagged for its words below this word error rate
 WER_OVER_TYPICAL = 0.25  # ... nor below the chapter's median rate plus this
 MIN_ERRORS = 2  # one misheard word is the recogniser's noise, not a fault (unless it was all there was)
-MISSING_RUN = 4  # this many expected words in a row not heard is a hole, however long the sentence
+MISSING_RUN = 4  # this many expected words in a row with nothing heard is a hole, however long the sentence
+WER_CEILING = 0.6  # ... and above this it is always flagged, however badly the rest of the chapter is heard
 PACE_LOW, PACE_HIGH = 0.6, 1.6  # seconds per character against the chapter's median
 PACE_MIN_CHARS = 25  # shorter sentences have too few characters for a pace to mean anything
 PACE_MIN_SENTENCES = 5  # ... and a chapter needs this many to have a typical pace
@@ -33,7 +34,7 @@ class Comparison:
     missing: list[str]  # expected words not heard (deleted, or heard as something else)
     inserted: list[str]  # heard words not expected (inserted, or heard instead of an expected one)
     errors: int  # substitutions + deletions + insertions
-    missing_run: int = 0  # the most expected words in a row that were not heard
+    missing_run: int = 0  # the most expected words in a row with nothing heard in their place
 
     @property
     def wer(self) -> float:
@@ -57,9 +58,10 @@ def compare(expected: Sequence[str], heard: Sequence[str]) -> Comparison:
     for chunk in output.alignments[0]:
         if chunk.type in ("delete", "substitute"):
             missing += expected[chunk.ref_start_idx : chunk.ref_end_idx]
+        if chunk.type == "delete":  # misheard words (substitutions) are the recogniser's; holes are not
             run += chunk.ref_end_idx - chunk.ref_start_idx
             longest = max(longest, run)
-        elif chunk.type == "equal":
+        elif chunk.type != "insert":
             run = 0
         if chunk.type in ("insert", "substitute"):
             inserted += heard[chunk.hyp_start_idx : chunk.hyp_end_idx]
@@ -114,7 +116,7 @@ def judge(checks: Sequence[SentenceCheck], use_pace: bool = True) -> list[Senten
     """The chapter's sentences with their verdicts (see the module's docstring for the rules)."""
     rates = [c.comparison.wer for c in checks if c.comparison.expected]
     typical_wer = statistics.median(rates) if rates else 0.0
-    wer_limit = max(WER_FLOOR, typical_wer + WER_OVER_TYPICAL)
+    wer_limit = min(max(WER_FLOOR, typical_wer + WER_OVER_TYPICAL), WER_CEILING)
     paces = [c.pace for c in checks if len(c.speech) >= PACE_MIN_CHARS and c.seconds > 0]
     typical_pace = statistics.median(paces) if use_pace and len(paces) >= PACE_MIN_SENTENCES else None
     judged: list[SentenceCheck] = []
