@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import time
+import zlib
 from collections.abc import Iterator
-from typing import ClassVar
+from dataclasses import replace
+from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import Field
 
+from voxcli.arrays import Float32
 from voxcli.engines.base import (
     DEFAULT_SETTINGS,
     AudioChunk,
@@ -19,6 +22,7 @@ from voxcli.engines.base import (
     VoiceProfile,
     WordTiming,
 )
+from voxcli.engines.piper import BUILTIN_VOICE, PiperEngine, PiperOptions
 
 RATE = 16000
 WORD_SECONDS = 0.2
@@ -163,3 +167,68 @@ class ResourceEngine(FakeEngine):
         self._stop.set()
         self._helper.join()
         self._buffer = np.zeros(0, dtype=np.uint8)
+
+
+# ---- a real voice that sometimes says the wrong thing, for the tests of `voxcli check` ---------------
+
+
+FAULTS = ("cut", "swap", "silence", "repeat")
+FAULT_EVERY = 10  # one sentence in this many (by a hash of its text, so every run faults the same ones)
+
+
+def fault_of(text: str) -> str | None:
+    """The fault FaultyPiper puts in ``text``'s audio, or None: a rule of the text alone, so the same
+    sentences are faulted whatever the order, the worker process or the run."""
+    digest = zlib.crc32(text.encode("utf-8"))
+    if digest % FAULT_EVERY:
+        return None
+    return FAULTS[(digest // FAULT_EVERY) % len(FAULTS)]
+
+
+class FaultyOptions(PiperOptions):
+    record: str  # a file: each faulted sentence appends "KIND<TAB>text" (the tests' answer key)
+    swap: str = "The quick brown fox jumps over the lazy dog."  # what a "swap" fault says instead
+
+
+class FaultyPiper(PiperEngine):
+    """The built-in Piper voice, with one sentence in ten broken in one of four ways (see FAULTS):
+    its second half cut off; another sentence (``swap``) said instead; silence as long as the
+    sentence; its first third said three times before the rest."""
+
+    name: ClassVar[str] = "faulty"
+    description: ClassVar[str] = "Piper with injected faults"
+    Options: ClassVar[type[EngineOptions]] = FaultyOptions
+    neutral_options: ClassVar[frozenset[str]] = frozenset({"threads", "record"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({"threads"})  # faulted audio has no true timings
+
+    def __init__(self, voice: Any, profile: VoiceProfile, speaker_id: int | None, alignments: bool) -> None:
+        super().__init__(voice, profile, speaker_id, alignments)
+        options = profile.options_as(FaultyOptions)
+        self._record = profile.path(options.record)
+        self._swap = options.swap
+
+    @classmethod
+    def load(cls, profile: VoiceProfile, device: str = "auto") -> PiperEngine:
+        return super().load(replace(profile, engine="piper", voice=BUILTIN_VOICE), device)
+
+    def _clean(self, text: str, settings: Settings) -> Float32:
+        return np.concatenate([c.samples for c in super().synthesize(text, settings)])
+
+    def synthesize(self, text: str, settings: Settings = DEFAULT_SETTINGS) -> Iterator[AudioChunk]:
+        kind = fault_of(text)
+        if kind == "swap" and text == self._swap:
+            kind = None  # saying the swap sentence instead of itself is no fault
+        samples = self._clean(text, settings)
+        if kind == "cut":
+            samples = samples[: len(samples) // 2]
+        elif kind == "swap":
+            samples = self._clean(self._swap, settings)
+        elif kind == "silence":
+            samples = np.zeros_like(samples)
+        elif kind == "repeat":
+            third = samples[: len(samples) // 3]
+            samples = np.concatenate([third, third, samples])
+        if kind is not None:
+            with self._record.open("a", encoding="utf-8") as out:
+                out.write(f"{kind}\t{text}\n")
+        yield AudioChunk(samples=samples, sample_rate=self.sample_rate, text=text)
