@@ -245,6 +245,7 @@ def hear_generally(decoder: Any, samples: np.ndarray, rate: int) -> str:
     return " ".join(tokens(hypothesis.hypstr)) if hypothesis is not None else ""
 
 
+@pytest.mark.slow  # speaks and hears a chapter's sentences twice
 def test_word_error_rate_general_model_against_the_chapter_model(
     sentences: list[str], biased: Recognizer
 ) -> None:

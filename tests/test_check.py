@@ -247,6 +247,7 @@ def check_recording(runner: CliRunner, recording: Path) -> tuple[int, list[dict[
     return result.exit_code, report["chapters"][0]["checks"]
 
 
+@pytest.mark.slow  # a chapter spoken and heard whole
 def test_check_recording_finds_the_sentence_left_out(
     runner: CliRunner, tmp_path: Path, rabbi_spoken: list[tuple[str, np.ndarray, float]]
 ) -> None:
@@ -263,6 +264,7 @@ def test_check_recording_finds_the_sentence_left_out(
     assert left_out["heard"] == "" and left_out["wer"] == 1.0
 
 
+@pytest.mark.slow  # a chapter spoken and heard whole
 def test_check_recording_passes_the_whole_text(
     runner: CliRunner, tmp_path: Path, rabbi_spoken: list[tuple[str, np.ndarray, float]]
 ) -> None:

@@ -29,6 +29,7 @@ TEXTS = [
     "The Queen thought, we shall soon find out, but said nothing at all.",
 ]
 SILENCED = 2  # this sentence's audio is replaced by silence: the one fault
+pytestmark = pytest.mark.slow  # speech, recognition and a browser
 
 
 def chromium() -> str:
