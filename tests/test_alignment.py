@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+from typing import ClassVar
+
 import numpy as np
 import pytest
+import soundfile
+import srt
+from typer.testing import CliRunner
 
 from tests.test_engines import JOE
+from voxcli import engines
 from voxcli.asr import load_recognizer
+from voxcli.cli import app
 from voxcli.engines import load_engine, speak
+from voxcli.engines.base import DEFAULT_SETTINGS, AudioChunk, Settings
+from voxcli.engines.piper import PiperEngine
 from voxcli.verify.timing import aligned_words
 
 SENTENCES = [
@@ -41,3 +53,52 @@ def test_aligned_words_are_within_a_tenth_of_a_second_of_pipers_own() -> None:
     assert compared >= 3, "Piper timed too few of the sentences to compare"
     print(f"aligned against Piper: starts {np.mean(starts):.3f} s, ends {np.mean(ends):.3f} s on average")
     assert np.mean(starts) < TOLERANCE and np.mean(ends) < TOLERANCE
+
+
+class Untimed(PiperEngine):
+    """Piper without its word timings: an engine that reports none, as XTTS does."""
+
+    name: ClassVar[str] = "untimed"
+    capabilities: ClassVar[frozenset[str]] = frozenset({"stochastic"})
+
+    def synthesize(self, text: str, settings: Settings = DEFAULT_SETTINGS) -> Iterator[AudioChunk]:
+        for chunk in super().synthesize(text, settings):
+            yield AudioChunk(samples=chunk.samples, sample_rate=chunk.sample_rate, text=text)
+
+
+@pytest.mark.slow
+def test_word_subtitles_for_an_engine_without_timings_come_from_alignment(
+    isolated: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(engines.BUILTIN, "untimed", f"{__name__}:Untimed")
+    engines.registry.cache_clear()
+    voices = isolated / "voices.toml"
+    voices.write_text(
+        'default = "u"\n[voices.u]\nengine = "untimed"\nvoice = "en_US-joe-medium"\n', encoding="utf-8"
+    )
+    book = isolated / "princess.md"
+    book.write_text("# The Princess\n\n" + " ".join(SENTENCES[:3]) + "\n", encoding="utf-8")
+    out = isolated / "out"
+    args = [
+        "convert",
+        str(book),
+        "-o",
+        str(out),
+        "--format",
+        "wav",
+        "--subtitles",
+        "srt:words",
+        "--jobs",
+        "1",
+    ]
+    result = runner.invoke(app, [*args, "--voices", str(voices)])
+    engines.registry.cache_clear()
+    assert result.exit_code == 0, result.output
+    (subtitles,) = out.glob("*.srt")
+    (wav,) = out.glob("*.wav")
+    cues = list(srt.parse(subtitles.read_text(encoding="utf-8")))
+    expected = ["The", "Princess", *" ".join(SENTENCES[:3]).split()]
+    assert [cue.content for cue in cues] == expected  # a cue per word, every word, in order
+    duration = soundfile.info(str(wav)).duration
+    assert all(a.end <= b.start for a, b in itertools.pairwise(cues))
+    assert cues[-1].end.total_seconds() <= duration + 0.001
