@@ -220,6 +220,8 @@ def _run(request: ConvertRequest, as_json: bool) -> None:
         )
         for text in summary.still_flagged:
             console.warn(f"still flagged: {text}")
+        if summary.verify_report is not None:
+            console.info(f"report: {summary.verify_report}")
 
 
 @contextmanager

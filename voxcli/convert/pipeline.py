@@ -71,6 +71,7 @@ class Summary:
     verify_flagged: int = 0  # ... that it flagged at first
     repaired: int = 0  # ... and that a new take fixed
     still_flagged: list[str] = field(default_factory=list)  # texts that stayed flagged
+    verify_report: Path | None = None  # the HTML page of what --verify heard
     manifest: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -193,6 +194,10 @@ def convert(
             summary.manifest = save()
     finally:
         session.close()
+    if request.verify is not None:
+        from voxcli.convert.retake import write_report
+
+        summary.verify_report = write_report(outdir, todo, session.verdicts, cache, lang=request.profile.lang)
     if request.audiobook is not None and plans:
         book_record = _write_audiobook(
             request, plans, records, cache, book_record or {}, reporter, should_stop, summary

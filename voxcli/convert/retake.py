@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -37,10 +38,12 @@ class VerifySettings:
 class ChapterVerdict:
     """What --verify found in one chapter, and what it did."""
 
+    recognizer: str = "pocketsphinx"
     sentences: int = 0
     flagged: int = 0  # at the first listening
     repaired: int = 0  # flagged, then a new take passed
     still_flagged: list[SentenceCheck] = field(default_factory=list)
+    checks: list[SentenceCheck] = field(default_factory=list)  # every sentence, as it was left
 
     def as_record(self, recognizer: str) -> dict[str, object]:
         return {
@@ -80,7 +83,8 @@ def verify_chapter(
             return entry.samples.astype(np.float32) / 32768.0, entry.sample_rate
 
         checks = check_sentences(plan.index, sentences, audio, listener)
-        verdict = ChapterVerdict(sentences=len(checks), flagged=sum(c.flagged for c in checks))
+        flagged = sum(c.flagged for c in checks)
+        verdict = ChapterVerdict(settings.recognizer, sentences=len(checks), flagged=flagged)
         speaker: Engine | None = None
         for position, check in enumerate(checks):
             if not check.flagged:
@@ -111,6 +115,7 @@ def verify_chapter(
                 verdict.still_flagged.append(best)
             else:
                 verdict.repaired += 1
+        verdict.checks = checks
         return verdict
     finally:
         listener.close()
@@ -180,3 +185,34 @@ def align_chapter(
     finally:
         listener.close()
     return timed
+
+
+def write_report(
+    outdir: Path,
+    plans: list[ChapterPlan],
+    verdicts: dict[int, ChapterVerdict],
+    cache: AudioCache,
+    *,
+    lang: str,
+) -> Path | None:
+    """``OUTDIR/check.html`` of what --verify heard in this run's chapters (None when it checked none)."""
+    from voxcli.fsutil import atomic_write_bytes
+    from voxcli.verify.book import BookCheck, ChapterCheck
+    from voxcli.verify.report import render
+
+    checked = [p for p in plans if p.index in verdicts]
+    if not checked:
+        return None
+    keys = {(p.index, i): s.key for p in checked for i, s in enumerate(p.segments)}
+
+    def clip(check: SentenceCheck) -> tuple[Float32, int] | None:
+        key = keys.get((check.chapter, check.index))
+        entry = cache.get(key) if key is not None else None
+        return (entry.samples.astype(np.float32) / 32768.0, entry.sample_rate) if entry is not None else None
+
+    chapters = [ChapterCheck(p.index, p.title, verdicts[p.index].checks) for p in checked]
+    page = outdir / "check.html"
+    atomic_write_bytes(
+        page, render(BookCheck(verdicts[checked[0].index].recognizer, lang, chapters, clip)).encode()
+    )
+    return page

@@ -31,6 +31,7 @@ def summary_record(summary: Summary, outdir: Path) -> dict[str, Any]:
                     "flagged": summary.verify_flagged,
                     "repaired": summary.repaired,
                     "still_flagged": summary.still_flagged,
+                    "report": str(summary.verify_report) if summary.verify_report else None,
                 }
             }
             if summary.verified
