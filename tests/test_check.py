@@ -124,7 +124,9 @@ def convert_and_check(folder: Path, voices: str | None) -> Checked:
     runner = CliRunner()
     started = time.monotonic()
     book = str(corpus_file(*CHILDREN))
-    converted = runner.invoke(app, ["convert", book, "-c", CHAPTERS, "-o", str(out), "--format", "wav"])
+    # Levelling is left out: check listens to the sentence cache, which holds the audio as spoken.
+    args = ["convert", book, "-c", CHAPTERS, "-o", str(out), "--format", "wav", "--loudness", "off"]
+    converted = runner.invoke(app, args)
     assert converted.exit_code == 0, converted.output
     converting = time.monotonic() - started
     started = time.monotonic()
