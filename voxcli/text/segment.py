@@ -6,7 +6,7 @@ Nothing is dropped: the words of the chunks, in order, are exactly the words of 
 from __future__ import annotations
 
 import re
-from functools import cache
+import threading
 from typing import Any
 
 # Where a long sentence may be cut, best first: after clause punctuation, then at any space.
@@ -19,13 +19,23 @@ def paragraphs(text: str) -> list[str]:
     return [" ".join(block.split()) for block in _PARAGRAPH_BREAK.split(text) if block.strip()]
 
 
-@cache
-def _segmenter(lang: str) -> Any:
-    import pysbd
-    from pysbd.languages import LANGUAGE_CODES
+_local = threading.local()
 
-    code = lang.lower().replace("_", "-").split("-")[0]
-    return pysbd.Segmenter(language=code if code in LANGUAGE_CODES else "en", clean=False)
+
+def _segmenter(lang: str) -> Any:
+    """This thread's pysbd segmenter for ``lang``.
+
+    One per thread: ``Segmenter.segment`` keeps the text it is given on the instance and reads it back,
+    so a segmenter shared by the server's threads handed one request's sentences another's text.
+    """
+    made: dict[str, Any] = _local.__dict__.setdefault("segmenters", {})
+    if lang not in made:
+        import pysbd
+        from pysbd.languages import LANGUAGE_CODES
+
+        code = lang.lower().replace("_", "-").split("-")[0]
+        made[lang] = pysbd.Segmenter(language=code if code in LANGUAGE_CODES else "en", clean=False)
+    return made[lang]
 
 
 def sentences(paragraph: str, lang: str = "en") -> list[str]:
