@@ -21,6 +21,7 @@ ENTRY_POINT_GROUP = "voxcli.recognizers"
 DEFAULT = "pocketsphinx"
 BUILTIN: dict[str, str] = {
     "pocketsphinx": "voxcli.asr.sphinx:SphinxRecognizer",
+    "faster-whisper": "voxcli.asr.whisper:WhisperRecognizer",
 }
 
 
@@ -59,6 +60,7 @@ def load_recognizer(name: str, lang: str, vocabulary: Sequence[str]) -> Recogniz
     problem = cls.problem(lang)
     if problem is not None:
         raise problem.error()
+    cls.prepare(lang)
     return cls.load(lang, vocabulary)
 
 
@@ -71,10 +73,27 @@ def recognizer_report() -> list[Check]:
         except EngineError as exc:
             report.append(Check(f"recogniser {name}", "missing", exc.message, exc.fix))
             continue
-        problem = cls.problem(next(iter(sorted(cls.languages)), "en"))
+        problem = cls.problem("en" if "en" in cls.languages else next(iter(sorted(cls.languages)), "en"))
         if problem is not None:
             report.append(Check(f"recogniser {name}", "missing", problem.message, problem.fix))
+            continue
+        found = ", ".join(filter(None, (cls.description, cls.model_note(), f"hears {_languages(cls)}")))
+        fetch = cls.to_fetch()
+        if fetch is None:
+            report.append(Check(f"recogniser {name}", "ok", found))
         else:
-            languages = ", ".join(sorted(cls.languages))
-            report.append(Check(f"recogniser {name}", "ok", f"{cls.description}; hears {languages}"))
+            report.append(
+                Check(
+                    f"recogniser {name}",
+                    "warning",
+                    f"{found}; not downloaded yet: it will be, before the first check that uses it",
+                    f"download it now (`hf download {fetch}`), or set HF_HUB_OFFLINE=1 to forbid downloads",
+                )
+            )
     return report
+
+
+def _languages(cls: type[Recognizer]) -> str:
+    if len(cls.languages) <= 6:
+        return ", ".join(sorted(cls.languages))
+    return f"{len(cls.languages)} languages ({', '.join(sorted(cls.languages)[:6])}, ...)"

@@ -47,6 +47,22 @@ class Recognizer(ABC):
         return None
 
     @classmethod
+    def prepare(cls, lang: str) -> None:
+        """Fetch what :meth:`load` will need (a model download), so that it never happens mid-run.
+        Called before a check or conversion starts; raises the one-line EngineError when it cannot."""
+        return None
+
+    @classmethod
+    def model_note(cls) -> str:
+        """Which model it would use, for doctor ("" when there is no choice)."""
+        return ""
+
+    @classmethod
+    def to_fetch(cls) -> str | None:
+        """What :meth:`prepare` would download (None: everything is here)."""
+        return None
+
+    @classmethod
     @abstractmethod
     def load(cls, lang: str, vocabulary: Sequence[str]) -> Recognizer:
         """A recogniser for ``lang`` that expects to hear these sentences (in some order, or not)."""

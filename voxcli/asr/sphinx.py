@@ -6,20 +6,19 @@ import importlib.util
 import re
 import tempfile
 from collections.abc import Sequence
-from math import gcd
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
 from voxcli.arrays import Float32
+from voxcli.asr.audio import RATE, to_16k
 from voxcli.asr.base import Heard, Recognizer
 from voxcli.asr.lm import write_arpa
 from voxcli.asr.words import words
 from voxcli.engines.base import Problem, WordTiming, shared_model
 from voxcli.errors import EngineError
 
-RATE = 16000  # Hz: the acoustic model's
 FRAMES_PER_SECOND = 100
 _FILLERS = re.compile(r"^(<s>|</s>|<sil>|\[.*\]|\+\+.*\+\+)$")
 
@@ -133,10 +132,4 @@ class SphinxRecognizer(Recognizer):
 
 def _resample(samples: Float32, rate: int) -> Any:
     """16 kHz 16-bit PCM, as the acoustic model was trained on."""
-    audio = np.asarray(samples, dtype=np.float32).reshape(-1)
-    if rate != RATE:
-        from scipy.signal import resample_poly
-
-        common = gcd(RATE, rate)
-        audio = resample_poly(audio, RATE // common, rate // common).astype(np.float32)
-    return (np.clip(audio, -1.0, 1.0) * 32767).astype(np.int16)
+    return (to_16k(samples, rate) * 32767).astype(np.int16)

@@ -72,6 +72,7 @@ class Summary:
     repaired: int = 0  # ... and that a new take fixed
     still_flagged: list[str] = field(default_factory=list)  # texts that stayed flagged
     verify_report: Path | None = None  # the HTML page of what --verify heard
+    recognizer: str | None = None  # the recogniser --verify listened with
     manifest: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -198,6 +199,7 @@ def convert(
         from voxcli.convert.retake import write_report
 
         summary.verify_report = write_report(outdir, todo, session.verdicts, cache, lang=request.profile.lang)
+        summary.recognizer = request.verify.recognizer
     if request.audiobook is not None and plans:
         book_record = _write_audiobook(
             request, plans, records, cache, book_record or {}, reporter, should_stop, summary
@@ -510,9 +512,11 @@ def check_engine(request: ConvertRequest) -> None:
     if request.verify is not None:
         from voxcli.asr import recognizer_class
 
-        problem = recognizer_class(request.verify.recognizer).problem(request.profile.lang)
+        recognizer = recognizer_class(request.verify.recognizer)
+        problem = recognizer.problem(request.profile.lang)
         if problem is not None:
             raise problem.error()
+        recognizer.prepare(request.profile.lang)  # a model download happens now, not after chapter 1
     if request.audiobook is not None:
         from voxcli.audio.m4b import choose_encoder
 

@@ -27,6 +27,7 @@ def summary_record(summary: Summary, outdir: Path) -> dict[str, Any]:
         **(
             {
                 "verify": {
+                    "recognizer": summary.recognizer,
                     "sentences": summary.verified,
                     "flagged": summary.verify_flagged,
                     "repaired": summary.repaired,
