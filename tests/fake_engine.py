@@ -12,6 +12,7 @@ import numpy as np
 from pydantic import Field
 
 from voxcli.arrays import Float32
+from voxcli.convert.cache import AudioCache, cache_key
 from voxcli.engines.base import (
     DEFAULT_SETTINGS,
     AudioChunk,
@@ -188,6 +189,9 @@ def fault_of(text: str) -> str | None:
 class FaultyOptions(PiperOptions):
     record: str  # a file: each faulted sentence appends "KIND<TAB>text" (the tests' answer key)
     swap: str = "The quick brown fox jumps over the lazy dog."  # what a "swap" fault says instead
+    # An output folder the built-in voice converted: its cached audio is used instead of speaking again
+    # (the same voice says the same text; tests save a second synthesis of the same chapters).
+    borrow: str | None = None
 
 
 class FaultyPiper(PiperEngine):
@@ -198,7 +202,7 @@ class FaultyPiper(PiperEngine):
     name: ClassVar[str] = "faulty"
     description: ClassVar[str] = "Piper with injected faults"
     Options: ClassVar[type[EngineOptions]] = FaultyOptions
-    neutral_options: ClassVar[frozenset[str]] = frozenset({"threads", "record"})
+    neutral_options: ClassVar[frozenset[str]] = frozenset({"threads", "record", "borrow"})
     capabilities: ClassVar[frozenset[str]] = frozenset({"threads"})  # faulted audio has no true timings
 
     def __init__(self, voice: Any, profile: VoiceProfile, speaker_id: int | None, alignments: bool) -> None:
@@ -206,12 +210,22 @@ class FaultyPiper(PiperEngine):
         options = profile.options_as(FaultyOptions)
         self._record = profile.path(options.record)
         self._swap = options.swap
+        self._borrowed: AudioCache | None = None
+        self._identity: dict[str, Any] = {}
+        if options.borrow is not None:
+            builtin = replace(profile, engine="piper", voice=BUILTIN_VOICE, options=PiperOptions())
+            self._borrowed = AudioCache(profile.path(options.borrow) / ".voxcli" / "cache")
+            self._identity = PiperEngine.identity(builtin)
 
     @classmethod
     def load(cls, profile: VoiceProfile, device: str = "auto") -> PiperEngine:
         return super().load(replace(profile, engine="piper", voice=BUILTIN_VOICE), device)
 
     def _clean(self, text: str, settings: Settings) -> Float32:
+        if self._borrowed is not None and settings == DEFAULT_SETTINGS:
+            entry = self._borrowed.get(cache_key(text, self._identity))
+            if entry is not None and entry.sample_rate == self.sample_rate:
+                return entry.samples.astype(np.float32) / 32768.0
         return np.concatenate([c.samples for c in super().synthesize(text, settings)])
 
     def synthesize(self, text: str, settings: Settings = DEFAULT_SETTINGS) -> Iterator[AudioChunk]:

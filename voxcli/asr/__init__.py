@@ -15,7 +15,15 @@ from voxcli.asr.base import Heard, Recognizer
 from voxcli.engines.base import Check
 from voxcli.errors import EngineError
 
-__all__ = ["DEFAULT", "Heard", "Recognizer", "load_recognizer", "recognizer_class", "recognizer_report"]
+__all__ = [
+    "DEFAULT",
+    "Heard",
+    "Recognizer",
+    "load_recognizer",
+    "ready_recognizer",
+    "recognizer_class",
+    "recognizer_report",
+]
 
 ENTRY_POINT_GROUP = "voxcli.recognizers"
 DEFAULT = "pocketsphinx"
@@ -54,14 +62,20 @@ def recognizer_class(name: str) -> type[Recognizer]:
     return cls
 
 
-def load_recognizer(name: str, lang: str, vocabulary: Sequence[str]) -> Recognizer:
-    """A recogniser for ``lang`` expecting these sentences; the one-line EngineError when it cannot."""
+def ready_recognizer(name: str, lang: str) -> type[Recognizer]:
+    """The recogniser ``name``, its model fetched if it had to be (call it before a run starts); the
+    one-line EngineError when it cannot hear ``lang`` here."""
     cls = recognizer_class(name)
     problem = cls.problem(lang)
     if problem is not None:
         raise problem.error()
     cls.prepare(lang)
-    return cls.load(lang, vocabulary)
+    return cls
+
+
+def load_recognizer(name: str, lang: str, vocabulary: Sequence[str]) -> Recognizer:
+    """A recogniser for ``lang`` expecting these sentences; the one-line EngineError when it cannot."""
+    return ready_recognizer(name, lang).load(lang, vocabulary)
 
 
 def recognizer_report() -> list[Check]:

@@ -51,12 +51,24 @@ def check_command(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            max=64,
+            show_default=False,
+            help="Chapters heard at once (default: one per core).",
+        ),
+    ] = None,
 ) -> None:
     """Recognise the speech and check every sentence against its text.
 
     Exit status 0: every sentence says its text; 1: some do not (they are listed); 2 and up: an error.
     """
-    from voxcli.verify.book import check_audio_file, check_folder
+    from voxcli.convert.check import check_folder
+    from voxcli.verify.book import check_audio_file
 
     with handled():
         if audio is not None or text is not None:
@@ -73,7 +85,11 @@ def check_command(
                 )
             numbers = _chapter_numbers(chapters)
             result = check_folder(
-                outdir, recognizer=asr, chapters=numbers, progress=None if as_json else _progress()
+                outdir,
+                recognizer=asr,
+                chapters=numbers,
+                progress=None if as_json else _progress(),
+                jobs=jobs,
             )
         page = html if html is not None else (outdir / "check.html" if outdir is not None else None)
         if page is not None:

@@ -510,13 +510,9 @@ def check_engine(request: ConvertRequest) -> None:
     """Fail early, before any work, when the engine or its model files are missing."""
     ensure_usable(request.profile)
     if request.verify is not None:
-        from voxcli.asr import recognizer_class
+        from voxcli.asr import ready_recognizer
 
-        recognizer = recognizer_class(request.verify.recognizer)
-        problem = recognizer.problem(request.profile.lang)
-        if problem is not None:
-            raise problem.error()
-        recognizer.prepare(request.profile.lang)  # a model download happens now, not after chapter 1
+        ready_recognizer(request.verify.recognizer, request.profile.lang)  # a download: now, not mid-run
     if request.audiobook is not None:
         from voxcli.audio.m4b import choose_encoder
 

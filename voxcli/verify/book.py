@@ -1,11 +1,13 @@
-"""``voxcli check``: listen to a converted book (its sentence cache) or to any recording of a text."""
+"""The result of a check, and ``voxcli check --audio``: any recording of a text, sentence by sentence.
+
+(A folder ``voxcli convert`` made is checked from its cache by :mod:`voxcli.convert.check`.)
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -13,14 +15,8 @@ from voxcli.arrays import Float32
 from voxcli.asr import DEFAULT, load_recognizer
 from voxcli.engines.base import VoiceProfile
 from voxcli.errors import UsageError
-from voxcli.verify.listen import Sentence, check_recording, check_sentences
+from voxcli.verify.listen import Sentence, check_recording
 from voxcli.verify.score import SentenceCheck
-
-if TYPE_CHECKING:
-    from voxcli.convert.cache import AudioCache
-    from voxcli.convert.record import PlannedChapter
-
-STATE_DIR = ".voxcli"  # as convert writes it
 
 
 @dataclass(frozen=True)
@@ -72,69 +68,6 @@ class BookCheck:
                 for c in self.chapters
             ],
         }
-
-
-Progress = Callable[[str, int, int], None]  # (chapter title, sentences done, of how many)
-
-
-def check_folder(
-    outdir: Path,
-    *,
-    recognizer: str = DEFAULT,
-    chapters: list[int] | None = None,
-    progress: Progress | None = None,
-) -> BookCheck:
-    """Every sentence of the chapters ``convert`` made in ``outdir`` (all, or those numbered ``chapters``)."""
-    from voxcli.convert.cache import AudioCache
-    from voxcli.convert.record import read_plan_record
-
-    record = read_plan_record(outdir / STATE_DIR)
-    if record is None:
-        raise UsageError(
-            f"{outdir}: no conversion by this voxcli found there",
-            "run 'voxcli convert BOOK -o FOLDER' first, or check a recording with --audio FILE --text FILE",
-        )
-    cache = AudioCache(outdir / STATE_DIR / "cache")
-    wanted = [c for c in record.chapters if chapters is None or c.index in chapters]
-    if chapters is not None and not wanted:
-        known = ", ".join(str(c.index) for c in record.chapters)
-        raise UsageError(f"{outdir}: none of chapters {chapters} was converted", f"converted: {known}")
-    results = [_check_chapter(chapter, cache, record.lang, recognizer, progress) for chapter in wanted]
-    keys = {(c.index, i): s.key for c in wanted for i, s in enumerate(c.sentences)}
-
-    def clip(check: SentenceCheck) -> tuple[Float32, int] | None:
-        key = keys.get((check.chapter, check.index))
-        entry = cache.get(key) if key is not None else None
-        return (entry.samples.astype(np.float32) / 32768.0, entry.sample_rate) if entry is not None else None
-
-    return BookCheck(recognizer, record.lang, results, clip)
-
-
-def _check_chapter(
-    chapter: PlannedChapter, cache: AudioCache, lang: str, recognizer: str, progress: Progress | None
-) -> ChapterCheck:
-    sentences = [Sentence(s.text, s.speech) for s in chapter.sentences]
-    listener = load_recognizer(recognizer, lang, [s.speech for s in sentences])
-    missing: set[int] = set()
-
-    def audio(index: int) -> tuple[Float32, int]:
-        entry = cache.get(chapter.sentences[index].key)
-        if entry is None:
-            missing.add(index)
-            return np.zeros(1600, dtype=np.float32), 16000
-        return entry.samples.astype(np.float32) / 32768.0, entry.sample_rate
-
-    def done(count: int) -> None:
-        if progress is not None:
-            progress(chapter.title, count, len(sentences))
-
-    try:
-        checks = check_sentences(chapter.index, sentences, audio, listener, done)
-    finally:
-        listener.close()
-    lost = ["its audio is not in the cache (run convert again)"]
-    checks = [replace(c, flagged=True, reasons=lost) if c.index in missing else c for c in checks]
-    return ChapterCheck(chapter.index, chapter.title, checks)
 
 
 def check_audio_file(audio: Path, text: str, *, lang: str = "en-us", recognizer: str = DEFAULT) -> BookCheck:
