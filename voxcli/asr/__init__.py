@@ -5,15 +5,13 @@ Other packages add one through the ``voxcli.recognizers`` entry point group.
 
 from __future__ import annotations
 
-import difflib
-import importlib
-import importlib.metadata
 from collections.abc import Sequence
 from functools import cache
 
 from voxcli.asr.base import Heard, Recognizer
 from voxcli.engines.base import Check
 from voxcli.errors import EngineError
+from voxcli.plugins import did_you_mean, discover, load_class
 
 __all__ = [
     "DEFAULT",
@@ -36,10 +34,7 @@ BUILTIN: dict[str, str] = {
 @cache
 def registry() -> dict[str, str]:
     """Every known recogniser: the built-in ones, then those other packages declare."""
-    found = dict(BUILTIN)
-    for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        found.setdefault(entry.name, entry.value)
-    return found
+    return discover(BUILTIN, ENTRY_POINT_GROUP)
 
 
 def recognizer_class(name: str) -> type[Recognizer]:
@@ -47,18 +42,10 @@ def recognizer_class(name: str) -> type[Recognizer]:
     target = registry().get(name)
     if target is None:
         names = sorted(registry())
-        close = difflib.get_close_matches(name, names, n=1)
-        hint = f"did you mean '{close[0]}'? " if close else ""
-        raise EngineError(f"unknown recogniser '{name}'", f"{hint}known: {', '.join(names)}")
-    module_name, _, class_name = target.partition(":")
-    try:
-        cls = getattr(importlib.import_module(module_name), class_name)
-    except (ImportError, AttributeError) as exc:
         raise EngineError(
-            f"recogniser '{name}' cannot be imported from {target}: {exc}", "reinstall it"
-        ) from exc
-    if not (isinstance(cls, type) and issubclass(cls, Recognizer)):
-        raise EngineError(f"recogniser '{name}': {target} is not a voxcli Recognizer", "fix its entry point")
+            f"unknown recogniser '{name}'", f"{did_you_mean(name, names)}known: {', '.join(names)}"
+        )
+    cls: type[Recognizer] = load_class("recogniser", name, target, Recognizer, ENTRY_POINT_GROUP)
     return cls
 
 

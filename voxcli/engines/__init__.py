@@ -9,9 +9,6 @@ the same group a third-party package uses to add one::
 
 from __future__ import annotations
 
-import difflib
-import importlib
-import importlib.metadata
 from functools import cache
 
 from voxcli.engines.base import (
@@ -29,6 +26,7 @@ from voxcli.engines.base import (
     speak,
 )
 from voxcli.errors import EngineError
+from voxcli.plugins import did_you_mean, discover, load_class
 
 __all__ = [
     "DEFAULT_SETTINGS",
@@ -67,10 +65,7 @@ BUILTIN: dict[str, str] = {
 @cache
 def registry() -> dict[str, str]:
     """Every known engine: the built-in ones, then those other packages declare."""
-    engines = dict(BUILTIN)
-    for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        engines.setdefault(entry.name, entry.value)
-    return engines
+    return discover(BUILTIN, ENTRY_POINT_GROUP)
 
 
 def engine_names() -> list[str]:
@@ -80,8 +75,7 @@ def engine_names() -> list[str]:
 def unknown_engine(name: str, where: str) -> EngineError:
     """The error for an engine name nobody registered, with the closest match."""
     names = engine_names()
-    close = difflib.get_close_matches(name, names, n=1)
-    hint = f"did you mean '{close[0]}'? " if close else ""
+    hint = did_you_mean(name, names)
     return EngineError(f"{where}: unknown engine '{name}'", f"{hint}known engines: {', '.join(names)}")
 
 
@@ -90,19 +84,7 @@ def engine_class(name: str, where: str = "voice") -> type[Engine]:
     target = registry().get(name)
     if target is None:
         raise unknown_engine(name, where)
-    module_name, _, class_name = target.partition(":")
-    try:
-        cls = getattr(importlib.import_module(module_name), class_name)
-    except (ImportError, AttributeError) as exc:
-        raise EngineError(
-            f"engine '{name}' cannot be imported from {target}: {exc}",
-            "reinstall the package that provides it",
-        ) from exc
-    if not (isinstance(cls, type) and issubclass(cls, Engine)):
-        raise EngineError(
-            f"engine '{name}': {target} is not a voxcli Engine",
-            "fix the voxcli.engines entry point of the package that provides it",
-        )
+    cls: type[Engine] = load_class("engine", name, target, Engine, ENTRY_POINT_GROUP)
     return cls
 
 
