@@ -105,3 +105,61 @@ def test_verify_speaks_again_what_it_hears_wrong(faulty: Path, isolated: Path, r
     assert all(any(s in t or t in s for t in checked) for s in spoiled)  # the spoilt ones were heard too
     assert not [t for t in flagged if any(s in t or t in s for s in spoiled)], flagged
     assert len(flagged) <= 1, flagged
+
+
+@pytest.mark.slow  # three short chapters spoken by two Piper workers and heard
+def test_verify_listens_to_one_chapter_while_the_workers_speak_the_next(
+    isolated: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+    import time
+
+    from voxcli.convert import pipeline
+
+    chapter = read_book(str(corpus_file("epub", "childrens-literature.epub"))).chapters[9]
+    parts = paragraphs(spoken_text(chapter))[1:10]
+    book = isolated / "three.md"
+    book.write_text(
+        "".join(f"# Part {n + 1}\n\n" + "\n\n".join(parts[3 * n : 3 * n + 3]) + "\n\n" for n in range(3)),
+        encoding="utf-8",
+    )
+    spans: dict[str, list[tuple[float, float, str]]] = {"speak": [], "verify": []}
+    real_speak, real_verify = pipeline._Session.speak, pipeline._Session._verify
+
+    def speak(self: pipeline._Session, plan: pipeline.ChapterPlan) -> None:
+        began = time.monotonic()
+        real_speak(self, plan)
+        spans["speak"].append((began, time.monotonic(), threading.current_thread().name))
+
+    def verify(
+        self: pipeline._Session, plan: pipeline.ChapterPlan, settings: pipeline.VerifySettings
+    ) -> None:
+        began = time.monotonic()
+        real_verify(self, plan, settings)
+        spans["verify"].append((began, time.monotonic(), threading.current_thread().name))
+
+    monkeypatch.setattr(pipeline._Session, "speak", speak)
+    monkeypatch.setattr(pipeline._Session, "_verify", verify)
+    out = isolated / "out"
+    args = ["convert", str(book), "-o", str(out), "--format", "wav", "--jobs", "2", "--verify", "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    print(
+        {
+            kind: [
+                (round(a - spans["speak"][0][0], 1), round(b - spans["speak"][0][0], 1)) for a, b, _ in got
+            ]
+            for kind, got in spans.items()
+        }
+    )
+    assert len(spans["speak"]) == len(spans["verify"]) == 3
+    # Chapter 1 is heard (in another thread) while chapter 2 is spoken, and so on.
+    for (heard_from, heard_to, thread), (spoken_from, spoken_to, _) in zip(
+        spans["verify"][:2], spans["speak"][1:], strict=True
+    ):
+        assert thread.startswith("voxcli-verify")
+        assert heard_from < spoken_to and spoken_from < heard_to, spans
+    summary = json.loads(result.stdout)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert summary["verify"]["sentences"] == sum(c["verify"]["sentences"] for c in manifest["chapters"])
+    assert [c["index"] for c in manifest["chapters"]] == [1, 2, 3]

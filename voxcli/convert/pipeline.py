@@ -9,8 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -179,20 +181,39 @@ def convert(
     def save() -> dict[str, Any]:
         return _write_records(request, records, book_record)
 
+    def finish(chapter_plan: ChapterPlan) -> tuple[ChapterPlan, ChapterResult, list[str]]:
+        """Listen (--verify), then write the chapter's files; returns what its record needs."""
+        result = session.finish(chapter_plan, tracks)
+        flagged = session.suspicious()
+        return chapter_plan, result, [s.text for s in chapter_plan.segments if s.speech in flagged]
+
+    def keep(chapter_plan: ChapterPlan, result: ChapterResult, suspicious: list[str]) -> None:
+        verdict = session.verdicts.get(chapter_plan.index)
+        checked = verdict.as_record(request.verify.recognizer) if verdict and request.verify else None
+        record = _record(result, builds[chapter_plan.index], suspicious, checked)
+        before = records.get(result.index)
+        stale = set(before.files.values() if before else ()) - set(result.files.values())
+        for name in stale:
+            (outdir / name).unlink(missing_ok=True)
+        records[result.index] = record
+        summary.manifest = save()
+
     try:
-        for chapter_plan in todo:
-            result = session.chapter(chapter_plan, tracks)
-            flagged = session.suspicious()
-            suspicious = [s.text for s in chapter_plan.segments if s.speech in flagged]
-            verdict = session.verdicts.get(chapter_plan.index)
-            checked = verdict.as_record(request.verify.recognizer) if verdict and request.verify else None
-            record = _record(result, builds[chapter_plan.index], suspicious, checked)
-            before = records.get(result.index)
-            stale = set(before.files.values() if before else ()) - set(result.files.values())
-            for name in stale:
-                (outdir / name).unlink(missing_ok=True)
-            records[result.index] = record
-            summary.manifest = save()
+        if request.verify is not None and session.uses_workers():
+            # Worker processes speak chapter N+1 while this process listens to chapter N.
+            with ThreadPoolExecutor(1, thread_name_prefix="voxcli-verify") as listening:
+                pending: Future[tuple[ChapterPlan, ChapterResult, list[str]]] | None = None
+                for chapter_plan in todo:
+                    session.speak(chapter_plan)
+                    if pending is not None:
+                        keep(*pending.result())
+                    pending = listening.submit(finish, chapter_plan)
+                if pending is not None:
+                    keep(*pending.result())
+        else:
+            for chapter_plan in todo:
+                session.speak(chapter_plan)
+                keep(*finish(chapter_plan))
     finally:
         session.close()
     if request.verify is not None:
@@ -275,8 +296,14 @@ class _Session:
         self._pool: Any = None
         self._total = len(missing)
         self.verdicts: dict[int, ChapterVerdict] = {}
+        self._speaking = threading.Lock()
 
-    def chapter(self, plan: ChapterPlan, tracks: int) -> ChapterResult:
+    def uses_workers(self) -> bool:
+        """Whether chapters are spoken by worker processes (so this process is free to listen)."""
+        return self.request.jobs > 1 and self.cls.parallel
+
+    def speak(self, plan: ChapterPlan) -> None:
+        """Speak what the chapter's cache lacks."""
         jobs = [
             (key, self.missing[key])
             for key in dict.fromkeys(s.key for s in plan.segments)
@@ -285,6 +312,9 @@ class _Session:
         self.reporter.chapter_started(plan, sum(len(speech) for _, speech in jobs))
         if jobs:
             self._speak(jobs)
+
+    def finish(self, plan: ChapterPlan, tracks: int) -> ChapterResult:
+        """After :meth:`speak`: the check (and new takes) of --verify, word timings, the files."""
         if self.request.verify is not None:
             self._verify(plan, self.request.verify)
         settings = self.request.settings
@@ -313,6 +343,10 @@ class _Session:
         return result
 
     def _speak(self, jobs: list[tuple[str, str]]) -> None:
+        with self._speaking:  # the worker pool serves one caller at a time
+            self._speak_now(jobs)
+
+    def _speak_now(self, jobs: list[tuple[str, str]]) -> None:
         began = time.monotonic()
 
         def done(key: str, speech: str, seconds: float) -> None:
@@ -379,7 +413,9 @@ class _Session:
     def _stop(self) -> None:
         signal_number = self.should_stop() or 2
         done = self._total - len(self.missing)
-        self.close()
+        if self._pool is not None:  # the workers stop now; the engine is closed when the run ends
+            self._pool.close()
+            self._pool = None
         raise Interrupted(
             f"stopped: {done} of {self._total} new sentences are saved",
             "run the same command again to resume",
