@@ -41,7 +41,14 @@ def check_command(
         bool,
         typer.Option("--no-titles", help="With --audio: the recording does not read chapter titles."),
     ] = False,
-    asr: Annotated[str, typer.Option("--asr", help="The speech recogniser.")] = "pocketsphinx",
+    asr: Annotated[
+        str,
+        typer.Option(
+            "--asr",
+            help="The speech recogniser: pocketsphinx (US English, offline) or faster-whisper (any "
+            "language; the model named by VOXCLI_WHISPER_MODEL).",
+        ),
+    ] = "pocketsphinx",
     html: Annotated[
         Path | None,
         typer.Option(

@@ -128,7 +128,13 @@ def convert_command(
         int,
         typer.Option("--verify-tries", min=1, max=10, help="With --verify: new takes of a flagged sentence."),
     ] = 2,
-    asr: Annotated[str, typer.Option("--asr", help="With --verify: the speech recogniser.")] = "pocketsphinx",
+    asr: Annotated[
+        str,
+        typer.Option(
+            "--asr",
+            help="With --verify: the speech recogniser (pocketsphinx, faster-whisper; see voxcli check).",
+        ),
+    ] = "pocketsphinx",
     as_json: Annotated[bool, typer.Option("--json", help="Print only a JSON summary, on stdout.")] = False,
     voices_file: VoicesOption = None,
     device: DeviceOption = Device.auto,
