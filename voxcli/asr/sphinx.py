@@ -34,6 +34,18 @@ def _dictionary(path: str) -> dict[str, list[str]]:
     return lines
 
 
+def _pronounce(wanted: set[str]) -> dict[str, list[str]]:
+    """Dictionary lines for the words the dictionary lacks that eSpeak-NG can pronounce."""
+    from voxcli.asr.g2p import pronounce
+
+    found: dict[str, list[str]] = {}
+    for word in sorted(wanted):
+        phones = pronounce(word) if word.replace("'", "").isalpha() and word.isascii() else None
+        if phones is not None:
+            found[word] = [f"{word} {phones}\n"]
+    return found
+
+
 def _write_dictionary(lines: dict[str, list[str]], wanted: Iterable[str], path: Path) -> None:
     """The pronunciations of just the ``wanted`` words: a decoder given the whole dictionary (134,000
     words) takes about 12 s to start; given a chapter's words, a hundredth of a second."""
@@ -56,7 +68,8 @@ class SphinxRecognizer(Recognizer):
         chapter: set[str],
     ) -> None:
         self._decoder = decoder
-        self._known = known
+        self._known = known  # the pronunciation dictionary, shared by every instance: never changed
+        self._extra: dict[str, list[str]] = {}  # this text's words it lacks, pronounced by eSpeak-NG
         self._folder: tempfile.TemporaryDirectory[str] | None = folder
         self._chapter = chapter  # the words in the decoders' dictionaries
         self._aligner: Any = None  # a second decoder, for forced alignment (made on first use)
@@ -76,12 +89,14 @@ class SphinxRecognizer(Recognizer):
 
         dictionary_path = pocketsphinx.get_model_path("en-us/cmudict-en-us.dict")
         known = shared_model(("pocketsphinx-dict", dictionary_path), lambda: _dictionary(dictionary_path))
-        sentences = [[w for w in words(text) if w in known] for text in vocabulary]
+        extra = _pronounce({w for text in vocabulary for w in words(text)} - known.keys())
+        lines = {**extra, **known} if extra else known
+        sentences = [[w for w in words(text) if w in lines] for text in vocabulary]
         chapter = {w for sentence in sentences for w in sentence}
         folder = tempfile.TemporaryDirectory(prefix="voxcli-asr-")
         model = Path(folder.name) / "expected.arpa"
         write_arpa((s for s in sentences if s), model)
-        _write_dictionary(known, chapter, Path(folder.name) / "expected.dict")
+        _write_dictionary(lines, chapter, Path(folder.name) / "expected.dict")
         try:
             decoder = pocketsphinx.Decoder(
                 hmm=pocketsphinx.get_model_path("en-us/en-us"),
@@ -95,14 +110,25 @@ class SphinxRecognizer(Recognizer):
             raise EngineError(
                 f"pocketsphinx cannot start: {exc}", "pip install --force-reinstall pocketsphinx"
             ) from exc
-        return cls(decoder, known, folder, chapter)
+        recognizer = cls(decoder, known, folder, chapter)
+        recognizer._extra = extra
+        return recognizer
 
     def known(self, word: str) -> bool:
-        return word in self._known
+        return word in self._known or word in self._extra
+
+    def _pronunciation(self, word: str) -> str:
+        line = (self._known.get(word) or self._extra[word])[0]
+        return line.split(maxsplit=1)[1].strip()
 
     def align(self, samples: Float32, rate: int, expected: Sequence[str]) -> list[WordTiming] | None:
-        if not expected or not all(w in self._known for w in expected):
+        if not expected:
             return None
+        for word in set(expected) - self._known.keys() - self._extra.keys():  # another text's words
+            pronounced = _pronounce({word})
+            if not pronounced:
+                return None
+            self._extra.update(pronounced)
         if self._aligner is None and self._folder is not None:
             import pocketsphinx
 
@@ -116,7 +142,7 @@ class SphinxRecognizer(Recognizer):
         if aligner is None:
             return None
         for word in set(expected) - self._chapter:  # words of another text: their pronunciations now
-            aligner.add_word(word, self._known[word][0].split(maxsplit=1)[1].strip(), update=True)
+            aligner.add_word(word, self._pronunciation(word), update=True)
             self._chapter.add(word)
         aligner.set_align_text(" ".join(expected))
         aligner.start_utt()
