@@ -1,0 +1,1 @@
+"""Pronunciation lexicons: the user's lexicon.toml files, the book's PLS and SSML, applied per engine."""
