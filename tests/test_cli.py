@@ -22,16 +22,17 @@ def test_version(runner: CliRunner) -> None:
 
 
 def test_chapters_json_on_stdout(runner: CliRunner) -> None:
-    result = runner.invoke(app, ["chapters", "--json", str(corpus_file(*WASTELAND))])
+    result = runner.invoke(app, ["chapters", "--json", "--skip-notes", str(corpus_file(*WASTELAND))])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert set(data) >= {"title", "author", "language", "chapters"}
     assert (data["title"], data["author"], data["language"]) == ("The Waste Land", "T.S. Eliot", "en-US")
     assert [c["index"] for c in data["chapters"]] == [1, 2, 3, 4, 5]
     first = data["chapters"][0]
-    assert set(first) == {"index", "title", "words", "chars"}
+    assert set(first) == {"index", "title", "kind", "words", "chars"}
     assert first["title"] == "I. THE BURIAL OF THE DEAD" and first["words"] > 500
-    assert "endnote material" in result.stderr  # warnings go to stderr, never into the JSON
+    assert "notes left out" in result.stderr  # warnings go to stderr (and into the JSON's list)
+    assert data["warnings"] == ["1 chapter(s) of notes left out (--skip-notes)"]
 
 
 def test_chapters_full_text(runner: CliRunner) -> None:

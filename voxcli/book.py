@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 WORDS_PER_MINUTE = 150  # a typical audiobook narration pace, used for estimates
 
@@ -15,6 +17,32 @@ def count_words(text: str) -> int:
     return len(_WORD.findall(text))
 
 
+# Around text the book gives a pronunciation for (SSML ``ph``), while a reader builds paragraphs:
+# START text SAY phonemes END. Unicode noncharacters, so no real text contains them.
+MARK_START, MARK_SAY, MARK_END = "\ufdd0", "\ufdd1", "\ufdd2"
+MARKERS = MARK_START + MARK_SAY + MARK_END
+
+ChapterKind = Literal["text", "notes"]
+
+
+@dataclass(frozen=True)
+class Mark:
+    """The book's own pronunciation of a stretch of one paragraph (an SSML ``ph`` attribute)."""
+
+    start: int  # character offsets in the paragraph
+    end: int
+    ipa: str
+
+
+@dataclass(frozen=True)
+class Pronunciation:
+    """One lexeme of the book's PLS lexicon: IPA, and/or an alias (a respelling) when it gives one."""
+
+    grapheme: str
+    ipa: str
+    say: str = ""
+
+
 @dataclass(frozen=True)
 class Chapter:
     """One chapter: a title and its paragraphs of plain, speakable text."""
@@ -22,11 +50,17 @@ class Chapter:
     index: int  # 1-based position in the book
     title: str
     paragraphs: tuple[str, ...]
+    kind: ChapterKind = "text"  # "notes": note material the table of contents lists as a section
+    marks: tuple[tuple[Mark, ...], ...] = ()  # per paragraph (or empty): the book's pronunciations
 
     @property
     def text(self) -> str:
         """The chapter text, paragraphs separated by a blank line."""
         return "\n\n".join(self.paragraphs)
+
+    def marks_of(self, paragraph: int) -> tuple[Mark, ...]:
+        """The book's pronunciations inside paragraph number ``paragraph`` (0-based)."""
+        return self.marks[paragraph] if paragraph < len(self.marks) else ()
 
     @property
     def words(self) -> int:
@@ -62,12 +96,77 @@ class Book:
     description: str = ""
     year: str = ""  # of publication, four digits, "" when unknown
     warnings: tuple[str, ...] = field(default=())  # what was skipped while reading, for the user
+    lexicon: tuple[Pronunciation, ...] = ()  # the book's own PLS lexicons, in the order they came
+    math: dict[str, int] = field(
+        default_factory=dict
+    )  # formulas read, by how: alttext, markup, text, skipped
 
 
-def number_chapters(raw: list[tuple[str, list[str]]]) -> tuple[Chapter, ...]:
-    """Build chapters from (title, paragraphs) pairs, dropping those with no text at all."""
-    kept = [(title, paras) for title, paras in raw if any(p.strip() for p in paras)]
-    return tuple(
-        Chapter(index=i, title=title, paragraphs=tuple(p for p in paras if p.strip()))
-        for i, (title, paras) in enumerate(kept, start=1)
-    )
+RawChapter = tuple[str, list[str]] | tuple[str, list[str], ChapterKind]
+
+
+def number_chapters(raw: Sequence[RawChapter]) -> tuple[Chapter, ...]:
+    """Build chapters from (title, paragraphs[, kind]) items, dropping those with no text at all.
+
+    Paragraphs may carry pronunciation markers (see :data:`MARK_START`); they become :class:`Mark`\\ s.
+    """
+    chapters: list[Chapter] = []
+    for item in raw:
+        title, paras = item[0], item[1]
+        kind: ChapterKind = item[2] if len(item) == 3 else "text"
+        unmarked = [unmark(p) for p in paras]
+        kept = [(text, marks) for text, marks in unmarked if text.strip()]
+        if not kept:
+            continue
+        marks = tuple(m for _, m in kept)
+        chapters.append(
+            Chapter(
+                index=len(chapters) + 1,
+                title=unmark(title)[0],
+                paragraphs=tuple(text for text, _ in kept),
+                kind=kind,
+                marks=marks if any(marks) else (),
+            )
+        )
+    return tuple(chapters)
+
+
+def unmark(text: str) -> tuple[str, tuple[Mark, ...]]:
+    """Text with pronunciation markers as plain text (whitespace collapsed, stripped) and its marks.
+
+    A marker pair that is broken or wraps no text is dropped; the text itself is always kept.
+    """
+    if not any(ch in MARKERS for ch in text):
+        return text, ()
+    out: list[str] = []
+    marks: list[Mark] = []
+    start: int | None = None
+    position = 0
+    while position < len(text):
+        ch = text[position]
+        if ch == MARK_START:
+            start = len(out)
+        elif ch == MARK_SAY:
+            close = text.find(MARK_END, position)
+            close = len(text) if close < 0 else close
+            ipa = " ".join(text[position + 1 : close].split())
+            if start is not None:
+                while out and out[-1] == " " and len(out) > start:
+                    out.pop()
+                first = start + 1 if start < len(out) and out[start] == " " else start
+                if ipa and len(out) > first:
+                    marks.append(Mark(first, len(out), ipa))
+            start = None
+            position = close
+        elif ch == MARK_END:
+            pass
+        elif ch.isspace():
+            if out and out[-1] != " ":
+                out.append(" ")
+        else:
+            out.append(ch)
+        position += 1
+    while out and out[-1] == " ":
+        out.pop()
+    plain = "".join(out)
+    return plain, tuple(m for m in marks if m.end <= len(plain))

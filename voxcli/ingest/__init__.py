@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal
 
 from voxcli.book import Book
 from voxcli.errors import BookError, UsageError
@@ -23,11 +24,28 @@ class ReadOptions:
     include_nonlinear: bool = False  # EPUB: read spine items marked linear="no"
     split_level: int | None = None  # Markdown: heading level that starts chapters (auto when None)
     include_code: bool = False  # Markdown: read code blocks aloud
+    math: Literal["speak", "skip"] = "speak"  # EPUB: MathML read as words, or left out (counted)
+    skip_notes: bool = False  # leave out chapters of note material ("kind": "notes")
 
 
 def read_book(source: str, options: ReadOptions | None = None) -> Book:
     """Read ``source`` (a path, or ``-`` for plain text on stdin) into a :class:`Book`."""
     options = options or ReadOptions()
+    book = _read(source, options)
+    if options.skip_notes and any(c.kind == "notes" for c in book.chapters):
+        kept = [c for c in book.chapters if c.kind != "notes"]
+        if kept:  # a book of notes only is read whole rather than not at all
+            chapters = tuple(replace(c, index=n) for n, c in enumerate(kept, start=1))
+            left = len(book.chapters) - len(kept)
+            book = replace(
+                book,
+                chapters=chapters,
+                warnings=(*book.warnings, f"{left} chapter(s) of notes left out (--skip-notes)"),
+            )
+    return book
+
+
+def _read(source: str, options: ReadOptions) -> Book:
     if source == "-":
         from voxcli.ingest.text import read_text_bytes
 
@@ -47,7 +65,7 @@ def read_book(source: str, options: ReadOptions | None = None) -> Book:
         if suffix in EPUB_SUFFIXES:
             from voxcli.ingest.epub import read_epub
 
-            return read_epub(path, include_nonlinear=options.include_nonlinear)
+            return read_epub(path, include_nonlinear=options.include_nonlinear, math=options.math)
         if suffix in TEXT_SUFFIXES or suffix in MARKDOWN_SUFFIXES:
             data = _read_limited(path)
             if suffix in MARKDOWN_SUFFIXES:

@@ -11,18 +11,19 @@ from __future__ import annotations
 import posixpath
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ebooklib import epub
 
-from voxcli.book import Book, Chapter, Cover, count_words, number_chapters
+from voxcli.book import Book, Chapter, Cover, Pronunciation, RawChapter, count_words, number_chapters
 from voxcli.errors import BookError
 from voxcli.ingest.archive import SafeArchive, has_entity_declarations
 from voxcli.ingest.textutil import clean_inline
 from voxcli.ingest.toc import TocEntry, parse_nav, parse_ncx
-from voxcli.ingest.xhtml import Extract, extract_sections, first_heading, parse_document
+from voxcli.ingest.xhtml import Extract, MathMode, extract_sections, first_heading, localname, parse_document
 
 CONTAINER = "META-INF/container.xml"
 HTML_TYPES = frozenset({"application/xhtml+xml", "text/html", "application/xml"})
@@ -83,14 +84,20 @@ class _Package:
     warnings: list[str]
     spine: list[str] = field(default_factory=list)  # paths of the documents read, in order
     items: dict[str, Any] = field(default_factory=dict)  # path -> ebooklib item
+    math: MathMode = "speak"
+    lang: str = "en"
+    math_read: Counter[str] = field(default_factory=Counter)
+    lexicons: list[str] = field(default_factory=list)  # PLS files the documents link, in order
 
     def path_of(self, item: Any) -> str:
         path = posixpath.normpath(posixpath.join(self.opf_dir, item.file_name.split("#", 1)[0]))
         return unicodedata.normalize("NFC", path)
 
 
-def read_epub(path: Path, include_nonlinear: bool = False) -> Book:
-    """Read an EPUB file into a :class:`Book`; raises :class:`BookError` with one clear line."""
+def read_epub(path: Path, include_nonlinear: bool = False, math: MathMode = "speak") -> Book:
+    """Read an EPUB file into a :class:`Book`; raises :class:`BookError` with one clear line.
+
+    ``math``: "speak" reads MathML as words, "skip" leaves it out (counted in the warnings)."""
     archive = SafeArchive(path)
     try:
         archive.check_drm()
@@ -105,9 +112,14 @@ def read_epub(path: Path, include_nonlinear: bool = False) -> Book:
                 f"{archive.label}: the EPUB package document is malformed ({type(exc).__name__}: {exc})",
                 "check the file with epubcheck",
             ) from exc
-        package = _Package(archive, ebook, reader.opf_dir, warnings)
+        language = _first_meta(ebook, "language")
+        package = _Package(archive, ebook, reader.opf_dir, warnings, math=math, lang=language or "en")
         _index_spine(package, include_nonlinear)
         chapters = _chapters(package)
+        if package.math_read["skipped"]:
+            warnings.append(f"{package.math_read['skipped']} formulas (MathML) left out (--math skip)")
+        if package.math_read["empty"]:
+            warnings.append(f"{package.math_read['empty']} formulas (MathML) have no text to read; not read")
         if not chapters:
             why = f" ({warnings[0]})" if warnings else ""
             raise BookError(
@@ -117,12 +129,14 @@ def read_epub(path: Path, include_nonlinear: bool = False) -> Book:
         return Book(
             title=_first_meta(ebook, "title") or path.stem,
             author=", ".join(v for v, _ in ebook.get_metadata("DC", "creator") if v and v.strip()),
-            language=_first_meta(ebook, "language"),
+            language=language,
             description=_description(ebook),
             year=_year(ebook),
             chapters=chapters,
             cover=_cover(package),
             warnings=tuple(dict.fromkeys(warnings)),
+            lexicon=_lexicon(package),
+            math=dict(package.math_read),
         )
     finally:
         archive.close()
@@ -221,7 +235,7 @@ def _chapters(package: _Package) -> tuple[Chapter, ...]:
             titles[key] = entry.title
             if entry.fragment:
                 fragments.setdefault(entry.path, []).append(entry.fragment)
-    raw: list[tuple[str, list[str]]] = []
+    raw: list[RawChapter] = []
     front: list[str] = []  # text before the first TOC entry
     for doc_path in package.spine:
         cut_ids = fragments.get(doc_path, [])
@@ -243,7 +257,7 @@ def _chapters(package: _Package) -> tuple[Chapter, ...]:
         for section in extract.sections:
             key = (doc_path, section.anchor)
             if key in titles:
-                raw.append((titles[key] or f"Chapter {len(raw) + 1}", list(section.paragraphs)))
+                raw.append((titles[key] or f"Chapter {len(raw) + 1}", list(section.paragraphs), section.kind))
             elif raw:
                 raw[-1][1].extend(section.paragraphs)
             else:
@@ -252,7 +266,7 @@ def _chapters(package: _Package) -> tuple[Chapter, ...]:
         if sum(count_words(p) for p in front) >= FRONT_MATTER_MIN_WORDS or not raw:
             raw.insert(0, (_front_title(package), front))
         else:
-            raw[0] = (raw[0][0], front + raw[0][1])
+            raw[0] = (raw[0][0], front + raw[0][1], *raw[0][2:])
     return number_chapters(raw)
 
 
@@ -301,20 +315,60 @@ def _extract(package: _Package, doc_path: str, cut_ids: list[str]) -> Extract | 
     if root is None:
         package.warnings.append(f"{doc_path} could not be parsed; skipped")
         return None
-    return extract_sections(root, cut_ids)
+    _note_lexicons(package, root, doc_path)
+    extract = extract_sections(root, cut_ids, math=package.math, lang=package.lang)
+    package.math_read.update(extract.math)
+    return extract
+
+
+def _note_lexicons(package: _Package, root: Any, doc_path: str) -> None:
+    """Remember the PLS lexicons a content document links (``<link rel="pronunciation">``)."""
+    for el in root.iter():
+        if localname(el) != "link" or "pronunciation" not in (el.get("rel") or "").lower().split():
+            continue
+        href = (el.get("href") or "").split("#", 1)[0]
+        if href:
+            target = unicodedata.normalize(
+                "NFC", posixpath.normpath(posixpath.join(posixpath.dirname(doc_path), href))
+            )
+            if target not in package.lexicons:
+                package.lexicons.append(target)
+
+
+def _lexicon(package: _Package) -> tuple[Pronunciation, ...]:
+    """The book's PLS lexicons (the linked ones, then any other in the manifest), in the book's language."""
+    from voxcli.ingest.pls import parse_pls
+
+    paths = list(package.lexicons)
+    paths += [
+        p for p, item in package.items.items() if item.media_type == "application/pls+xml" and p not in paths
+    ]
+    found: list[Pronunciation] = []
+    for path in paths:
+        try:
+            data = package.archive.read(path)
+        except KeyError:
+            package.warnings.append(f"pronunciation lexicon {path} is missing; not used")
+            continue
+        try:
+            found += parse_pls(data, package.lang)
+        except ValueError as exc:
+            package.warnings.append(f"pronunciation lexicon {path}: {exc}; not used")
+    return tuple(found)
 
 
 def _chapters_from_spine(package: _Package) -> tuple[Chapter, ...]:
     """No usable table of contents: every spine document with text is a chapter."""
-    raw: list[tuple[str, list[str]]] = []
+    raw: list[RawChapter] = []
     for doc_path in package.spine:
-        item = package.items.get(doc_path)
-        root = parse_document(item.content) if item is not None and item.content else None
-        if root is None:
+        extract = _extract(package, doc_path, [])
+        if extract is None:
             continue
-        paragraphs = [p for s in extract_sections(root).sections for p in s.paragraphs]
+        root = parse_document(package.items[doc_path].content)
+        paragraphs = [p for s in extract.sections for p in s.paragraphs]
         if paragraphs:
-            raw.append((first_heading(root) or f"Chapter {len(raw) + 1}", paragraphs))
+            heading = first_heading(root) if root is not None else ""
+            raw.append((heading or f"Chapter {len(raw) + 1}", paragraphs))
     return number_chapters(raw)
 
 

@@ -2,23 +2,32 @@
 
 The document is parsed from its bytes so that lxml honours the declared encoding (UTF-8, UTF-16,
 cp1252, ...). Block structure becomes paragraphs; scripts, styles, page-break markers, footnotes
-and endnotes are dropped, and ruby annotations are read once. Documents can be cut into sections
-at element ids, which is how table-of-contents entries with ``#fragments`` become chapters.
+and endnotes are dropped (unless the table of contents lists them: then they are a "notes"
+section), and ruby annotations are read once. MathML is read as words (``ingest.mathml``), and SSML
+``ph`` attributes travel with their text as pronunciation markers (``book.MARK_START``). Documents
+can be cut into sections at element ids, which is how table-of-contents entries with ``#fragments``
+become chapters.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from html.entities import name2codepoint
+from typing import Literal
 
 from lxml import etree, html
 
+from voxcli.book import MARK_END, MARK_SAY, MARK_START, MARKERS, ChapterKind, unmark
 from voxcli.ingest.archive import safe_xml_parser
 from voxcli.ingest.textutil import clean_inline
 
 OPS_NS = "http://www.idpf.org/2007/ops"
+SSML_NS = "http://www.w3.org/2001/10/synthesis"
+MathMode = Literal["speak", "skip"]
+_NO_MARKERS = dict.fromkeys(map(ord, MARKERS), None)
 
 # Elements whose content is never read aloud.
 SKIP_TAGS = frozenset(
@@ -31,7 +40,6 @@ SKIP_TAGS = frozenset(
         "rt",
         "rp",
         "svg",
-        "math",
         "object",
         "iframe",
         "audio",
@@ -66,6 +74,22 @@ SKIP_TYPES = frozenset(
         "doc-backlink",
         "doc-footnotes",
         "navigation",
+    }
+)
+# Types that mark note material (as opposed to note references and page numbers).
+NOTE_TYPES = frozenset(
+    {
+        "footnote",
+        "footnotes",
+        "endnote",
+        "endnotes",
+        "rearnote",
+        "rearnotes",
+        "note",
+        "doc-footnote",
+        "doc-endnote",
+        "doc-endnotes",
+        "doc-footnotes",
     }
 )
 # Classes that conventionally mark page and line numbers in books without semantic markup.
@@ -198,11 +222,12 @@ def _is_marker(el: etree._Element, name: str) -> bool:
     return parent_name == "a" or "a" in child_names
 
 
-def _hidden(el: etree._Element) -> bool:
+def _hidden(el: etree._Element, notes: bool = False) -> bool:
+    """Not read: hidden, a page or line number, or (unless ``notes``) named as note material."""
     classes = (el.get("class") or "").lower().split()
     if SKIP_CLASSES.intersection(classes):
         return True
-    if any(_NOTE_NAME.search(name) for name in [*classes, el.get("id") or ""]):
+    if not notes and any(_NOTE_NAME.search(name) for name in [*classes, el.get("id") or ""]):
         return True
     if el.get("hidden") is not None or el.get("aria-hidden") == "true":
         return True
@@ -216,14 +241,19 @@ class Extract:
 
     sections: list[Section]
     skipped_ids: set[str]
+    math: Counter[str] = field(default_factory=Counter)  # formulas by how they were read (or skipped)
 
 
 @dataclass
 class Section:
-    """Paragraphs that follow a cut point (``anchor``; None for the start of the document)."""
+    """Paragraphs that follow a cut point (``anchor``; None for the start of the document).
+
+    Paragraphs may hold pronunciation markers; :func:`voxcli.book.unmark` turns them into marks.
+    """
 
     anchor: str | None
     paragraphs: list[str] = field(default_factory=list)
+    kind: ChapterKind = "text"
 
 
 @dataclass
@@ -232,6 +262,10 @@ class _Walker:
     sections: list[Section]
     buffer: list[str] = field(default_factory=list)
     skipped_ids: set[str] = field(default_factory=set)  # cut ids inside material not read aloud
+    math: MathMode = "speak"
+    lang: str = "en"
+    math_read: Counter[str] = field(default_factory=Counter)
+    in_notes: bool = False  # inside note material the table of contents lists: read it
 
     def flush(self) -> None:
         text = clean_inline("".join(self.buffer))
@@ -241,65 +275,133 @@ class _Walker:
 
     def text(self, value: str | None) -> None:
         if value:
-            self.buffer.append(value)
+            self.buffer.append(value.translate(_NO_MARKERS))
 
     def walk(self, el: etree._Element) -> None:
         name = localname(el)
+        anchor = el.get("id") or (el.get("name") if name == "a" else None)
+        listed_notes = (
+            bool(anchor and anchor in self.cut_ids)
+            and not self.in_notes
+            and bool(_types(el) & NOTE_TYPES or _NOTE_NAME.search(anchor or ""))
+        )
         if not name:
             pass
-        elif name in SKIP_TAGS or _types(el) & SKIP_TYPES or _hidden(el) or _is_marker(el, name):
+        elif name == "math":
+            self.read_math(el)
+        elif listed_notes:
+            self.read_notes(el, str(anchor))
+        elif (
+            name in SKIP_TAGS
+            or (_types(el) & SKIP_TYPES and not (self.in_notes and _types(el) & NOTE_TYPES))
+            or _hidden(el, self.in_notes)
+            or _is_marker(el, name)
+        ):
             self.skipped_ids.update(
                 self.cut_ids.intersection(str(e.get("id")) for e in el.iter() if e.get("id") is not None)
             )
         else:
-            anchor = el.get("id") or (el.get("name") if name == "a" else None)
             if anchor and anchor in self.cut_ids:
                 self.flush()
-                self.sections.append(Section(anchor))
+                self.sections.append(Section(anchor, kind="notes" if self.in_notes else "text"))
             block = name in BLOCK_TAGS
             if block:
                 self.flush()
+            ph = el.get(f"{{{SSML_NS}}}ph")
             if name == "br":
                 self.buffer.append(" ")
             else:
+                if ph:
+                    self.buffer.append(MARK_START)
                 self.text(el.text)
                 for child in el:
                     self.walk(child)
+                if ph:
+                    self.buffer.append(MARK_SAY + _ssml_ipa(el, ph) + MARK_END)
             if block:
                 self.flush()
         # The tail belongs to the parent, whatever happened to the element itself.
         self.text(el.tail)
 
+    def read_notes(self, el: etree._Element, anchor: str) -> None:
+        """Note material the table of contents lists as a section of its own: read as "notes"."""
+        self.flush()
+        self.sections.append(Section(anchor, kind="notes"))
+        self.in_notes = True
+        try:
+            self.text(el.text)
+            for child in el:
+                self.walk(child)
+            self.flush()
+        finally:
+            self.in_notes = False
+        self.sections.append(Section(None))  # what follows is not notes (merged with the chapter before)
 
-def extract_sections(root: etree._Element, cut_ids: Iterable[str] = ()) -> Extract:
+    def read_math(self, el: etree._Element) -> None:
+        """A formula: its words (alttext, else its markup read aloud, else its text), or skipped."""
+        from voxcli.ingest.mathml import math_source, math_speech
+
+        if self.math == "skip":
+            self.math_read["skipped"] += 1
+            return
+        words = math_speech(el, self.lang)
+        self.math_read[math_source(el, self.lang) if words else "empty"] += 1
+        if words:
+            self.buffer.append(f" {words} ")
+
+
+def extract_sections(
+    root: etree._Element, cut_ids: Iterable[str] = (), *, math: MathMode = "speak", lang: str = "en"
+) -> Extract:
     """Split a document into sections at the given ids, in document order.
 
     The first section (anchor None) holds what comes before the first cut. Ids that do not occur
-    produce no section; the caller can tell by comparing anchors.
+    produce no section; the caller can tell by comparing anchors. ``lang`` is the book's language,
+    for the words MathML is read with.
     """
     cuts = frozenset(cut_ids)
     body = _body(root)
     # A cut at the body itself is the start of the document.
     start = body.get("id") if body is not None and body.get("id") in cuts else None
-    walker = _Walker(cuts, [Section(start)])
+    walker = _Walker(cuts, [Section(start)], math=math, lang=lang)
     if body is not None:
         walker.text(body.text)
         for child in body:
             walker.walk(child)
         walker.flush()
-    return Extract(walker.sections, walker.skipped_ids)
+    return Extract(walker.sections, walker.skipped_ids, walker.math_read)
+
+
+def _ssml_ipa(el: etree._Element, ph: str) -> str:
+    """An SSML ``ph`` in IPA: ``ssml:alphabet`` (on the element or an ancestor) may say x-sampa."""
+    alphabet = "ipa"
+    node: etree._Element | None = el
+    while node is not None:
+        found = node.get(f"{{{SSML_NS}}}alphabet")
+        if found:
+            alphabet = found.strip().lower()
+            break
+        node = node.getparent()
+    if alphabet == "x-sampa":
+        from voxcli.lexicon.ipa import xsampa_to_ipa
+
+        try:
+            return xsampa_to_ipa(ph)
+        except ValueError:
+            return ""  # an unreadable pronunciation: the text is read as written
+    return ph if alphabet == "ipa" else ""
 
 
 def first_heading(root: etree._Element) -> str:
     """The first h1..h6 text of the document, else its <title>, else ""."""
     for el in root.iter():
         if localname(el) in HEADING_TAGS:
-            text = clean_inline(all_text(el))
+            text = unmark(clean_inline(all_text(el)))[0]
             if text:
                 return text
     for el in root.iter():
         if localname(el) == "title":
-            return clean_inline(all_text(el))
+            return unmark(clean_inline(all_text(el)))[0]
     return ""
 
 
@@ -317,4 +419,4 @@ def element_text(el: etree._Element) -> str:
     for child in el:
         walker.walk(child)
     walker.flush()
-    return " ".join(walker.sections[0].paragraphs)
+    return unmark(" ".join(p for s in walker.sections for p in s.paragraphs))[0]
