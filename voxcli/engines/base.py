@@ -23,6 +23,7 @@ from voxcli.errors import EngineError
 
 if TYPE_CHECKING:
     from voxcli.engines.stack import Layer
+    from voxcli.lexicon.model import Lexicon
 
 Status = Literal["ok", "warning", "missing"]
 
@@ -130,6 +131,7 @@ class VoiceProfile:
     options: EngineOptions = field(default_factory=EngineOptions)
     base_dir: Path = field(default_factory=Path.cwd)  # relative paths in the profile start here
     source: str = "command line"  # where the profile came from, for messages
+    lexicon: Lexicon | None = None  # the profile's own pronunciations ([voices.NAME.lexicon])
 
     def path(self, value: str | Path) -> Path:
         """A path named in the profile: ``~`` expanded, relative to the voices file's folder."""
@@ -188,8 +190,12 @@ class Engine(ABC):
     chars_per_second: ClassVar[float] = 100.0  # rough CPU throughput, for `convert --dry-run` estimates
     # What callers may rely on, declared rather than guessed: "word_timings" (chunks carry words),
     # "stochastic" (the same text can sound different each time), "threads" (Options has a ``threads``
-    # field, set to 1 per worker by convert --jobs), "flags_suspicious" (suspicious() can be non-empty).
+    # field, set to 1 per worker by convert --jobs), "flags_suspicious" (suspicious() can be non-empty),
+    # "phonemes" (synthesize() reads phoneme spans, voxcli.text.markup, in ``phoneme_alphabet``).
     capabilities: ClassVar[frozenset[str]] = frozenset()
+    # With "phonemes": "ipa" (the eSpeak-NG flavour of IPA Piper and Kokoro are trained on) or
+    # "espeak" (eSpeak-NG's own phoneme mnemonics, as inside [[...]]).
+    phoneme_alphabet: ClassVar[str | None] = None
 
     sample_rate: int  # Hz, known once loaded
 
@@ -258,6 +264,12 @@ class Engine(ABC):
     @classmethod
     def profile_problem(cls, profile: VoiceProfile) -> Problem | None:
         """Why ``profile`` cannot be used right now (missing model files), or None. Cheap."""
+        return None
+
+    @classmethod
+    def phoneme_symbols(cls, profile: VoiceProfile) -> frozenset[str] | None:
+        """With "phonemes": the symbols (code points) the profile's model can say; None when it cannot
+        tell (any symbol of its alphabet then). Cheap: a config file at most, never a model load."""
         return None
 
     @classmethod

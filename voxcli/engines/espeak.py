@@ -11,7 +11,7 @@ import ctypes
 import ctypes.util
 import sysconfig
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -32,6 +32,7 @@ from voxcli.engines.base import (
     shared_model,
 )
 from voxcli.errors import EngineError
+from voxcli.text.markup import has_phonemes, parts
 
 SYSTEM_HINT = "apt-get install espeak-ng, or brew install espeak-ng"
 INSTALL_HINT = f"pip install espeakng-loader, or install espeak-ng ({SYSTEM_HINT})"
@@ -40,6 +41,7 @@ BASE_RATE = 175  # words per minute at speed 1.0 (espeak-ng's default)
 # espeak_lib.h
 AUDIO_OUTPUT_SYNCHRONOUS = 2
 ESPEAK_CHARS_UTF8 = 1
+ESPEAK_PHONEMES = 0x100  # read [[...]] in the text as eSpeak-NG phoneme mnemonics
 POS_CHARACTER = 1
 EVENT_LIST_TERMINATED = 0
 EVENT_WORD = 1
@@ -176,7 +178,8 @@ class EspeakEngine(Engine):
     distribution: ClassVar[str | None] = "espeakng-loader"
     Options: ClassVar[type[EngineOptions]] = EspeakOptions
     parallel: ClassVar[bool] = True
-    capabilities: ClassVar[frozenset[str]] = frozenset({"word_timings"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({"word_timings", "phonemes"})
+    phoneme_alphabet: ClassVar[str | None] = "espeak"
     chars_per_second: ClassVar[float] = 20000.0
 
     def __init__(self, library: _Library, profile: VoiceProfile) -> None:
@@ -233,7 +236,8 @@ class EspeakEngine(Engine):
     def synthesize(self, text: str, settings: Settings = DEFAULT_SETTINGS) -> Iterator[AudioChunk]:
         library = self._library
         lib = library.lib
-        data = text.encode("utf-8") + b"\0"
+        said, shown = espeak_text(text)
+        data = said.encode("utf-8") + b"\0"
         with library.lock:
             library.samples.clear()
             library.words.clear()
@@ -242,7 +246,8 @@ class EspeakEngine(Engine):
             lib.espeak_SetParameter(PARAM_WORDGAP, self._options.word_gap, 0)
             if self._options.pitch is not None:
                 lib.espeak_SetParameter(PARAM_PITCH, self._options.pitch, 0)
-            status = lib.espeak_Synth(data, len(data), 0, POS_CHARACTER, 0, ESPEAK_CHARS_UTF8, None, None)
+            flags = ESPEAK_CHARS_UTF8 | ESPEAK_PHONEMES
+            status = lib.espeak_Synth(data, len(data), 0, POS_CHARACTER, 0, flags, None, None)
             if status != EE_OK:
                 raise EngineError(f"eSpeak-NG failed to speak (error {status})", "run again with --debug")
             raw = b"".join(library.samples)
@@ -252,18 +257,45 @@ class EspeakEngine(Engine):
             samples=samples,
             sample_rate=self.sample_rate,
             text=text,
-            words=_words(text, marks, len(samples) / self.sample_rate),
+            words=_words(said, marks, len(samples) / self.sample_rate, shown),
         )
 
 
-def _words(text: str, marks: list[tuple[int, int, int]], duration: float) -> list[WordTiming] | None:
-    """Word timings from eSpeak-NG's word events: each word lasts until the next one starts."""
+def espeak_text(speech: str) -> tuple[str, list[tuple[int, int, str]]]:
+    """Speech text as eSpeak-NG reads it (phoneme spans as ``[[...]]``; a literal ``[[`` defused), and
+    where each span lies in it: (start, end, the words it says)."""
+    if not has_phonemes(speech) and "[[" not in speech:
+        return speech, []
+    out: list[str] = []
+    shown: list[tuple[int, int, str]] = []
+    length = 0
+    for part in parts(speech):
+        piece = f"[[{part.phonemes}]]" if part.phonemes is not None else part.text.replace("[[", "[ [")
+        if part.phonemes is not None:
+            shown.append((length, length + len(piece), part.text))
+        out.append(piece)
+        length += len(piece)
+    return "".join(out), shown
+
+
+def _words(
+    text: str,
+    marks: list[tuple[int, int, int]],
+    duration: float,
+    shown: Sequence[tuple[int, int, str]] = (),
+) -> list[WordTiming] | None:
+    """Word timings from eSpeak-NG's word events: each word lasts until the next one starts; a word
+    inside a phoneme span is named by the span's words."""
     if not marks:
         return None
     timings: list[WordTiming] = []
     for index, (position, length, ms) in enumerate(marks):
         start = min(ms / 1000, duration)
         end = min(marks[index + 1][2] / 1000, duration) if index + 1 < len(marks) else duration
-        word = text[max(position - 1, 0) : max(position - 1, 0) + length]
+        first = max(position - 1, 0)
+        word = text[first : first + length]
+        for low, high, words in shown:
+            if low <= first < high:
+                word = words
         timings.append(WordTiming(word, start, max(start, end)))
     return timings

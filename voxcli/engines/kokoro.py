@@ -9,6 +9,7 @@ because misaki would try to download the spaCy model in the middle of a batch ru
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
 import os
 from collections.abc import Iterator, Sequence
@@ -39,6 +40,7 @@ from voxcli.engines.phonemes import MAX_PHONEMES, split_phonemes
 from voxcli.engines.stack import Layer
 from voxcli.engines.timing import match_words, word_spans
 from voxcli.errors import EngineError
+from voxcli.text.markup import has_phonemes, parts, plain
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +152,8 @@ class KokoroEngine(Engine):
     distribution: ClassVar[str | None] = "kokoro"
     Options: ClassVar[type[EngineOptions]] = KokoroOptions
     neutral_options: ClassVar[frozenset[str]] = frozenset({"device", "model_dir"})
-    capabilities: ClassVar[frozenset[str]] = frozenset({"word_timings"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({"word_timings", "phonemes"})
+    phoneme_alphabet: ClassVar[str | None] = "ipa"
     chars_per_second: ClassVar[float] = 60.0  # CPU; a GPU is far faster
 
     def __init__(self, model: Any, g2p: Any, pack: Any, profile: VoiceProfile) -> None:
@@ -170,11 +173,31 @@ class KokoroEngine(Engine):
     def prefetch(self, texts: Sequence[str]) -> None:
         for text in texts:
             if text not in self._ahead:
-                self._ahead[text] = self._phonemizer.submit(self._g2p, text)
+                self._ahead[text] = self._phonemizer.submit(self._to_phonemes, text)
 
     def phonemes(self, text: str) -> str:
-        future = self._ahead.pop(text, None) or self._phonemizer.submit(self._g2p, text)
+        future = self._ahead.pop(text, None) or self._phonemizer.submit(self._to_phonemes, text)
         return future.result()
+
+    def _to_phonemes(self, text: str) -> str:
+        """The G2P's phonemes for the text, with phoneme spans (voxcli.text.markup) as given."""
+        if not has_phonemes(text):
+            return str(self._g2p(text))
+        said = [
+            part.phonemes if part.phonemes is not None else str(self._g2p(part.text)) for part in parts(text)
+        ]
+        return " ".join(" ".join(said).split())
+
+    @classmethod
+    def phoneme_symbols(cls, profile: VoiceProfile) -> frozenset[str] | None:
+        found = find_weights(profile)
+        if not isinstance(found, Weights):
+            return None
+        try:
+            vocab = json.loads(found.config.read_text(encoding="utf-8"))["vocab"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return frozenset(vocab) if isinstance(vocab, dict) else None
 
     @classmethod
     def profile_problem(cls, profile: VoiceProfile) -> Problem | None:
@@ -237,7 +260,7 @@ class KokoroEngine(Engine):
             samples=samples,
             sample_rate=SAMPLE_RATE,
             text=text,
-            words=match_words(text, [(s, min(e, offset)) for s, e in spans], SAMPLE_RATE),
+            words=match_words(plain(text), [(s, min(e, offset)) for s, e in spans], SAMPLE_RATE),
         )
 
 

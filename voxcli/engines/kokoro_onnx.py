@@ -45,6 +45,7 @@ from voxcli.engines.phonemes import CLAUSE_MARKS, PIECE_PHONEMES, SENTENCE_MARKS
 from voxcli.engines.stack import Layer
 from voxcli.engines.timing import match_words, word_spans
 from voxcli.errors import EngineError
+from voxcli.text.markup import parts, plain
 
 MODEL_DIR_ENV = "VOXCLI_KOKORO_ONNX_DIR"
 MODEL_NAMES = ("kokoro-v1.0.onnx", "kokoro-v1.0.int8.onnx", "kokoro-v1.0.fp16.onnx")
@@ -172,7 +173,8 @@ class KokoroOnnxEngine(Engine):
     Options: ClassVar[type[EngineOptions]] = KokoroOnnxOptions
     neutral_options: ClassVar[frozenset[str]] = frozenset({"threads"})
     parallel: ClassVar[bool] = True
-    capabilities: ClassVar[frozenset[str]] = frozenset({"threads", "word_timings"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({"threads", "word_timings", "phonemes"})
+    phoneme_alphabet: ClassVar[str | None] = "ipa"
     chars_per_second: ClassVar[float] = 40.0  # int8 model on 2 cores: bench/kokoro_onnx.py
 
     def __init__(
@@ -240,11 +242,35 @@ class KokoroOnnxEngine(Engine):
         language = espeak_language(profile.lang)
         return cls(kokoro, session_options, style, profile, language, _backend(language, profile))
 
+    @classmethod
+    def phoneme_symbols(cls, profile: VoiceProfile) -> frozenset[str] | None:
+        found = find_files(profile)
+        if isinstance(found, Problem):
+            return None
+        try:
+            if found.vocab is not None:
+                return frozenset(_vocab(found.vocab)["vocab"])
+            from importlib import resources
+
+            data = json.loads(
+                resources.files("kokoro_onnx").joinpath("config.json").read_text(encoding="utf-8")
+            )
+            return frozenset(data["vocab"])
+        except (OSError, ValueError, KeyError, TypeError, EngineError, ModuleNotFoundError):
+            return None
+
     def phonemize(self, text: str) -> str:
-        """The text's phonemes, as the model's vocabulary spells them, in one line."""
+        """The text's phonemes as the model's vocabulary spells them, in one line (spans as given)."""
+        said = list(parts(text))
+        plain_parts = [part.text for part in said if part.phonemes is None and part.text.strip()]
         with _espeak_lock():
-            found = self._backend.phonemize([text], strip=True, njobs=1)
-        phonemes = "".join(ch for ch in " ".join(found) if ch in self._kokoro.tokenizer.vocab)
+            found = self._backend.phonemize(plain_parts, strip=True, njobs=1) if plain_parts else []
+        spoken = iter(found)
+        pieces = [
+            part.phonemes if part.phonemes is not None else (next(spoken) if part.text.strip() else "")
+            for part in said
+        ]
+        phonemes = "".join(ch for ch in " ".join(pieces) if ch in self._kokoro.tokenizer.vocab)
         return " ".join(phonemes.split())
 
     def synthesize(self, text: str, settings: Settings = DEFAULT_SETTINGS) -> Iterator[AudioChunk]:
@@ -291,7 +317,7 @@ class KokoroOnnxEngine(Engine):
                 parts.append(gap)
                 offset += len(gap)
         samples = np.clip(np.concatenate(parts), -1.0, 1.0).astype(np.float32, copy=False)
-        words = match_words(text, spans, SAMPLE_RATE) if spans is not None else None
+        words = match_words(plain(text), spans, SAMPLE_RATE) if spans is not None else None
         yield AudioChunk(samples=samples, sample_rate=SAMPLE_RATE, text=text, words=words)
 
     def _gap_after(self, piece: str) -> float:

@@ -31,6 +31,7 @@ from voxcli.engines.onnx import session_options
 from voxcli.engines.stack import Layer
 from voxcli.engines.timing import match_words, word_spans
 from voxcli.errors import EngineError
+from voxcli.text.markup import has_phonemes, parts, plain
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,8 @@ class PiperEngine(Engine):
     neutral_options: ClassVar[frozenset[str]] = frozenset({"threads"})
     parallel: ClassVar[bool] = True
     # stochastic: VITS samples noise (noise_scale, noise_w), so every take differs a little
-    capabilities: ClassVar[frozenset[str]] = frozenset({"threads", "word_timings", "stochastic"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({"threads", "word_timings", "stochastic", "phonemes"})
+    phoneme_alphabet: ClassVar[str | None] = "ipa"  # piper-tts reads [[ phonemes ]] in its text
     chars_per_second: ClassVar[float] = 240.0  # en_US-joe-medium, 2 cores
 
     def __init__(self, voice: Any, profile: VoiceProfile, speaker_id: int | None, alignments: bool) -> None:
@@ -145,6 +147,17 @@ class PiperEngine(Engine):
         return {**super().identity(profile), "model": file_identity(found), "sample_rate": rate}
 
     @classmethod
+    def phoneme_symbols(cls, profile: VoiceProfile) -> frozenset[str] | None:
+        found = find_model(profile)
+        if isinstance(found, Problem):
+            return None
+        try:
+            table = json.loads(_config_path(found).read_text(encoding="utf-8"))["phoneme_id_map"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return frozenset(str(symbol) for symbol in table) if isinstance(table, dict) else None
+
+    @classmethod
     def profile_problem(cls, profile: VoiceProfile) -> Problem | None:
         found = find_model(profile)
         if isinstance(found, Problem):
@@ -174,7 +187,8 @@ class PiperEngine(Engine):
         phoneme_words: list[tuple[int, int]] = []  # (start, end) sample of each spoken word
         aligned = self._alignments
         offset = 0
-        for chunk in self._voice.synthesize(text, self._config(settings), include_alignments=aligned):
+        said = piper_text(text)
+        for chunk in self._voice.synthesize(said, self._config(settings), include_alignments=aligned):
             audio = np.asarray(chunk.audio_float_array, dtype=np.float32)
             if aligned and chunk.phoneme_alignments:
                 phoneme_words += word_spans(_timed(chunk.phoneme_alignments, offset))
@@ -183,8 +197,17 @@ class PiperEngine(Engine):
             pieces.append(audio)
             offset += len(audio)
         samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
-        words = match_words(text, phoneme_words, self.sample_rate) if aligned else None
+        words = match_words(plain(text), phoneme_words, self.sample_rate) if aligned else None
         yield AudioChunk(samples=samples, sample_rate=self.sample_rate, text=text, words=words)
+
+
+def piper_text(speech: str) -> str:
+    """Speech text as piper-tts reads it: phoneme spans become its raw-phoneme blocks, ``[[ ... ]]``."""
+    if not has_phonemes(speech):
+        return speech
+    return "".join(
+        f"[[ {part.phonemes} ]]" if part.phonemes is not None else part.text for part in parts(speech)
+    )
 
 
 def _load_voice(model: Path, providers: Sequence[str], options: PiperOptions) -> tuple[Any, bool]:
