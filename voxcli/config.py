@@ -48,6 +48,7 @@ class ProfileModel(BaseModel):
     paragraph_pause: float = Field(default=0.6, ge=0.0, le=10.0)
     title_pause: float = Field(default=1.0, ge=0.0, le=10.0)
     options: dict[str, Any] = Field(default_factory=dict)
+    lexicon: dict[str, Any] = Field(default_factory=dict)  # pronunciations for this voice (lexicon.toml form)
 
 
 class VoicesModel(BaseModel):
@@ -145,6 +146,9 @@ def validate_voices(data: dict[str, Any], label: str, path: Path | None, origin:
             options = engine.Options.model_validate(entry.options)
         except ValidationError as exc:
             raise _config_error(exc, label, ("voices", name, "options"), {"": engine.Options}) from None
+        from voxcli.lexicon.model import parse_lexicon
+
+        lexicon = parse_lexicon(entry.lexicon, label, ("voices", name, "lexicon")) if entry.lexicon else None
         profiles[name] = VoiceProfile(
             name=name,
             engine=entry.engine,
@@ -157,6 +161,7 @@ def validate_voices(data: dict[str, Any], label: str, path: Path | None, origin:
             options=options,
             base_dir=base_dir,
             source=label,
+            lexicon=lexicon,
         )
     if model.default is not None and model.default not in profiles:
         raise ConfigError(
@@ -228,6 +233,13 @@ def _toml_type(value: Any) -> str:
     return names.get(type(value), type(value).__name__)
 
 
+def validation_error(
+    exc: ValidationError, label: str, prefix: tuple[str | int, ...], model: type[BaseModel]
+) -> ConfigError:
+    """A pydantic error in a table of ``label`` at ``prefix`` as one line (file, key path, problem, fix)."""
+    return _config_error(exc, label, prefix, {"": model})
+
+
 def _config_error(
     exc: ValidationError, label: str, prefix: tuple[str | int, ...], models: dict[str, type[BaseModel]]
 ) -> ConfigError:
@@ -256,6 +268,9 @@ def _config_error(
             f"{where}: expected {_KINDS[kind]}, got {_toml_type(value)} {value!r}{more}",
             "fix the value's type (quote strings, leave numbers unquoted)",
         )
+    if kind == "value_error":
+        reason = str(first["msg"]).removeprefix("Value error, ")
+        return ConfigError(f"{where}: {reason}{more}", "fix the value")
     message = first["msg"][0].lower() + first["msg"][1:]
     return ConfigError(f"{where}: {message}, got {value!r}{more}", "fix the value")
 

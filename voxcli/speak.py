@@ -11,6 +11,8 @@ from voxcli.audio.encode import silence
 from voxcli.engines import engine_class, load_engine, speak
 from voxcli.engines.base import VoiceProfile
 from voxcli.errors import UsageError
+from voxcli.lexicon.model import Lexicon
+from voxcli.lexicon.pronounce import for_profile
 from voxcli.text.pieces import speech_pieces
 
 
@@ -25,11 +27,12 @@ class Speech:
         return len(self.samples) / self.sample_rate
 
 
-def say(text: str, profile: VoiceProfile, device: str = "auto") -> Speech:
+def say(text: str, profile: VoiceProfile, device: str = "auto", lexicon: Lexicon | None = None) -> Speech:
     """Speak ``text``: the same pieces ``convert`` would make of it (normalised, within the engine's
-    limit), with the profile's sentence and paragraph pauses between them."""
+    limit, with ``lexicon`` and the profile's own pronunciations), with the profile's sentence and
+    paragraph pauses between them."""
     cls = engine_class(profile.engine, profile.where("engine"))
-    pieces = speech_pieces(text, profile, cls.max_chars)
+    pieces = speech_pieces(text, profile, cls.max_chars, pronounce=for_profile(cls, profile, lexicon))
     if not pieces:
         raise UsageError("nothing to say: the text has no words", "give the text to speak, or '-' for stdin")
     engine = load_engine(profile, device)

@@ -5,13 +5,13 @@ Nothing is spoken and nothing is written: the engine's class is imported, its mo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from voxcli.book import WORDS_PER_MINUTE
 from voxcli.convert.cache import AudioCache
-from voxcli.convert.pipeline import STATE_DIR, ConvertRequest, plan, worker_count
+from voxcli.convert.pipeline import STATE_DIR, ConvertRequest, plan, pronouncer, worker_count
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,8 @@ class ChapterEstimate:
     cached_sentences: int  # already in the audio cache: nothing to speak
     audio_seconds: float  # estimated length of the audio, to 0.1 s
     work_seconds: float  # estimated time to speak what the cache lacks, to 0.1 s
+    # Per segment: the book's text, what the engine is given (text, or phonemes), and whether cached.
+    segments: list[dict[str, Any]] = field(default_factory=list)
 
     def as_record(self) -> dict[str, Any]:
         """The chapter as ``convert --dry-run --json`` prints it."""
@@ -36,6 +38,7 @@ class ChapterEstimate:
             "cached_sentences": self.cached_sentences,
             "estimated_audio_seconds": self.audio_seconds,
             "estimated_work_seconds": self.work_seconds,
+            "segments": self.segments,
         }
 
 
@@ -46,6 +49,7 @@ class Estimate:
     engine: str
     jobs: int  # worker processes the conversion would use
     chapters: list[ChapterEstimate]
+    warnings: list[str] = field(default_factory=list)  # pronunciations the engine cannot use
 
     @property
     def audio_seconds(self) -> float:
@@ -63,6 +67,7 @@ class Estimate:
             "engine": self.engine,
             "jobs": self.jobs,
             "chapters": [c.as_record() for c in self.chapters],
+            "warnings": self.warnings,
         }
 
 
@@ -87,8 +92,17 @@ def estimate(request: ConvertRequest) -> Estimate:
                 cached_sentences=len(chapter.segments) - len(todo),
                 audio_seconds=round(words / WORDS_PER_MINUTE * 60 / request.profile.speed, 1),
                 work_seconds=round(sum(len(s.speech) for s in todo) / throughput, 1),
+                segments=[
+                    {"kind": s.kind, "text": s.text, "speech": s.speech, "cached": cache.has(s.key)}
+                    for s in chapter.segments
+                ],
             )
         )
     return Estimate(
-        outdir=request.outdir, voice=request.profile.name, engine=cls.name, jobs=jobs, chapters=chapters
+        outdir=request.outdir,
+        voice=request.profile.name,
+        engine=cls.name,
+        jobs=jobs,
+        chapters=chapters,
+        warnings=pronouncer(request, cls).warnings(),
     )

@@ -36,6 +36,8 @@ from voxcli.engines import engine_class, ensure_usable, load_engine, registry
 from voxcli.engines.base import Engine, VoiceProfile
 from voxcli.errors import Interrupted, VoxError
 from voxcli.fsutil import remove_stale_temps, write_error
+from voxcli.lexicon.model import Lexicon
+from voxcli.lexicon.pronounce import Pronouncer, book_lexicon
 
 STATE_DIR = ".voxcli"  # inside the output folder: the audio cache
 
@@ -54,6 +56,8 @@ class ConvertRequest:
     device: str = "auto"
     audiobook: AudiobookSettings | None = None  # also write an M4B of the chapters
     verify: VerifySettings | None = None  # listen to each chapter and re-speak what it does not say
+    lexicon: Lexicon = field(default_factory=Lexicon)  # the user's pronunciations (files, --lexicon)
+    book_lexicon: bool = True  # honour the book's own PLS lexicons and SSML pronunciations
 
 
 @dataclass
@@ -117,6 +121,21 @@ class Reporter:
         return AudiobookProgress()
 
 
+def engine_class_of(request: ConvertRequest) -> type[Engine]:
+    """The engine class of the request's profile (imported, not loaded)."""
+    return engine_class(request.profile.engine, request.profile.where("engine"))
+
+
+def pronouncer(request: ConvertRequest, cls: type[Engine]) -> Pronouncer:
+    """The pronunciations of the request for its engine: the book's (unless turned off) below the
+    user's files, below the profile's own table."""
+    user = request.lexicon
+    if request.profile.lexicon is not None:
+        user = user.merged(request.profile.lexicon)
+    book = book_lexicon(request.book) if request.book_lexicon else Lexicon()
+    return Pronouncer(cls, request.profile, book=book, user=user, use_marks=request.book_lexicon)
+
+
 def plan(request: ConvertRequest, remember: bool = False) -> tuple[type[Engine], list[ChapterPlan]]:
     """The chapter plans (cheap: the engine's module is imported, its model is not loaded).
 
@@ -136,6 +155,7 @@ def plan(request: ConvertRequest, remember: bool = False) -> tuple[type[Engine],
         normalize=normalize,
         titles=request.titles,
         memo=memo,
+        pronounce=pronouncer(request, cls),
     )
     return cls, plans
 

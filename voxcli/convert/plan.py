@@ -21,7 +21,15 @@ from voxcli.convert.cache import cache_key
 from voxcli.engines.base import VoiceProfile
 from voxcli.errors import UsageError
 from voxcli.fsutil import atomic_write_bytes, make_dirs
-from voxcli.text.pieces import Normalizer, Piece, Splitter, paragraph_pieces, pronounceable, sentence_pieces
+from voxcli.text.pieces import (
+    Normalizer,
+    Piece,
+    Pronounce,
+    Splitter,
+    paragraph_pieces,
+    pronounceable,
+    sentence_pieces,
+)
 from voxcli.text.segment import paragraphs, sentences
 
 Kind = Literal["title", "text"]
@@ -153,8 +161,10 @@ def plan_chapter(
     normalize: Normalizer,
     titles: bool = True,
     split: Splitter = sentences,
+    pronounce: Pronounce | None = None,
 ) -> ChapterPlan:
-    """Every segment of one chapter, in order, each within ``max_chars`` once normalised."""
+    """Every segment of one chapter, in order, each within ``max_chars`` once normalised (and with
+    the pronunciations of ``pronounce`` and the chapter's marks applied)."""
     segments: list[Segment] = []
 
     def add(pieces: list[Piece], kind: Kind = "text") -> None:
@@ -162,7 +172,7 @@ def plan_chapter(
             Segment(p.shown, p.speech, p.pause, cache_key(p.speech, identity), kind) for p in pieces
         )
 
-    blocks = list(chapter.paragraphs)
+    blocks = list(enumerate(chapter.paragraphs))
     if titles and chapter.title.strip():
         # The heading is usually the chapter's first paragraph: speak it once, as the title.
         if _title_is_first_paragraph(chapter):
@@ -170,10 +180,26 @@ def plan_chapter(
             title = " ".join(chapter.paragraphs[0].split())
         else:
             title = " ".join(chapter.title.split())
-        add(sentence_pieces(title, profile.title_pause, max_chars, profile.lang, normalize), "title")
-    for block in blocks:
-        for paragraph in paragraphs(block):
-            add(paragraph_pieces(paragraph, profile, max_chars, normalize=normalize, split=split))
+        pieces = sentence_pieces(
+            title, profile.title_pause, max_chars, profile.lang, normalize, pronounce=pronounce
+        )
+        add(pieces, "title")
+    for position, block in blocks:
+        found = paragraphs(block)
+        # The book's marks are offsets into the paragraph as read, which is one line already.
+        marks = chapter.marks_of(position) if found == [block] else ()
+        for paragraph in found:
+            add(
+                paragraph_pieces(
+                    paragraph,
+                    profile,
+                    max_chars,
+                    normalize=normalize,
+                    split=split,
+                    marks=marks,
+                    pronounce=pronounce,
+                )
+            )
     # Text with nothing to pronounce ("* * *") gives no segment; its pause stays with the one before.
     spoken = [s for s in segments if pronounceable(s.speech)]
     return ChapterPlan(
@@ -195,6 +221,7 @@ def plan_book(
     normalize: Normalizer,
     titles: bool = True,
     memo: SentenceMemo | None = None,
+    pronounce: Pronounce | None = None,
 ) -> list[ChapterPlan]:
     width = max(2, len(str(len(book.chapters))))
     by_index = {chapter.index: chapter for chapter in book.chapters}
@@ -210,6 +237,7 @@ def plan_book(
             normalize=normalize,
             titles=titles,
             split=memo.split,
+            pronounce=pronounce,
         )
         for n in numbers
     ]

@@ -33,6 +33,7 @@ from voxcli.config import NAME_PATTERN, VoicesFile, load_voices, resolve_voice
 from voxcli.engines import engine_class
 from voxcli.engines.base import Problem, Spoken, VoiceProfile, looks_like_path
 from voxcli.errors import VoxError
+from voxcli.lexicon.pronounce import for_profile
 from voxcli.server.queue import Busy, Job, SpeechQueue
 from voxcli.server.streaming import MEDIA_TYPES, Streamer, can_stream, whole
 from voxcli.text.pieces import Piece, speech_pieces
@@ -285,7 +286,8 @@ def _text(text: str, field_name: str, limit: int) -> str:
 
 
 def _pieces(profile: VoiceProfile, text: str) -> list[Piece]:
-    pieces = speech_pieces(text, profile, engine_class(profile.engine).max_chars)
+    cls = engine_class(profile.engine)
+    pieces = speech_pieces(text, profile, cls.max_chars, pronounce=for_profile(cls, profile))
     if not pieces:
         raise ApiError(400, "the text has no words to say", "input")
     return pieces

@@ -7,9 +7,11 @@ fifty-one, said Doctor Watson" whichever way it came in, with the profile's paus
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
+from voxcli.book import Mark
 from voxcli.engines.base import VoiceProfile
 from voxcli.text.segment import fit, paragraphs, sentences
 
@@ -17,6 +19,12 @@ CLAUSE_PAUSE = 0.15  # seconds between the pieces of a sentence too long for the
 
 Normalizer = Callable[[str, str], str]  # (text, lang) -> words an engine reads correctly
 Splitter = Callable[[str, str], list[str]]  # (paragraph, lang) -> sentences
+
+
+class Pronounce(Protocol):
+    """Pronunciations for one engine (``voxcli.lexicon.pronounce.Pronouncer``)."""
+
+    def speech(self, text: str, lang: str, normalize: Normalizer, marks: Sequence[Mark] = ()) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -35,10 +43,31 @@ def default_normalizer() -> Normalizer:
     return normalize
 
 
-def sentence_pieces(text: str, pause: float, max_chars: int, lang: str, normalize: Normalizer) -> list[Piece]:
+def sentence_pieces(
+    text: str,
+    pause: float,
+    max_chars: int,
+    lang: str,
+    normalize: Normalizer,
+    *,
+    marks: Sequence[Mark] = (),
+    pronounce: Pronounce | None = None,
+) -> list[Piece]:
     """One sentence as pieces whose spoken form fits ``max_chars``; ``pause`` after the last, a short
-    clause pause between the others."""
-    fitted = fit_spoken(text, max_chars, lambda t: normalize(t, lang))
+    clause pause between the others. ``pronounce`` applies the lexicon; ``marks`` (offsets into
+    ``text``) are the book's own pronunciations."""
+
+    def spoken(piece: str, offset: int) -> str:
+        if pronounce is None:
+            return normalize(piece, lang)
+        inside = [
+            Mark(m.start - offset, m.end - offset, m.ipa)
+            for m in marks
+            if offset <= m.start and m.end <= offset + len(piece)
+        ]
+        return pronounce.speech(piece, lang, normalize, inside)
+
+    fitted = fit_spoken(text, max_chars, spoken)
     return [
         Piece(shown, spoken, pause if position == len(fitted) - 1 else min(CLAUSE_PAUSE, pause))
         for position, (shown, spoken) in enumerate(fitted)
@@ -52,14 +81,30 @@ def paragraph_pieces(
     *,
     normalize: Normalizer,
     split: Splitter = sentences,
+    marks: Sequence[Mark] = (),
+    pronounce: Pronounce | None = None,
 ) -> list[Piece]:
-    """One paragraph's pieces: the sentence pause after each sentence, the paragraph pause after the last."""
+    """One paragraph's pieces: the sentence pause after each sentence, the paragraph pause after the last.
+
+    ``marks`` are the book's pronunciations inside ``paragraph`` (offsets into it)."""
     found = split(paragraph, profile.lang)
     pieces: list[Piece] = []
+    cursor = 0
     for position, sentence in enumerate(found):
         last = position == len(found) - 1
         pause = profile.paragraph_pause if last else profile.sentence_pause
-        pieces += sentence_pieces(sentence, pause, max_chars, profile.lang, normalize)
+        start = paragraph.find(sentence, cursor) if marks else -1
+        inside: list[Mark] = []
+        if start >= 0:
+            cursor = start + len(sentence)
+            inside = [
+                Mark(m.start - start, m.end - start, m.ipa)
+                for m in marks
+                if start <= m.start and m.end <= cursor
+            ]
+        pieces += sentence_pieces(
+            sentence, pause, max_chars, profile.lang, normalize, marks=inside, pronounce=pronounce
+        )
     return pieces
 
 
@@ -70,6 +115,7 @@ def speech_pieces(
     *,
     normalize: Normalizer | None = None,
     split: Splitter = sentences,
+    pronounce: Pronounce | None = None,
 ) -> list[Piece]:
     """``text`` (paragraphs separated by blank lines) as pieces, in order, none after the last.
 
@@ -78,7 +124,10 @@ def speech_pieces(
     normalize = normalize or default_normalizer()
     pieces: list[Piece] = []
     for paragraph in paragraphs(text):
-        for piece in paragraph_pieces(paragraph, profile, max_chars, normalize=normalize, split=split):
+        found = paragraph_pieces(
+            paragraph, profile, max_chars, normalize=normalize, split=split, pronounce=pronounce
+        )
+        for piece in found:
             if pronounceable(piece.speech):
                 pieces.append(piece)
     if pieces:
@@ -91,20 +140,32 @@ def pronounceable(speech: str) -> bool:
     return any(ch.isalnum() for ch in speech)
 
 
-def fit_spoken(text: str, max_chars: int, normalize: Callable[[str], str]) -> list[tuple[str, str]]:
+def fit_spoken(text: str, max_chars: int, normalize: Callable[[str, int], str]) -> list[tuple[str, str]]:
     """(shown, spoken) pieces of a sentence whose spoken form fits ``max_chars``.
 
-    Normalising makes text longer ("1851" -> "eighteen fifty-one"), so the book text is cut, and
-    cut again smaller, until every normalised piece fits.
+    ``normalize(piece, offset)`` is given each piece with its offset in ``text``. Normalising makes
+    text longer ("1851" -> "eighteen fifty-one"), so the book text is cut, and cut again smaller,
+    until every normalised piece fits.
     """
-    spoken = normalize(text)
+    spoken = normalize(text, 0)
     if len(spoken) <= max_chars:
         return [(text, spoken)]
     limit = max_chars
     while limit > 8:
         limit = max(8, limit * 2 // 3)
-        pieces = [(piece, normalize(piece)) for piece in fit(text, limit)]
+        pieces = _spoken_pieces(text, fit(text, limit), normalize)
         if all(len(s) <= max_chars for _, s in pieces):
             return pieces
     # Never reached by real text; if it is, a piece a little over the limit beats a lost word.
-    return [(piece, normalize(piece)) for piece in fit(text, 8)]
+    return _spoken_pieces(text, fit(text, 8), normalize)
+
+
+def _spoken_pieces(text: str, cut: list[str], normalize: Callable[[str, int], str]) -> list[tuple[str, str]]:
+    pieces: list[tuple[str, str]] = []
+    cursor = 0
+    for piece in cut:
+        found = text.find(piece, cursor)
+        offset = found if found >= 0 else cursor
+        cursor = offset + len(piece)
+        pieces.append((piece, normalize(piece, offset)))
+    return pieces

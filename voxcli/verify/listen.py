@@ -17,6 +17,7 @@ from voxcli.arrays import Float32
 from voxcli.asr.base import Recognizer
 from voxcli.asr.words import words
 from voxcli.engines.base import WordTiming
+from voxcli.text.markup import parts
 from voxcli.verify.score import Comparison, SentenceCheck, compare, judge
 
 FRAME = 0.02  # seconds per frame when looking for silence
@@ -34,9 +35,17 @@ class Sentence:
 
 
 def expected_words(speech: str, recognizer: Recognizer) -> tuple[list[str], list[str]]:
-    """(words the recogniser can check, words it cannot hear) of ``speech``."""
-    found = words(speech)
-    return [w for w in found if recognizer.known(w)], [w for w in found if not recognizer.known(w)]
+    """(words the recogniser can check, words it cannot hear) of ``speech``.
+
+    Words said with the lexicon's or the book's phonemes are not checked: the recogniser would
+    expect its own pronunciation of them, not the one asked for.
+    """
+    checked: list[str] = []
+    unchecked: list[str] = []
+    for part in parts(speech):
+        for word in words(part.text):
+            (checked if part.phonemes is None and recognizer.known(word) else unchecked).append(word)
+    return checked, unchecked
 
 
 def _voiced(samples: Float32, rate: int) -> Float32:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, replace
 
 import jiwer
 
+from voxcli.text.markup import plain
+
 WER_FLOOR = 0.35  # a sentence is never flagged for its words below this word error rate
 WER_OVER_TYPICAL = 0.25  # ... nor below the chapter's median rate plus this
 MIN_ERRORS = 2  # one misheard word is the recogniser's noise, not a fault (unless it was all there was)
@@ -89,7 +91,7 @@ class SentenceCheck:
     @property
     def pace(self) -> float:
         """Seconds per character of the spoken text."""
-        return self.seconds / max(len(self.speech), 1)
+        return self.seconds / max(len(plain(self.speech)), 1)
 
     def as_record(self) -> dict[str, object]:
         c = self.comparison
@@ -130,7 +132,7 @@ def judge(checks: Sequence[SentenceCheck], use_pace: bool = True) -> list[Senten
             reasons.append(f"{c.wer:.0%} of the words differ ({counts})")
         elif c.missing_run >= MISSING_RUN:
             reasons.append(f"{c.missing_run} words in a row were not heard")
-        if typical_pace is not None and len(check.speech) >= PACE_MIN_CHARS:
+        if typical_pace is not None and len(plain(check.speech)) >= PACE_MIN_CHARS:
             ratio = check.pace / typical_pace
             if ratio < PACE_LOW:
                 reasons.append(f"too short: {ratio:.0%} of the chapter's usual length for its text")
