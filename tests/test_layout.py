@@ -12,6 +12,14 @@ PACKAGE = Path(__file__).resolve().parents[1] / "voxcli"
 FORBIDDEN = {
     "verify": ("voxcli.cli", "voxcli.server", "voxcli.convert"),
     "asr": ("voxcli.cli", "voxcli.server", "voxcli.convert", "voxcli.verify"),
+    "lexicon": (
+        "voxcli.cli",
+        "voxcli.server",
+        "voxcli.convert",
+        "voxcli.verify",
+        "voxcli.asr",
+        "voxcli.ingest",
+    ),
     "text": ("voxcli.cli", "voxcli.server", "voxcli.convert", "voxcli.verify", "voxcli.asr"),
     "audio": ("voxcli.cli", "voxcli.server", "voxcli.convert", "voxcli.verify", "voxcli.asr"),
     "engines": ("voxcli.cli", "voxcli.server", "voxcli.convert", "voxcli.verify", "voxcli.asr"),

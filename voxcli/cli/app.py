@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -19,6 +19,11 @@ from voxcli.cli.check import check_command
 from voxcli.cli.common import (
     Device,
     DeviceOption,
+    IgnoreBookLexiconOption,
+    LexiconOption,
+    MathMode,
+    MathOption,
+    SkipNotesOption,
     SpeedOption,
     VoiceOption,
     VoicesOption,
@@ -26,9 +31,13 @@ from voxcli.cli.common import (
     read_text_argument,
 )
 from voxcli.cli.convert import convert_command
+from voxcli.cli.lexicon import lexicon_app
 from voxcli.cli.serve import serve_command
 from voxcli.cli.voices import voices_app
 from voxcli.errors import UsageError
+
+if TYPE_CHECKING:
+    from voxcli.book import Book
 
 app = typer.Typer(
     name="voxcli",
@@ -76,6 +85,20 @@ def chapters_command(
     include_code: Annotated[
         bool, typer.Option("--include-code", help="Markdown: read code blocks too.")
     ] = False,
+    speech: Annotated[
+        bool,
+        typer.Option(
+            "--speech",
+            help="With --json: each sentence as the voice's engine will get it (text or phonemes), "
+            "after the normaliser and the pronunciations.",
+        ),
+    ] = False,
+    voice: VoiceOption = None,
+    voices_file: VoicesOption = None,
+    lexicon: LexiconOption = None,
+    ignore_book_lexicon: IgnoreBookLexiconOption = False,
+    math: MathOption = MathMode.speak,
+    skip_notes: SkipNotesOption = False,
 ) -> None:
     """List the chapters voxcli would read aloud, with words, characters and estimated minutes."""
     from voxcli.cli.report import book_json, chapters_table
@@ -84,13 +107,46 @@ def chapters_command(
     with handled():
         if full and not as_json:
             raise UsageError("--full only applies to --json output", "add --json")
-        result = read_book(book, ReadOptions(include_nonlinear, split_level, include_code))
+        if speech and not as_json:
+            raise UsageError("--speech only applies to --json output", "add --json")
+        options = ReadOptions(include_nonlinear, split_level, include_code, math.value, skip_notes)
+        result = read_book(book, options)
         for warning in result.warnings:
             console.warn(warning)
         if as_json:
-            console.emit_json(book_json(result, full))
+            said = _speech(book, result, voice, voices_file, lexicon, ignore_book_lexicon) if speech else None
+            console.emit_json(book_json(result, full, said))
         else:
             console.show(chapters_table(result))
+
+
+def _speech(
+    source: str, book: Book, voice: str | None, voices_file: str | None, lexicon: str | None, ignore: bool
+) -> dict[int, list[dict[str, Any]]]:
+    """Every chapter's segments as the voice's engine gets them (``chapters --json --speech``)."""
+    from voxcli.config import load_voices, resolve_voice
+    from voxcli.convert.pipeline import ConvertRequest, plan, pronouncer
+    from voxcli.lexicon.model import user_lexicons
+
+    profile = resolve_voice(voice, load_voices(voices_file))
+    request = ConvertRequest(
+        book=book,
+        source=source,
+        profile=profile,
+        outdir=Path(source).with_suffix(""),
+        chapters=[c.index for c in book.chapters],
+        lexicon=user_lexicons(source, lexicon),
+        book_lexicon=not ignore,
+    )
+    cls, plans = plan(request)
+    for warning in pronouncer(request, cls).warnings():
+        console.warn(warning)
+    return {
+        p.index: [
+            {"kind": s.kind, "text": s.text, "speech": s.speech, "engine": cls.name} for s in p.segments
+        ]
+        for p in plans
+    }
 
 
 @app.command("say")
@@ -120,11 +176,13 @@ def say_command(
             help="Speak through a running 'voxcli serve' (default: $VOXCLI_SERVER): no model to load.",
         ),
     ] = None,
+    lexicon: LexiconOption = None,
 ) -> None:
     """Speak a sentence or two: play it, or write it to a WAV or MP3 file."""
     from voxcli.audio.encode import encode, format_of
     from voxcli.config import load_voices, resolve_voice
     from voxcli.fsutil import atomic_write_bytes
+    from voxcli.lexicon.model import user_lexicons
     from voxcli.speak import say
 
     with handled():
@@ -146,7 +204,7 @@ def say_command(
             profile = resolve_voice(voice, load_voices(voices_file))
             if speed is not None:
                 profile = replace(profile, speed=speed)
-            speech = say(words, profile, device.value)
+            speech = say(words, profile, device.value, user_lexicons("-", lexicon))
             data = encode(speech.samples, speech.sample_rate, fmt)
             summary = f"{speech.duration:.1f} s, voice {profile.name} ({profile.engine})"
         if output == "-":
@@ -245,6 +303,7 @@ app.command("convert")(convert_command)
 app.command("check")(check_command)
 app.command("serve")(serve_command)
 app.add_typer(voices_app, name="voices")
+app.add_typer(lexicon_app, name="lexicon")
 
 
 def main() -> None:

@@ -42,6 +42,47 @@ VoicesOption = Annotated[
 ]
 
 
+LexiconOption = Annotated[
+    str | None,
+    typer.Option(
+        "--lexicon",
+        metavar="FILE",
+        show_default=False,
+        help="A lexicon.toml of pronunciations for this book (default: BOOK.lexicon.toml beside the book); "
+        "it goes on top of the user's lexicon.toml and below the voice profile's.",
+    ),
+]
+IgnoreBookLexiconOption = Annotated[
+    bool,
+    typer.Option(
+        "--ignore-book-lexicon",
+        help="Do not use the book's own pronunciations (EPUB 3 PLS lexicons, SSML ph attributes).",
+    ),
+]
+
+
+class MathMode(str, Enum):
+    speak = "speak"
+    skip = "skip"
+
+
+MathOption = Annotated[
+    MathMode,
+    typer.Option(
+        "--math",
+        case_sensitive=False,
+        help="MathML: speak it (its alttext, else the formula in words), or skip it (counted in warnings).",
+    ),
+]
+SkipNotesOption = Annotated[
+    bool,
+    typer.Option(
+        "--skip-notes",
+        help='Leave out chapters of notes (sections the table of contents lists, "kind": "notes").',
+    ),
+]
+
+
 class Device(str, Enum):
     auto = "auto"
     cpu = "cpu"

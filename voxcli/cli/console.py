@@ -87,3 +87,9 @@ def emit_json(data: Any) -> None:
     """Machine-readable output on stdout."""
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
     sys.stdout.flush()
+
+
+def out(text: str) -> None:
+    """A document on stdout exactly as given (a TOML file to redirect): no markup, no wrapping."""
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    sys.stdout.flush()

@@ -13,7 +13,19 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from voxcli.cli import console
-from voxcli.cli.common import Device, DeviceOption, SpeedOption, VoiceOption, VoicesOption, handled
+from voxcli.cli.common import (
+    Device,
+    DeviceOption,
+    IgnoreBookLexiconOption,
+    LexiconOption,
+    MathMode,
+    MathOption,
+    SkipNotesOption,
+    SpeedOption,
+    VoiceOption,
+    VoicesOption,
+    handled,
+)
 from voxcli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -136,6 +148,10 @@ def convert_command(
         ),
     ] = "pocketsphinx",
     as_json: Annotated[bool, typer.Option("--json", help="Print only a JSON summary, on stdout.")] = False,
+    lexicon: LexiconOption = None,
+    ignore_book_lexicon: IgnoreBookLexiconOption = False,
+    math: MathOption = MathMode.speak,
+    skip_notes: SkipNotesOption = False,
     voices_file: VoicesOption = None,
     device: DeviceOption = Device.auto,
 ) -> None:
@@ -146,7 +162,8 @@ def convert_command(
     from voxcli.convert.pipeline import ConvertRequest
     from voxcli.convert.plan import parse_chapters
     from voxcli.convert.retake import VerifySettings
-    from voxcli.ingest import read_book
+    from voxcli.ingest import ReadOptions, read_book
+    from voxcli.lexicon.model import user_lexicons
 
     with handled():
         if book == "-" and outdir is None:
@@ -163,10 +180,11 @@ def convert_command(
         profile = resolve_voice(voice, load_voices(voices_file))
         if speed is not None:
             profile = replace(profile, speed=speed)
-        result = read_book(book)
+        result = read_book(book, ReadOptions(math=math.value, skip_notes=skip_notes))
         if not as_json:
             for warning in result.warnings:
                 console.warn(warning)
+        pronunciations = user_lexicons(book, lexicon)
         request = ConvertRequest(
             book=result,
             source=book,
@@ -180,7 +198,14 @@ def convert_command(
             device=device.value,
             audiobook=audiobook,
             verify=VerifySettings(asr, verify_tries) if verify else None,
+            lexicon=pronunciations,
+            book_lexicon=not ignore_book_lexicon,
         )
+        if not as_json:
+            from voxcli.convert.pipeline import engine_class_of, pronouncer
+
+            for warning in pronouncer(request, engine_class_of(request)).warnings():
+                console.warn(warning)
         if dry_run:
             _dry_run(request, as_json)
         else:

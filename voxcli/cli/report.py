@@ -10,24 +10,33 @@ from rich.text import Text
 from voxcli.book import Book
 
 
-def book_json(book: Book, full: bool = False) -> dict[str, Any]:
-    """The ``chapters --json`` document; ``full`` adds each chapter's text."""
+def book_json(
+    book: Book, full: bool = False, speech: dict[int, list[dict[str, Any]]] | None = None
+) -> dict[str, Any]:
+    """The ``chapters --json`` document; ``full`` adds each chapter's text, ``speech`` its segments
+    (chapter index -> what the engine is given, sentence by sentence)."""
     chapters: list[dict[str, Any]] = []
     for chapter in book.chapters:
         entry: dict[str, Any] = {
             "index": chapter.index,
             "title": chapter.title,
+            "kind": chapter.kind,
             "words": chapter.words,
             "chars": chapter.chars,
         }
         if full:
             entry["text"] = chapter.text
+        if speech is not None:
+            entry["segments"] = speech.get(chapter.index, [])
         chapters.append(entry)
     return {
         "title": book.title,
         "author": book.author,
         "language": book.language,
         "chapters": chapters,
+        "pronunciations": len(book.lexicon),  # lexemes in the book's own PLS lexicons
+        "marks": sum(len(m) for c in book.chapters for m in c.marks),  # SSML pronunciations in the text
+        "math": dict(book.math),
         "warnings": list(book.warnings),
     }
 
@@ -49,7 +58,7 @@ def chapters_table(book: Book) -> Table:
     for chapter in book.chapters:
         table.add_row(
             str(chapter.index),
-            Text(chapter.title),
+            Text(chapter.title + (" (notes)" if chapter.kind == "notes" else "")),
             f"{chapter.words:,}",
             f"{chapter.chars:,}",
             f"{chapter.minutes:.1f}",
