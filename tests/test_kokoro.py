@@ -254,3 +254,23 @@ def test_phonemes_are_made_ahead_of_the_model(tiny_weights: Path) -> None:
         (chunk,) = list(engine.synthesize(text))
         assert len(chunk.samples) > 0
     assert engine._ahead == {}
+
+
+def test_phoneme_spans_reach_the_model(tiny_weights: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lexicon's phonemes go to the model as given; the rest of the sentence through the G2P."""
+    engine = load_engine(profile(tiny_weights), "cpu")
+    seen: list[str] = []
+    model = engine._model
+    original = type(model).forward
+
+    def recording(self, phonemes, ref_s, speed=1, return_output=False):
+        seen.append(phonemes)
+        return original(self, phonemes, ref_s, speed, return_output)
+
+    monkeypatch.setattr(type(model), "forward", recording)
+    plain = engine.phonemes("Queequeg smiled.")
+    given = engine.phonemes("[Queequeg](/kwˈeɪkweɪɡ/) smiled.")
+    assert given.startswith("kwˈeɪkweɪɡ ") and given.endswith(plain.split(" ", 1)[1])
+    (chunk,) = list(engine.synthesize("[Queequeg](/kwˈeɪkweɪɡ/) smiled."))
+    assert "kwˈeɪkweɪɡ" in "".join(seen)
+    assert chunk.words is not None and [w.word for w in chunk.words] == ["Queequeg", "smiled."]

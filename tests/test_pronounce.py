@@ -212,10 +212,10 @@ def test_xtts_gets_a_respelling(georgia: Book, tmp_path: Path, monkeypatch: pyte
     segments = [s for p in plans for s in p.segments]
     assert not any("](/" in s.speech for s in segments)  # no phonemes for an engine that takes none
     segment = next(s for s in segments if "Milledgeville" in s.text)
-    respelt = ipa_to_respelling("ˈmɪlɪdʒˌvɪl")
-    assert respelt and respelt in segment.speech and "Milledgeville" not in segment.speech
+    respelt = (ipa_to_respelling("ˈmɪlɪdʒˌvɪl") or "?").lower()  # stress capitals lowered for the engine
+    assert respelt in segment.speech.lower() and "Milledgeville" not in segment.speech
     degrees = next(s for s in segments if "30°" in s.text)
-    assert ipa_to_respelling("ˈθɜrti dɪˈgriz") in degrees.speech  # the SSML ph, respelled
+    assert (ipa_to_respelling("ˈθɜrti dɪˈgriz") or "?").lower() in degrees.speech.lower()  # the SSML ph
     from tests.xtts_tiny import TINY_SPEAKER
 
     engine = load_engine(
@@ -231,9 +231,9 @@ def test_xtts_gets_a_respelling(georgia: Book, tmp_path: Path, monkeypatch: pyte
         return real(text, *args, **kwargs)
 
     monkeypatch.setattr(model, "inference", spy)
-    start = segment.speech.index(respelt)
+    start = segment.speech.lower().index(respelt)
     speak(engine, segment.speech[max(0, start - 20) : start + 40])
-    assert handed and respelt in " ".join(handed)
+    assert handed and respelt in " ".join(handed).lower()
 
 
 def test_ignore_book_lexicon_and_user_entries_win(georgia: Book) -> None:

@@ -143,7 +143,7 @@ class Pronouncer:
             elif form.phonemes is not None:
                 out.append(span(shown, form.phonemes))
             else:
-                out.append(form.say or shown)
+                out.append(readable(form.say or shown, shown))
             position = item.end
         out.append(_normalized_gap(text[position:], lang, normalize))
         return " ".join("".join(out).split())
@@ -238,6 +238,17 @@ class Pronouncer:
                 listed = " ".join(missing)
                 return None, f"engine '{name}' cannot say {listed} (not in its voice's phoneme set)"
         return ready, None
+
+
+def readable(say: str, shown: str) -> str:
+    """A respelling as an engine should read it: capitals that mark stress ("Her-MY-oh-nee") are
+    lowered, since text front ends spell short capital words out letter by letter ("M Y"); the word
+    keeps the book's initial capital."""
+    syllables = re.split(r"[-\s]+", say)
+    if not any(len(s) >= 2 and s.isupper() for s in syllables):
+        return say
+    lowered = say.lower()
+    return lowered[:1].upper() + lowered[1:] if shown[:1].isupper() else lowered
 
 
 def for_profile(
