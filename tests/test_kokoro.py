@@ -274,3 +274,28 @@ def test_phoneme_spans_reach_the_model(tiny_weights: Path, monkeypatch: pytest.M
     (chunk,) = list(engine.synthesize("[Queequeg](/kwˈeɪkweɪɡ/) smiled."))
     assert "kwˈeɪkweɪɡ" in "".join(seen)
     assert chunk.words is not None and [w.word for w in chunk.words] == ["Queequeg", "smiled."]
+
+
+def test_lexicon_ipa_is_given_in_misakis_symbols(tiny_weights: Path) -> None:
+    """Kokoro's English voices learnt misaki's phonemes: an entry's IPA is converted the way misaki
+    converts eSpeak-NG's (its own table is the oracle)."""
+    from misaki.espeak import EspeakFallback
+
+    from voxcli.lexicon.model import parse_lexicon
+    from voxcli.lexicon.pronounce import model_ipa
+    from voxcli.lexicon.pronounce import for_profile
+    from voxcli.text.markup import parts
+
+    prof = profile(tiny_weights)
+    cls = type(load_engine(prof, "cpu"))
+    lexicon = parse_lexicon({"Queequeg": {"ipa": "ˈkweɪkweɪɡ"}, "Cherokee": {"ipa": "ˈtʃɛrəˌki"}}, "t")
+    pronounce = for_profile(cls, prof, lexicon)
+    assert pronounce is not None
+    speech = pronounce.speech("Queequeg met a Cherokee.", "en-us", lambda text, lang: text)
+    said = {p.text: p.phonemes for p in parts(speech) if p.phonemes is not None}
+    for word, ipa in (("Queequeg", "ˈkweɪkweɪɡ"), ("Cherokee", "ˈtʃɛrəˌki")):
+        expected = model_ipa(ipa, None, "en-us")
+        for old, new in EspeakFallback.E2M:
+            expected = expected.replace(old.replace("^", ""), new)
+        expected = expected.replace("oʊ", "O").replace("ː", "")
+        assert said[word] == expected

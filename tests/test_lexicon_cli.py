@@ -150,6 +150,42 @@ def test_an_entry_no_engine_form_fits_is_one_warning(runner: CliRunner, isolated
     assert "[Tashtego](/" in speech and "Queequeg" in speech and "[Queequeg]" not in speech
     espeak = json.loads(runner.invoke(app, [*args, "-v", "espeak:en-us"]).stdout)
     assert espeak["warnings"] == []
+    # IPA with a sound the voice has no symbol for (an implosive) is a warning, and the word is read as written.
+    (isolated / "book.lexicon.toml").write_text('Daggoo = { ipa = "ᶑaɡuː" }\n', encoding="utf-8")
+    clicked = json.loads(runner.invoke(app, [*args, "-v", "piper:en_US-joe-medium"]).stdout)
+    assert len(clicked["warnings"]) == 1 and "Daggoo" in clicked["warnings"][0]
+    assert "cannot say ᶑ" in clicked["warnings"][0]
+    assert "Daggoo sang." in [s["speech"] for s in clicked["chapters"][0]["segments"]]
     said = [s["speech"] for s in espeak["chapters"][0]["segments"] if s["kind"] == "text"]
     assert "[Queequeg](/kw'i:kwEg/)" in said[0]
     assert "[Daggoo](/" in said[1]  # phonemes beat the respelling
+
+
+def test_a_profiles_lexicon_reaches_say_the_server_and_convert(runner: CliRunner, isolated: Path) -> None:
+    from voxcli.config import load_voices
+    from voxcli.server.app import _pieces
+
+    voices = isolated / "voices.toml"
+    voices.write_text(
+        'default = "reader"\n[voices.reader]\nengine = "espeak"\nvoice = "en-us"\n'
+        '[voices.reader.lexicon]\nQueequeg = { say = "Kwee-kweg" }\nTashtego = { ipa = "tæʃˈtiːɡoʊ" }\n',
+        encoding="utf-8",
+    )
+    profile = load_voices(str(voices)).profiles["reader"]
+    (piece,) = _pieces(profile, "Queequeg met Tashtego.")
+    assert piece.speech.startswith("Kwee-kweg met [Tashtego](/") and piece.shown == "Queequeg met Tashtego."
+    book = isolated / "b.txt"
+    book.write_text("Queequeg met Tashtego.\n", encoding="utf-8")
+    (isolated / "b.lexicon.toml").write_text('Queequeg = { say = "Kway-kwayg" }\n', encoding="utf-8")
+    dry = runner.invoke(app, ["convert", str(book), "--voices", str(voices), "--dry-run", "--json"])
+    speech = [s["speech"] for s in json.loads(dry.stdout)["chapters"][0]["segments"] if s["kind"] == "text"]
+    assert speech[0].startswith("Kwee-kweg met [Tashtego](/")  # the profile's table is on top of the book's
+
+
+def test_phonemes_for_an_unknown_engine_are_refused() -> None:
+    from voxcli.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        parse_lexicon({"Queequeg": {"phonemes": {"espek": "kw'i:kwEg"}}}, "lexicon.toml")
+    assert caught.value.message == "lexicon.toml: Queequeg.phonemes.espek: unknown engine 'espek'"
+    assert "espeak" in (caught.value.fix or "")

@@ -230,7 +230,12 @@ def _run(request: ConvertRequest, as_json: bool) -> None:
     with _stop_on_signals() as stop, reporter:
         summary = convert(request, reporter, stop)
     if as_json:
-        console.emit_json(summary_record(summary, request.outdir))
+        from voxcli.convert.pipeline import engine_class_of, pronouncer
+
+        record = summary_record(summary, request.outdir)
+        unusable = pronouncer(request, engine_class_of(request)).warnings()
+        record["warnings"] = [*request.book.warnings, *unusable]  # what progress lines would have shown
+        console.emit_json(record)
         return
     speed = (
         f", {summary.chars_per_second:,.0f} chars/s, real-time factor {summary.real_time_factor:.3f}"

@@ -267,6 +267,12 @@ class Engine(ABC):
         return None
 
     @classmethod
+    def from_ipa(cls, ipa: str, profile: VoiceProfile) -> str:
+        """With "phonemes" in ``ipa``: IPA (as eSpeak-NG writes it) in the symbols this model was
+        trained on; the default takes it as it is."""
+        return ipa
+
+    @classmethod
     def phoneme_symbols(cls, profile: VoiceProfile) -> frozenset[str] | None:
         """With "phonemes": the symbols (code points) the profile's model can say; None when it cannot
         tell (any symbol of its alphabet then). Cheap: a config file at most, never a model load."""

@@ -189,6 +189,23 @@ class KokoroEngine(Engine):
         return " ".join(" ".join(said).split())
 
     @classmethod
+    def from_ipa(cls, ipa: str, profile: VoiceProfile) -> str:
+        """English IPA in misaki's symbols, which Kokoro's English voices were trained on (the
+        substitutions misaki itself makes of eSpeak-NG's IPA: ``eɪ`` -> ``A``, ``tʃ`` -> ``ʧ``, ...)."""
+        try:
+            code = lang_code(profile.lang)
+        except EngineError:
+            return ipa
+        if code not in "ab":
+            return ipa
+        for old, new in MISAKI_IPA:
+            ipa = ipa.replace(old, new)
+        if code == "b":
+            return ipa.replace("eə", "ɛː").replace("iə", "ɪə").replace("əʊ", "Q")
+        ipa = ipa.replace("oʊ", "O").replace("ɜːɹ", "ɜɹ").replace("ɜː", "ɜɹ").replace("ɪə", "iə")
+        return ipa.replace("ː", "")
+
+    @classmethod
     def phoneme_symbols(cls, profile: VoiceProfile) -> frozenset[str] | None:
         found = find_weights(profile)
         if not isinstance(found, Weights):
@@ -313,6 +330,28 @@ def _load_model(repo_id: str, weights: Weights, device: str) -> Any:
     with torch.inference_mode():
         model("".join(list(model.vocab)[:8]), torch.zeros(1, 256, device=device), 1.0)
     return model
+
+
+# misaki's substitutions of eSpeak-NG's IPA (misaki.espeak.EspeakFallback.E2M), longest first.
+MISAKI_IPA = (
+    ("ʔˌn\u0329", "ʔn"),
+    ("ʔn\u0329", "ʔn"),
+    ("aɪ", "I"),
+    ("aʊ", "W"),
+    ("dʒ", "ʤ"),
+    ("eɪ", "A"),
+    ("tʃ", "ʧ"),
+    ("ɔɪ", "Y"),
+    ("əl", "ᵊl"),
+    ("ɚ", "əɹ"),
+    ("e", "A"),
+    ("r", "ɹ"),
+    ("x", "k"),
+    ("ç", "k"),
+    ("ɐ", "ə"),
+    ("ɬ", "l"),
+    ("\u0303", ""),
+)
 
 
 def _make_g2p(code: str, mode: str) -> Any:

@@ -161,6 +161,12 @@ def parse_lexicon(data: dict[str, Any], label: str, prefix: tuple[str, ...] = ()
             model = EntryModel.model_validate(value)
         except ValidationError as exc:
             raise validation_error(exc, label, path, EntryModel) from None
+        from voxcli.engines import registry, unknown_engine
+
+        unknown = [name for name in model.phonemes if name not in registry()]
+        if unknown:
+            problem = unknown_engine(unknown[0], f"{label}: {'.'.join((*path, 'phonemes', unknown[0]))}")
+            raise ConfigError(problem.message, problem.fix)
         if model.regex:
             try:
                 whole_words(word, model.match_case)

@@ -143,7 +143,7 @@ class Pronouncer:
             elif form.phonemes is not None:
                 out.append(span(shown, form.phonemes))
             else:
-                out.append(readable(form.say or shown, shown))
+                out.append(normalize(readable(form.say or shown, shown), lang))
             position = item.end
         out.append(_normalized_gap(text[position:], lang, normalize))
         return " ".join("".join(out).split())
@@ -231,7 +231,7 @@ class Pronouncer:
                 if converted
                 else (None, f"the IPA has sounds eSpeak-NG ({name}) has no phoneme for")
             )
-        ready = model_ipa(ipa, self._symbols, self.profile.lang)
+        ready = self.engine.from_ipa(model_ipa(ipa, self._symbols, self.profile.lang), self.profile)
         if self._symbols is not None:
             missing = unknown_symbols(ready, self._symbols)
             if missing:
