@@ -282,8 +282,7 @@ def test_lexicon_ipa_is_given_in_misakis_symbols(tiny_weights: Path) -> None:
     from misaki.espeak import EspeakFallback
 
     from voxcli.lexicon.model import parse_lexicon
-    from voxcli.lexicon.pronounce import model_ipa
-    from voxcli.lexicon.pronounce import for_profile
+    from voxcli.lexicon.pronounce import for_profile, model_ipa
     from voxcli.text.markup import parts
 
     prof = profile(tiny_weights)

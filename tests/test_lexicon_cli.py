@@ -150,7 +150,7 @@ def test_an_entry_no_engine_form_fits_is_one_warning(runner: CliRunner, isolated
     assert "[Tashtego](/" in speech and "Queequeg" in speech and "[Queequeg]" not in speech
     espeak = json.loads(runner.invoke(app, [*args, "-v", "espeak:en-us"]).stdout)
     assert espeak["warnings"] == []
-    # IPA with a sound the voice has no symbol for (an implosive) is a warning, and the word is read as written.
+    # IPA with a sound the voice has no symbol for (an implosive): a warning; the word is read as written.
     (isolated / "book.lexicon.toml").write_text('Daggoo = { ipa = "ᶑaɡuː" }\n', encoding="utf-8")
     clicked = json.loads(runner.invoke(app, [*args, "-v", "piper:en_US-joe-medium"]).stdout)
     assert len(clicked["warnings"]) == 1 and "Daggoo" in clicked["warnings"][0]
