@@ -289,7 +289,7 @@ def test_match_case_entries_are_words_of_their_own(runner: CliRunner, book: Path
     )
     said = speech(runner)
     assert "kwee-user" in said[SENTENCES["q"]]
-    assert "KWEE-BESIDE" in said[SENTENCES["upper"]]
+    assert "kwee-beside" in said[SENTENCES["upper"]].lower()  # stress capitals are lowered for the engine
     assert "queequeg" in said[SENTENCES["lower"]]  # neither entry matches this spelling
     assert "ay-beside" in said[SENTENCES["ahab"]] and "ay-user" not in said[SENTENCES["ahab"]]
 
@@ -324,8 +324,12 @@ def test_regex_entries_match_whole_words(runner: CliRunner, book: Path) -> None:
     assert "Ay-hab" in ahabs and "Ahab" not in ahabs and "'s" not in ahabs, ahabs
     assert "Ay-hab" in ahab and "Ahab" not in ahab, ahab
     assert "BUCK-X" not in ahabs and "Starbuck" in ahabs, ahabs
-    assert "KWEE-RE" in said[SENTENCES["q"]] and "KWEE-RE" in said[SENTENCES["plural"]]
-    assert "KWEE-RE" not in said[SENTENCES["upper"]] and "KWEE-RE" not in said[SENTENCES["lower"]]
+    # (Respellings in capitals reach the engine in lower case: front ends spell capitals out.)
+    assert "kwee-re" in said[SENTENCES["q"]].lower() and "kwee-re" in said[SENTENCES["plural"]].lower()
+    assert (
+        "kwee-re" not in said[SENTENCES["upper"]].lower()
+        and "kwee-re" not in said[SENTENCES["lower"]].lower()
+    )
 
 
 def test_text_keeps_the_books_spelling(runner: CliRunner, book: Path) -> None:

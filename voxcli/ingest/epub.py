@@ -116,6 +116,7 @@ def read_epub(path: Path, include_nonlinear: bool = False, math: MathMode = "spe
         package = _Package(archive, ebook, reader.opf_dir, warnings, math=math, lang=language or "en")
         _index_spine(package, include_nonlinear)
         chapters = _chapters(package)
+        lexicon = _lexicon(package)  # before the warnings are taken: a broken lexicon adds one
         if package.math_read["skipped"]:
             warnings.append(f"{package.math_read['skipped']} formulas (MathML) left out (--math skip)")
         if package.math_read["empty"]:
@@ -135,7 +136,7 @@ def read_epub(path: Path, include_nonlinear: bool = False, math: MathMode = "spe
             chapters=chapters,
             cover=_cover(package),
             warnings=tuple(dict.fromkeys(warnings)),
-            lexicon=_lexicon(package),
+            lexicon=lexicon,
             math=dict(package.math_read),
         )
     finally:

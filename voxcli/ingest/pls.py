@@ -17,7 +17,7 @@ def parse_pls(data: bytes, book_lang: str = "") -> list[Pronunciation]:
     ValueError for a document that is not PLS.
     """
     try:
-        root = etree.fromstring(data, parser=safe_xml_parser())
+        root = etree.fromstring(data, parser=safe_xml_parser(recover=False))
     except etree.XMLSyntaxError as exc:
         raise ValueError(f"not well-formed XML ({exc})") from exc
     if _local(root) != "lexicon":

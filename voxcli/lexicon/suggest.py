@@ -79,7 +79,7 @@ def suggest(
         word = spellings[folded].most_common(1)[0][0]
         if _ROMAN.match(word):
             continue
-        unknown = bool(dictionary) and folded not in dictionary and folded.replace("’", "'") not in dictionary
+        unknown = bool(dictionary) and not _known(folded, dictionary)
         name = folded not in lower_seen and inside_caps[folded] > 0 and (not dictionary or unknown)
         if not (unknown or name):
             continue
@@ -90,6 +90,15 @@ def suggest(
             break
     guesses = guess_ipa([s.word for s in found], lang)
     return [Suggestion(s.word, s.count, s.example, guesses.get(s.word), s.why) for s in found]
+
+
+def _known(word: str, dictionary: frozenset[str]) -> bool:
+    """In the dictionary, or a compound ("mast-head") of words that are."""
+    word = word.replace("’", "'")
+    if word in dictionary:
+        return True
+    parts = word.split("-")
+    return len(parts) > 1 and all(part in dictionary for part in parts)
 
 
 def guess_ipa(words: Iterable[str], lang: str) -> dict[str, str]:
