@@ -249,6 +249,26 @@ def check_close(engine: Engine, case: ContractCase, grace: float = 10.0) -> None
     assert len(spoken(engine, case.sentence, Settings())) > 0, "closing one instance broke the shared model"
 
 
+def check_phonemes(engine: Engine, case: ContractCase) -> None:
+    """An engine with the "phonemes" capability says a phoneme span as those phonemes: the audio of
+    "[Mab](/.../) said." differs from that of "Mab said." and from another span's, and the engine
+    names an alphabet voxcli knows and (when it can tell) the symbols its model says."""
+    cls = type(engine)
+    if "phonemes" not in cls.capabilities:
+        assert cls.phoneme_alphabet is None, "phoneme_alphabet without the phonemes capability"
+        return
+    assert cls.phoneme_alphabet in ("ipa", "espeak"), f"unknown phoneme alphabet {cls.phoneme_alphabet!r}"
+    symbols = cls.phoneme_symbols(case.profile)
+    assert symbols is None or (symbols and all(isinstance(s, str) for s in symbols))
+    first, second = ("bˈuːbuː", "zˈiːziː") if cls.phoneme_alphabet == "ipa" else ("b'u:bu:", "z'i:zi:")
+    plain = spoken(engine, "Mab said.", Settings())
+    said = spoken(engine, f"[Mab](/{first}/) said.", Settings())
+    other = spoken(engine, f"[Mab](/{second}/) said.", Settings())
+    assert len(said) > 0.2 * engine.sample_rate
+    for a, b in ((said, plain), (said, other)):
+        assert a.shape != b.shape or not np.allclose(a, b), "the phonemes made no difference"
+
+
 # ---- the same checks as a test class ----------------------------------------------------------------
 
 
@@ -290,3 +310,6 @@ class EngineContract:
 
     def test_close_releases_what_the_instance_owns(self, engine: Engine, case: ContractCase) -> None:
         check_close(engine, case)
+
+    def test_phoneme_spans_are_said_as_phonemes(self, engine: Engine, case: ContractCase) -> None:
+        check_phonemes(engine, case)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pocketsphinx
 import pytest
+import srt
 from lxml import etree
 from typer.testing import CliRunner
 
@@ -292,6 +293,10 @@ def test_convert_respeaks_only_the_sentences_with_the_name(
         "Kwee-kweg smiled.",
     ]
     assert all(s["cached"] for s in segments)
+    # The subtitles keep the book's spelling (read back with the srt library).
+    (subtitles,) = (isolated / "out").glob("*.srt")
+    cues = " ".join(cue.content for cue in srt.parse(subtitles.read_text(encoding="utf-8")))
+    assert cues.count("Queequeg") == 2 and "Kwee" not in cues
 
 
 # ---- proof from the audio -----------------------------------------------------------------------
