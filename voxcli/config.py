@@ -234,10 +234,15 @@ def _toml_type(value: Any) -> str:
 
 
 def validation_error(
-    exc: ValidationError, label: str, prefix: tuple[str | int, ...], model: type[BaseModel]
+    exc: ValidationError,
+    label: str,
+    prefix: tuple[str | int, ...],
+    model: type[BaseModel],
+    tables: dict[str, type[BaseModel]] | None = None,
 ) -> ConfigError:
-    """A pydantic error in a table of ``label`` at ``prefix`` as one line (file, key path, problem, fix)."""
-    return _config_error(exc, label, prefix, {"": model})
+    """A pydantic error in a table of ``label`` at ``prefix`` as one line (file, key path, problem, fix).
+    ``tables``: the models of nested tables, as ``{"characters.*": CharacterModel}``."""
+    return _config_error(exc, label, prefix, {"": model, **(tables or {})})
 
 
 def _config_error(
@@ -245,7 +250,8 @@ def _config_error(
 ) -> ConfigError:
     """The first validation error as one line: file, key path, problem, fix."""
     errors = exc.errors()
-    first = errors[0]
+    # An unknown key first: a misspelt one also makes the right one "missing", and the typo is the fix.
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = [str(part) for part in (*prefix, *first["loc"])]
     kind, value = first["type"], first.get("input")
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
@@ -276,8 +282,8 @@ def _config_error(
 
 
 def _model_for(models: dict[str, type[BaseModel]], loc: tuple[str | int, ...]) -> type[BaseModel]:
-    if len(loc) >= 3 and loc[0] == "voices" and "voices.*" in models:
-        return models["voices.*"]
+    if len(loc) >= 3 and f"{loc[0]}.*" in models:
+        return models[f"{loc[0]}.*"]
     return models[""]
 
 

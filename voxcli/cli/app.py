@@ -15,6 +15,7 @@ import typer
 
 from voxcli import __version__
 from voxcli.cli import console
+from voxcli.cli.cast import cast_command
 from voxcli.cli.check import check_command
 from voxcli.cli.common import (
     Device,
@@ -301,6 +302,7 @@ def doctor_command(
 
 app.command("convert")(convert_command)
 app.command("check")(check_command)
+app.command("cast")(cast_command)
 app.command("serve")(serve_command)
 app.add_typer(voices_app, name="voices")
 app.add_typer(lexicon_app, name="lexicon")

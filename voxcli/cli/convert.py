@@ -152,13 +152,26 @@ def convert_command(
     ignore_book_lexicon: IgnoreBookLexiconOption = False,
     math: MathOption = MathMode.speak,
     skip_notes: SkipNotesOption = False,
+    cast: Annotated[
+        Path | None,
+        typer.Option(
+            "--cast",
+            metavar="FILE",
+            show_default=False,
+            help="A cast file (voxcli cast): characters' quotes in their own voices "
+            "(default: BOOK.cast.toml beside the book, when there is one).",
+        ),
+    ] = None,
+    no_cast: Annotated[bool, typer.Option("--no-cast", help="Ignore the cast file beside the book.")] = False,
     voices_file: VoicesOption = None,
     device: DeviceOption = Device.auto,
 ) -> None:
     """Convert a book into one audio file per chapter and/or an M4B audiobook, with subtitles, a manifest
     and a playlist."""
+    from voxcli.cast.castfile import read_cast
     from voxcli.config import load_voices, resolve_voice
     from voxcli.convert.assemble import OutputSettings
+    from voxcli.convert.casting import casting
     from voxcli.convert.pipeline import ConvertRequest
     from voxcli.convert.plan import parse_chapters
     from voxcli.convert.retake import VerifySettings
@@ -177,10 +190,19 @@ def convert_command(
             **_subtitles(subtitles),
         )
         audiobook = _audiobook(chosen, kbps, cover, split_hours)
-        profile = resolve_voice(voice, load_voices(voices_file))
+        voices = load_voices(voices_file)
+        cast_file = _cast_file(book, cast, no_cast)
+        chosen_cast = read_cast(cast_file) if cast_file is not None else None
+        narrator_voice = voice if voice is not None or chosen_cast is None else chosen_cast.narrator
+        profile = resolve_voice(narrator_voice, voices)
         if speed is not None:
             profile = replace(profile, speed=speed)
         result = read_book(book, ReadOptions(math=math.value, skip_notes=skip_notes))
+        cast_plan = (
+            casting(chosen_cast, result, voices, profile, str(cast_file))
+            if chosen_cast is not None and cast_file is not None
+            else None
+        )
         if not as_json:
             for warning in result.warnings:
                 console.warn(warning)
@@ -200,6 +222,7 @@ def convert_command(
             verify=VerifySettings(asr, verify_tries) if verify else None,
             lexicon=pronunciations,
             book_lexicon=not ignore_book_lexicon,
+            cast=cast_plan,
         )
         if not as_json:
             from voxcli.convert.pipeline import engine_class_of, pronouncer
@@ -210,6 +233,20 @@ def convert_command(
             _dry_run(request, as_json)
         else:
             _run(request, as_json)
+
+
+def _cast_file(book: str, given: Path | None, ignore: bool) -> Path | None:
+    """The cast file to use: --cast FILE, else BOOK.cast.toml beside the book (unless --no-cast)."""
+    from voxcli.cast.castfile import cast_path
+
+    if given is not None:
+        if ignore:
+            raise UsageError("--cast and --no-cast contradict each other", "give one of them")
+        return given
+    if ignore or book == "-":
+        return None
+    beside = cast_path(book)
+    return beside if beside.is_file() else None
 
 
 def _run(request: ConvertRequest, as_json: bool) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -18,7 +18,7 @@ from voxcli.arrays import Int16
 from voxcli.audio.loudness import LoudnessMeter, LoudnessSettings, db_to_gain, gain_to_db, limit
 from voxcli.convert.cache import Entry
 from voxcli.convert.plan import ChapterPlan, Segment
-from voxcli.errors import EngineError, VoxError
+from voxcli.errors import VoxError
 
 MAX_GAIN_DB = 30.0  # never lift a nearly silent chapter into noise
 _TOLERANCE = 0.3  # LU: how far below the target a limited chapter may stay
@@ -47,21 +47,22 @@ class ChapterAudio:
         # the dry run that settles the gain is then also what gets written.
         self._levelled: tuple[tuple[float, float | None], list[Piece]] | None = None
         self._measured: dict[tuple[float, float | None], tuple[float, float]] = {}
+        # The chapter's rate is the narrator's: a cast voice at another rate is resampled to it.
+        self._narrated = next((s.key for s in plan.segments if not s.voice), None)
 
     def _entry(self, key: str) -> Entry:
+        if self.rate == 0 and self._narrated is not None and key != self._narrated:
+            self._entry(self._narrated)
         entry = self._kept.get(key)
         if entry is None:
             entry = self._get(key)
+            if self.rate and entry.sample_rate != self.rate:
+                entry = resampled(entry, self.rate)
             if self._kept_samples + len(entry.samples) <= _KEEP_SAMPLES:
                 self._kept[key] = entry
                 self._kept_samples += len(entry.samples)
         if self.rate == 0:
             self.rate = entry.sample_rate
-        elif entry.sample_rate != self.rate:
-            raise EngineError(
-                f"chapter {self.plan.index}: sentences at {entry.sample_rate} and {self.rate} Hz",
-                "the voice changed mid-book; run again with --force",
-            )
         return entry
 
     def pieces(self, gain_db: float = 0.0, ceiling_db: float | None = None) -> Iterator[Piece]:
@@ -129,6 +130,16 @@ class ChapterAudio:
                 break
             gain = min(MAX_GAIN_DB, gain + (settings.target - reached))
         return loudness, gain
+
+
+def resampled(entry: Entry, rate: int) -> Entry:
+    """A cached sentence at ``rate`` (a polyphase filter: no aliasing, the length scaled exactly)."""
+    from scipy.signal import resample_poly
+
+    divisor = math.gcd(rate, entry.sample_rate)
+    samples = resample_poly(entry.samples.astype(np.float64), rate // divisor, entry.sample_rate // divisor)
+    pcm = np.clip(np.round(samples), -32768, 32767).astype(np.int16)
+    return replace(entry, samples=pcm, sample_rate=rate)
 
 
 class Metering:

@@ -93,7 +93,13 @@ def estimate(request: ConvertRequest) -> Estimate:
                 audio_seconds=round(words / WORDS_PER_MINUTE * 60 / request.profile.speed, 1),
                 work_seconds=round(sum(len(s.speech) for s in todo) / throughput, 1),
                 segments=[
-                    {"kind": s.kind, "text": s.text, "speech": s.speech, "cached": cache.has(s.key)}
+                    {
+                        "kind": s.kind,
+                        "voice": s.voice or request.profile.name,
+                        "text": s.text,
+                        "speech": s.speech,
+                        "cached": cache.has(s.key),
+                    }
                     for s in chapter.segments
                 ],
             )

@@ -22,6 +22,7 @@ from voxcli.convert.assemble import BookTags, ChapterResult, OutputSettings, ass
 from voxcli.convert.audiobook import AudiobookSettings, ChapterSource
 from voxcli.convert.audiobook import Progress as AudiobookProgress
 from voxcli.convert.cache import AudioCache, CacheMissing
+from voxcli.convert.casting import Casting
 from voxcli.convert.manifest import (
     ManifestChapter,
     previous_chapters,
@@ -29,7 +30,7 @@ from voxcli.convert.manifest import (
     write_manifest,
     write_playlist,
 )
-from voxcli.convert.plan import ChapterPlan, SentenceMemo, plan_book
+from voxcli.convert.plan import ChapterPlan, SentenceMemo, VoicePlan, plan_book
 from voxcli.convert.record import write_plan_record
 from voxcli.convert.retake import ChapterVerdict, VerifySettings
 from voxcli.engines import engine_class, ensure_usable, load_engine, registry
@@ -58,6 +59,11 @@ class ConvertRequest:
     verify: VerifySettings | None = None  # listen to each chapter and re-speak what it does not say
     lexicon: Lexicon = field(default_factory=Lexicon)  # the user's pronunciations (files, --lexicon)
     book_lexicon: bool = True  # honour the book's own PLS lexicons and SSML pronunciations
+    cast: Casting | None = None  # characters' quotes in their own voices (convert --cast)
+
+    def voice(self, name: str) -> VoiceProfile:
+        """The profile of a segment's voice ("" is the narrator's, the request's own)."""
+        return self.cast.profiles[name] if name and self.cast is not None else self.profile
 
 
 @dataclass
@@ -126,14 +132,28 @@ def engine_class_of(request: ConvertRequest) -> type[Engine]:
     return engine_class(request.profile.engine, request.profile.where("engine"))
 
 
-def pronouncer(request: ConvertRequest, cls: type[Engine]) -> Pronouncer:
-    """The pronunciations of the request for its engine: the book's (unless turned off) below the
-    user's files, below the profile's own table."""
+def pronouncer(request: ConvertRequest, cls: type[Engine], profile: VoiceProfile | None = None) -> Pronouncer:
+    """The pronunciations of the request for an engine and profile (by default the narrator's): the
+    book's (unless turned off) below the user's files, below the profile's own table."""
+    profile = profile or request.profile
     user = request.lexicon
-    if request.profile.lexicon is not None:
-        user = user.merged(request.profile.lexicon)
+    if profile.lexicon is not None:
+        user = user.merged(profile.lexicon)
     book = book_lexicon(request.book) if request.book_lexicon else Lexicon()
-    return Pronouncer(cls, request.profile, book=book, user=user, use_marks=request.book_lexicon)
+    return Pronouncer(cls, profile, book=book, user=user, use_marks=request.book_lexicon)
+
+
+def cast_voices(request: ConvertRequest) -> dict[str, VoicePlan]:
+    """Every cast voice but the narrator's, ready for planning (engines imported, never loaded)."""
+    if request.cast is None:
+        return {}
+    voices: dict[str, VoicePlan] = {}
+    for name, profile in request.cast.profiles.items():
+        cls = engine_class(profile.engine, profile.where("engine"))
+        voices[name] = VoicePlan(
+            profile, cls.identity(profile), cls.max_chars, pronouncer(request, cls, profile)
+        )
+    return voices
 
 
 def plan(request: ConvertRequest, remember: bool = False) -> tuple[type[Engine], list[ChapterPlan]]:
@@ -156,6 +176,8 @@ def plan(request: ConvertRequest, remember: bool = False) -> tuple[type[Engine],
         titles=request.titles,
         memo=memo,
         pronounce=pronouncer(request, cls),
+        voices=cast_voices(request),
+        voiced=request.cast.voiced if request.cast is not None else None,
     )
     return cls, plans
 
@@ -197,6 +219,7 @@ def convert(
 
     summary = Summary(skipped=len(plans) - len(todo), jobs=request.jobs)
     session = _Session(request, cls, cache, reporter, should_stop, summary, missing)
+    session.voice_of = {s.key: s.voice for p in plans for s in p.segments if s.voice}
 
     def save() -> dict[str, Any]:
         return _write_records(request, records, book_record)
@@ -313,6 +336,8 @@ class _Session:
         self.request, self.cls, self.cache, self.reporter = request, cls, cache, reporter
         self.should_stop, self.summary, self.missing = should_stop, summary, missing
         self._engine: Engine | None = None
+        self._voices: dict[str, Engine] = {}  # cast voices other than the narrator's, loaded on need
+        self.voice_of: dict[str, str] = {}  # cache key -> its cast voice ("" for the narrator)
         self._pool: Any = None
         self._total = len(missing)
         self.verdicts: dict[int, ChapterVerdict] = {}
@@ -364,7 +389,40 @@ class _Session:
 
     def _speak(self, jobs: list[tuple[str, str]]) -> None:
         with self._speaking:  # the worker pool serves one caller at a time
-            self._speak_now(jobs)
+            narrated = [job for job in jobs if not self.voice_of.get(job[0])]
+            if narrated:
+                self._speak_now(narrated)
+            voiced = [job for job in jobs if self.voice_of.get(job[0])]
+            if voiced:
+                self._speak_voices(voiced)
+
+    def _speak_voices(self, jobs: list[tuple[str, str]]) -> None:
+        """Cast voices other than the narrator's speak in this process, each its own engine."""
+        from voxcli.convert.synth import synthesize
+
+        began = time.monotonic()
+        try:
+            for key, speech in jobs:
+                if self.should_stop():
+                    self._stop()
+                engine, settings = self.speaker(self.voice_of[key])
+                seconds = synthesize(engine, self.cache, key, speech, settings) / engine.sample_rate
+                self.missing.pop(key, None)
+                self.summary.synthesized += 1
+                self.summary.synth_chars += len(speech)
+                self.summary.synth_audio_seconds += seconds
+                self.reporter.advanced(len(speech))
+        finally:
+            self.summary.synth_seconds += time.monotonic() - began
+
+    def speaker(self, voice: str) -> tuple[Engine, Any]:
+        """The loaded engine and the per-call settings of a cast voice ("" for the narrator)."""
+        if not voice:
+            return self._load(), self.request.profile.settings
+        profile = self.request.voice(voice)
+        if voice not in self._voices:
+            self._voices[voice] = load_engine(profile, self.request.device)
+        return self._voices[voice], profile.settings
 
     def _speak_now(self, jobs: list[tuple[str, str]]) -> None:
         began = time.monotonic()
@@ -415,8 +473,7 @@ class _Session:
             self.cache,
             lang=self.request.profile.lang,
             settings=settings,
-            engine=self._load,
-            speech_settings=self.request.profile.settings,
+            speaker=self.speaker,
             should_stop=self.should_stop,
         )
         self.verdicts[plan.index] = verdict
@@ -444,12 +501,18 @@ class _Session:
 
     def suspicious(self) -> set[str]:
         """Texts the engine flagged as probably wrong (the XTTS guard), spoken this run."""
-        return set(self._engine.suspicious()) if self._engine is not None else set()
+        engines = (
+            [self._engine, *self._voices.values()] if self._engine is not None else [*self._voices.values()]
+        )
+        return {text for engine in engines for text in engine.suspicious()}
 
     def close(self) -> None:
         if self._engine is not None:
             self._engine.close()
             self._engine = None
+        for engine in self._voices.values():
+            engine.close()
+        self._voices.clear()
         if self._pool is not None:
             self._pool.close()
             self._pool = None
@@ -524,6 +587,13 @@ def _write_records(
         "lang": profile.lang,
         "speed": profile.speed,
     }
+    if request.cast is not None:  # which voice says which character's lines
+        voice["cast"] = {
+            "narrator": profile.name,
+            "voices": {name: f"{p.engine}:{p.voice}" for name, p in request.cast.profiles.items()},
+            "characters": {name: c.voice for name, c in request.cast.cast.characters.items()},
+            "dialogue": request.cast.cast.dialogue,
+        }
     meta = {
         "title": book.title,
         "author": book.author,
@@ -563,8 +633,12 @@ def narrator(profile: VoiceProfile) -> str:
 
 
 def check_engine(request: ConvertRequest) -> None:
-    """Fail early, before any work, when the engine or its model files are missing."""
+    """Fail early, before any work, when an engine (the narrator's, a cast voice's) or its model files
+    are missing."""
     ensure_usable(request.profile)
+    if request.cast is not None:
+        for profile in request.cast.profiles.values():
+            ensure_usable(profile)
     if request.verify is not None:
         from voxcli.asr import ready_recognizer
 

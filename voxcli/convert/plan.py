@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from voxcli.book import Book, Chapter
+from voxcli.book import Book, Chapter, Mark
 from voxcli.convert.cache import cache_key
 from voxcli.engines.base import VoiceProfile
 from voxcli.errors import UsageError
@@ -48,6 +48,29 @@ class Segment:
     pause: float  # seconds of silence after it
     key: str  # cache key of its audio
     kind: Kind = "text"
+    voice: str = ""  # the cast voice that says it; "" for the narrator (the request's profile)
+
+
+@dataclass(frozen=True)
+class VoicePlan:
+    """How one voice of a cast turns its text into segments."""
+
+    profile: VoiceProfile
+    identity: dict[str, Any]  # the engine's identity of the profile, for cache keys
+    max_chars: int
+    pronounce: Pronounce | None = None
+
+
+@dataclass(frozen=True)
+class Voiced:
+    """A quote that a cast voice says: offsets in its paragraph (with the marks, and the words)."""
+
+    paragraph: int
+    start: int
+    end: int
+    text_start: int
+    text_end: int
+    voice: str  # a key of the cast's voices
 
 
 @dataclass(frozen=True)
@@ -162,15 +185,25 @@ def plan_chapter(
     titles: bool = True,
     split: Splitter = sentences,
     pronounce: Pronounce | None = None,
+    voices: dict[str, VoicePlan] | None = None,
+    voiced: Sequence[Voiced] = (),
 ) -> ChapterPlan:
     """Every segment of one chapter, in order, each within ``max_chars`` once normalised (and with
-    the pronunciations of ``pronounce`` and the chapter's marks applied)."""
+    the pronunciations of ``pronounce`` and the chapter's marks applied).
+
+    With a cast, the quotes of ``voiced`` are said by their voice of ``voices`` (each with its own
+    engine's limit, pronunciations and cache identity); the rest by the narrator (``profile``)."""
     segments: list[Segment] = []
 
-    def add(pieces: list[Piece], kind: Kind = "text") -> None:
+    def add(pieces: list[Piece], kind: Kind = "text", voice: str = "") -> None:
+        key_of = identity if not voice else (voices or {})[voice].identity
         segments.extend(
-            Segment(p.shown, p.speech, p.pause, cache_key(p.speech, identity), kind) for p in pieces
+            Segment(p.shown, p.speech, p.pause, cache_key(p.speech, key_of), kind, voice) for p in pieces
         )
+
+    quotes: dict[int, list[Voiced]] = {}
+    for quote in voiced:
+        quotes.setdefault(quote.paragraph, []).append(quote)
 
     blocks = list(enumerate(chapter.paragraphs))
     if titles and chapter.title.strip():
@@ -184,10 +217,26 @@ def plan_chapter(
             title, profile.title_pause, max_chars, profile.lang, normalize, pronounce=pronounce
         )
         add(pieces, "title")
+    narrator = VoicePlan(profile, identity, max_chars, pronounce)
     for position, block in blocks:
         found = paragraphs(block)
         # The book's marks are offsets into the paragraph as read, which is one line already.
         marks = chapter.marks_of(position) if found == [block] else ()
+        if found == [block] and position in quotes and voices:
+            for part, voice, inside in _voiced_parts(block, quotes[position], marks):
+                plan = voices[voice] if voice else narrator
+                pieces = paragraph_pieces(
+                    part,
+                    plan.profile,
+                    plan.max_chars,
+                    normalize=normalize,
+                    split=split,
+                    marks=inside,
+                    pronounce=plan.pronounce,
+                )
+                add(pieces, voice=voice)
+            _end_paragraph(segments, profile)
+            continue
         for paragraph in found:
             add(
                 paragraph_pieces(
@@ -211,6 +260,49 @@ def plan_chapter(
     )
 
 
+def _voiced_parts(
+    paragraph: str, quotes: Sequence[Voiced], marks: Sequence[Mark]
+) -> list[tuple[str, str, list[Mark]]]:
+    """The paragraph cut into narration (voice "") and quotes (their voice), in order, nothing left out:
+    (text, voice, the book's marks inside it)."""
+    parts: list[tuple[str, str, list[Mark]]] = []
+    cursor = 0
+
+    def take(start: int, end: int, voice: str) -> None:
+        while start < end and paragraph[start].isspace():
+            start += 1
+        while end > start and paragraph[end - 1].isspace():
+            end -= 1
+        if start < end and pronounceable(paragraph[start:end]):
+            inside = [
+                Mark(m.start - start, m.end - start, m.ipa)
+                for m in marks
+                if start <= m.start and m.end <= end
+            ]
+            parts.append((paragraph[start:end], voice, inside))
+        elif start < end and parts:  # punctuation between quotes: kept with the text before it
+            text, voice_before, inside = parts[-1]
+            parts[-1] = (text + " " + paragraph[start:end], voice_before, inside)
+
+    for quote in sorted(quotes, key=lambda q: q.start):
+        if quote.start < cursor:
+            continue  # overlapping quotes cannot happen; never speak a stretch twice
+        take(cursor, quote.start, "")
+        take(quote.start, quote.end, quote.voice)
+        cursor = quote.end
+    take(cursor, len(paragraph), "")
+    return parts
+
+
+def _end_paragraph(segments: list[Segment], profile: VoiceProfile) -> None:
+    """The parts of a paragraph end with its voices' pauses; the paragraph with the narrator's."""
+    if segments:
+        last = segments[-1]
+        segments[-1] = Segment(
+            last.text, last.speech, profile.paragraph_pause, last.key, last.kind, last.voice
+        )
+
+
 def plan_book(
     book: Book,
     numbers: Sequence[int],
@@ -222,6 +314,8 @@ def plan_book(
     titles: bool = True,
     memo: SentenceMemo | None = None,
     pronounce: Pronounce | None = None,
+    voices: dict[str, VoicePlan] | None = None,
+    voiced: dict[int, list[Voiced]] | None = None,
 ) -> list[ChapterPlan]:
     width = max(2, len(str(len(book.chapters))))
     by_index = {chapter.index: chapter for chapter in book.chapters}
@@ -238,6 +332,8 @@ def plan_book(
             titles=titles,
             split=memo.split,
             pronounce=pronounce,
+            voices=voices,
+            voiced=(voiced or {}).get(n, ()),
         )
         for n in numbers
     ]

@@ -64,11 +64,11 @@ def verify_chapter(
     *,
     lang: str,
     settings: VerifySettings,
-    engine: Callable[[], Engine],
-    speech_settings: Settings,
+    speaker: Callable[[str], tuple[Engine, Settings]],
     should_stop: Callable[[], int] = lambda: 0,
 ) -> ChapterVerdict:
-    """Check every segment of ``plan`` from the cache and re-speak the flagged ones (see the module)."""
+    """Check every segment of ``plan`` from the cache and re-speak the flagged ones (see the module)
+    with their voice: ``speaker(segment.voice)`` gives its loaded engine and per-call settings."""
     from voxcli.asr import load_recognizer
 
     segments = list(plan.segments)
@@ -85,17 +85,15 @@ def verify_chapter(
         checks = check_sentences(plan.index, sentences, audio, listener)
         flagged = sum(c.flagged for c in checks)
         verdict = ChapterVerdict(settings.recognizer, sentences=len(checks), flagged=flagged)
-        speaker: Engine | None = None
         for position, check in enumerate(checks):
             if not check.flagged:
                 continue
-            if speaker is None:
-                speaker = engine()
+            engine, speech_settings = speaker(segments[position].voice)
             best = check
             for attempt in range(1, settings.tries + 1):
                 if should_stop():
                     break
-                samples, rate, words = _take(speaker, check.speech, attempt, speech_settings)
+                samples, rate, words = _take(engine, check.speech, attempt, speech_settings)
                 heard = listener.recognize(samples, rate)
                 take = replace(
                     check,
