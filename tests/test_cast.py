@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.cast_score import DATA, Score, score
+from tests.conftest import corpus_file
 from voxcli.cast.quotes import find_quotes
 from voxcli.cli import app
 
@@ -126,16 +127,6 @@ def test_a_cast_file_mistake_is_one_line(runner: CliRunner, story: Path) -> None
     assert ignored.exit_code == 0, ignored.output
 
 
-def rms_pitch(samples: np.ndarray, rate: int) -> float:
-    """Median fundamental frequency (Hz) of the voiced frames (librosa's YIN)."""
-    import librosa
-
-    f0 = librosa.yin(samples.astype(np.float32), fmin=60, fmax=400, sr=rate)
-    energy = librosa.feature.rms(y=samples.astype(np.float32), frame_length=2048, hop_length=512)[0]
-    voiced = f0[: len(energy)][energy[: len(f0)] > 0.02]
-    return float(np.median(voiced)) if voiced.size else 0.0
-
-
 def test_convert_with_a_cast_speaks_each_line_in_its_voice(
     runner: CliRunner, story: Path, ffmpeg: None, kokoro_dir: Path
 ) -> None:
@@ -162,6 +153,9 @@ def test_convert_with_a_cast_speaks_each_line_in_its_voice(
         ("kokoro", "“Ever been in a stove boat?”"),
         ("espeak:en-us", "The old man looked at me for a while."),
     ]
+    assert [s["speaker"] for s in dry["chapters"][0]["segments"]][1:5] == ["I", "", "Peleg", ""]
+    listed = runner.invoke(app, ["chapters", str(story), "--json", "--speech", "--voices", str(voices)])
+    assert [(s["voice"], s["text"]) for s in json.loads(listed.stdout)["chapters"][0]["segments"]] == said
     done = runner.invoke(app, args)
     assert done.exit_code == 0, done.output
     summary = json.loads(done.stdout)
@@ -176,7 +170,87 @@ def test_convert_with_a_cast_speaks_each_line_in_its_voice(
         check=True,
     )
     assert probe.stdout.strip() == "22050"  # the narrator's rate; Kokoro's 24 kHz lines resampled to it
+    # WebVTT voice spans name the character of each quote (read with webvtt-py).
+    import webvtt
+
+    spans = runner.invoke(app, [*args, "--subtitles", "vtt:speakers"])
+    assert spans.exit_code == 0, spans.output
+    (vtt,) = out.glob("*.vtt")
+    cues = [caption.raw_text for caption in webvtt.read(str(vtt))]
+    assert any(c.startswith("<v Peleg>") and "Pequod" in c for c in cues)
+    assert any(c.startswith("<v I>") for c in cues) and any(c.startswith("said Peleg") for c in cues)
     # Recasting one character re-speaks only that character's lines.
     cast.write_text(cast.read_text(encoding="utf-8").replace('voice = "kokoro"', 'voice = "espeak:en+m4"'))
     again = json.loads(runner.invoke(app, args).stdout)
     assert again["sentences_synthesized"] == 3
+
+
+def voice_features(samples: np.ndarray, rate: int) -> np.ndarray:
+    """What tells one synthetic voice from another: the mean MFCCs (timbre) and the median pitch."""
+    import librosa
+
+    audio = samples.astype(np.float32)
+    if rate != 22050:
+        audio = librosa.resample(audio, orig_sr=rate, target_sr=22050)
+    mfcc = librosa.feature.mfcc(y=audio, sr=22050, n_mfcc=13).mean(axis=1)
+    pitch = librosa.yin(audio, fmin=60, fmax=400, sr=22050)
+    return np.concatenate([mfcc[1:], [12 * np.log2(np.median(pitch))]])
+
+
+@pytest.mark.slow
+def test_a_moby_dick_chapter_with_three_voices(runner: CliRunner, isolated: Path) -> None:
+    """Chapter 117 ("The Whale Watch"): Piper narrates, Ahab and the Parsee speak with two eSpeak-NG
+    voices. The quotes' audio is recognised as its character's voice: each cached segment's features
+    are nearest to its own voice's reference recording, never the narrator's."""
+    from voxcli.config import load_voices, resolve_voice
+    from voxcli.convert.cache import AudioCache
+    from voxcli.speak import say
+
+    book = isolated / "moby-dick.epub"
+    book.write_bytes(corpus_file("epub", "moby-dick.epub").read_bytes())
+    voices = isolated / "voices.toml"
+    voices.write_text(
+        'default = "joe"\n[voices.joe]\nengine = "piper"\nvoice = "en_US-joe-medium"\n'
+        '[voices.ahab]\nengine = "espeak"\nvoice = "en-us+m3"\n',
+        encoding="utf-8",
+    )
+    (isolated / "moby-dick.cast.toml").write_text(
+        'narrator = "joe"\n[characters.Ahab]\nvoice = "ahab"\n[characters.Parsee]\nvoice = "espeak:en+f3"\n',
+        encoding="utf-8",
+    )
+    out = isolated / "out"
+    args = ["convert", str(book), "--voices", str(voices), "-c", "121", "-o", str(out), "--json"]
+    plan = json.loads(runner.invoke(app, [*args, "--dry-run"]).stdout)["chapters"][0]
+    assert plan["title"] == "Chapter 117. The Whale Watch."
+    done = runner.invoke(app, args)
+    assert done.exit_code == 0, done.output
+    manifest = json.loads(done.stdout)["manifest"]
+    assert manifest["voice"]["cast"]["characters"] == {"Ahab": "ahab", "Parsee": "espeak:en+f3"}
+    used = {s["voice"] for s in plan["segments"]}
+    assert used == {"joe", "ahab", "espeak:en+f3"}
+    # The per-piece voices follow the cast: a quote of Ahab's is said by "ahab", narration by "joe".
+    for segment in plan["segments"]:
+        if segment["voice"] != "joe":
+            assert segment["text"].lstrip().startswith(("“", '"')), segment
+    keys = [
+        s["key"] for s in json.loads((out / ".voxcli" / "plan.json").read_text())["chapters"][0]["sentences"]
+    ]
+    cache = AudioCache(out / ".voxcli" / "cache")
+    profiles = load_voices(str(voices))
+    reference = "The whale swam slowly past the ship while the crew watched in silence from the deck."
+    refs = {}
+    for name in ("joe", "ahab", "espeak:en+f3"):
+        spoken = say(reference, resolve_voice(name, profiles))
+        refs[name] = voice_features(spoken.samples, spoken.sample_rate)
+    scale = np.array(list(refs.values())).std(axis=0) + 1e-6
+    heard = []
+    for segment, key in zip(plan["segments"], keys, strict=True):
+        entry = cache.get(key)
+        assert entry is not None
+        if len(entry.samples) < entry.sample_rate // 2:
+            continue  # too short to tell a voice by
+        features = voice_features(entry.samples.astype(np.float32) / 32768.0, entry.sample_rate)
+        nearest = min(refs, key=lambda name: float(np.linalg.norm((features - refs[name]) / scale)))
+        heard.append((segment["voice"], nearest))
+    assert len(heard) >= 20
+    assert sum(voice == nearest for voice, nearest in heard) >= 0.95 * len(heard), heard

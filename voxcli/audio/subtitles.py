@@ -21,6 +21,7 @@ _CLOSERS = "\"'”’)]»"  # a closing quote or bracket after the mark still en
 
 _Span = tuple[float, float]
 _RawCue = tuple[float, float, list[str]]
+_Speaking = tuple[float, float, list[str], str]
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class Spoken:
     # relative to `start`, in seconds, from the engine: the *spoken* words, which may not match the
     # display text word for word (normalisation turns "1851" into several words)
     words: list[WordTiming] | None = None
+    speaker: str = ""  # the character saying it (a cast), for WebVTT voice spans
 
     def __post_init__(self) -> None:
         if self.start < 0 or self.end <= self.start:
@@ -47,6 +49,7 @@ class Cue:
     start: float
     end: float
     lines: list[str]
+    speaker: str = ""
 
 
 def build_cues(
@@ -68,6 +71,7 @@ def build_cues(
     if sample_rate <= 0 or max_line < 1 or max_lines < 1 or duration < 0 or min_duration < 0:
         raise ValueError("sample_rate, max_line and max_lines must be positive; durations not negative")
     raw: list[_RawCue] = []
+    speakers: list[str] = []  # per raw cue
     previous_end = 0
     for sentence in spoken:
         if sentence.start < previous_end:
@@ -82,12 +86,17 @@ def build_cues(
         # A duration measured from encoded audio may be a little short: clamp rather than refuse.
         end = min(sentence.end / sample_rate, duration)
         spans = _word_spans(sentence.words, len(words), start, end)
+        before = len(raw)
         if word_level and spans is not None:
             raw.extend((a, b, [word]) for word, (a, b) in zip(words, spans, strict=True))
         else:
             raw.extend(_chunk_cues(words, start, end, spans, max_line=max_line, max_lines=max_lines))
+        speakers.extend([sentence.speaker] * (len(raw) - before))
     _lengthen_short(raw, min_duration, duration)
-    return [Cue(index, start, end, lines) for index, (start, end, lines) in enumerate(raw, 1)]
+    return [
+        Cue(index, start, end, lines, speaker)
+        for index, ((start, end, lines), speaker) in enumerate(zip(raw, speakers, strict=True), 1)
+    ]
 
 
 def to_srt(cues: Sequence[Cue]) -> str:
@@ -101,11 +110,15 @@ def to_srt(cues: Sequence[Cue]) -> str:
     return "".join(blocks)
 
 
-def to_vtt(cues: Sequence[Cue]) -> str:
-    """WebVTT text: the ``WEBVTT`` header, then cues with ``HH:MM:SS.mmm`` times and escaped text."""
+def to_vtt(cues: Sequence[Cue], speakers: bool = False) -> str:
+    """WebVTT text: the ``WEBVTT`` header, then cues with ``HH:MM:SS.mmm`` times and escaped text;
+    with ``speakers``, a character's cue is a voice span (``<v Peleg>Who is Captain Ahab, sir?``)."""
     blocks = ["WEBVTT\n\n"]
     for cue in cues:
         lines = [_escape_vtt(line) for line in _clean(cue.lines)]
+        if lines and speakers and cue.speaker:
+            name = _escape_vtt(" ".join(cue.speaker.replace(">", " ").split()))
+            lines = [f"<v {name}>{line}" for line in lines]
         if lines:
             times = f"{_stamp(cue.start, '.')} --> {_stamp(cue.end, '.')}"
             blocks.append(f"{cue.index}\n{times}\n" + "\n".join(lines) + "\n\n")

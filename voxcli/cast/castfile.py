@@ -62,6 +62,15 @@ class Cast:
             voice = found.voice if found is not None else self.dialogue
         return self.narrator if voice == NARRATOR else voice
 
+    def name_of(self, speaker: str) -> str:
+        """The cast file's name for ``speaker`` (one of its names, or itself)."""
+        if speaker in self.characters:
+            return speaker
+        for name, character in self.characters.items():
+            if speaker in character.names:
+                return name
+        return speaker
+
     def character(self, speaker: str) -> CharacterModel | None:
         if speaker in self.characters:
             return self.characters[speaker]

@@ -18,16 +18,19 @@ from voxcli.cli import console
 from voxcli.cli.cast import cast_command
 from voxcli.cli.check import check_command
 from voxcli.cli.common import (
+    CastOption,
     Device,
     DeviceOption,
     IgnoreBookLexiconOption,
     LexiconOption,
     MathMode,
     MathOption,
+    NoCastOption,
     SkipNotesOption,
     SpeedOption,
     VoiceOption,
     VoicesOption,
+    find_cast_file,
     handled,
     read_text_argument,
 )
@@ -100,6 +103,8 @@ def chapters_command(
     ignore_book_lexicon: IgnoreBookLexiconOption = False,
     math: MathOption = MathMode.speak,
     skip_notes: SkipNotesOption = False,
+    cast: CastOption = None,
+    no_cast: NoCastOption = False,
 ) -> None:
     """List the chapters voxcli would read aloud, with words, characters and estimated minutes."""
     from voxcli.cli.report import book_json, chapters_table
@@ -115,21 +120,37 @@ def chapters_command(
         for warning in result.warnings:
             console.warn(warning)
         if as_json:
-            said = _speech(book, result, voice, voices_file, lexicon, ignore_book_lexicon) if speech else None
+            said = (
+                _speech(book, result, voice, voices_file, lexicon, ignore_book_lexicon, (cast, no_cast))
+                if speech
+                else None
+            )
             console.emit_json(book_json(result, full, said))
         else:
             console.show(chapters_table(result))
 
 
 def _speech(
-    source: str, book: Book, voice: str | None, voices_file: str | None, lexicon: str | None, ignore: bool
+    source: str,
+    book: Book,
+    voice: str | None,
+    voices_file: str | None,
+    lexicon: str | None,
+    ignore: bool,
+    cast: tuple[Path | None, bool],
 ) -> dict[int, list[dict[str, Any]]]:
-    """Every chapter's segments as the voice's engine gets them (``chapters --json --speech``)."""
+    """Every chapter's segments as their voices' engines get them (``chapters --json --speech``)."""
+    from voxcli.cast.castfile import read_cast
     from voxcli.config import load_voices, resolve_voice
+    from voxcli.convert.casting import casting
     from voxcli.convert.pipeline import ConvertRequest, plan, pronouncer
     from voxcli.lexicon.model import user_lexicons
 
-    profile = resolve_voice(voice, load_voices(voices_file))
+    voices = load_voices(voices_file)
+    cast_file = find_cast_file(source, *cast)
+    chosen = read_cast(cast_file) if cast_file is not None else None
+    profile = resolve_voice(voice if voice is not None or chosen is None else chosen.narrator, voices)
+    cast_plan = casting(chosen, book, voices, profile, str(cast_file)) if chosen and cast_file else None
     request = ConvertRequest(
         book=book,
         source=source,
@@ -138,13 +159,22 @@ def _speech(
         chapters=[c.index for c in book.chapters],
         lexicon=user_lexicons(source, lexicon),
         book_lexicon=not ignore,
+        cast=cast_plan,
     )
     cls, plans = plan(request)
     for warning in pronouncer(request, cls).warnings():
         console.warn(warning)
     return {
         p.index: [
-            {"kind": s.kind, "text": s.text, "speech": s.speech, "engine": cls.name} for s in p.segments
+            {
+                "kind": s.kind,
+                "voice": s.voice or profile.name,
+                "speaker": s.speaker,
+                "text": s.text,
+                "speech": s.speech,
+                "engine": request.voice(s.voice).engine,
+            }
+            for s in p.segments
         ]
         for p in plans
     }

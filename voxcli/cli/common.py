@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -83,6 +84,19 @@ SkipNotesOption = Annotated[
 ]
 
 
+CastOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--cast",
+        metavar="FILE",
+        show_default=False,
+        help="A cast file (voxcli cast): characters' quotes in their own voices "
+        "(default: BOOK.cast.toml beside the book, when there is one).",
+    ),
+]
+NoCastOption = Annotated[bool, typer.Option("--no-cast", help="Ignore the cast file beside the book.")]
+
+
 class Device(str, Enum):
     auto = "auto"
     cpu = "cpu"
@@ -134,3 +148,17 @@ def read_text_argument(text: str) -> str:
             "use 'voxcli convert' for whole books",
         )
     return decode_text(data)[0]
+
+
+def find_cast_file(book: str, given: Path | None, ignore: bool) -> Path | None:
+    """The cast file to use: --cast FILE, else BOOK.cast.toml beside the book (unless --no-cast)."""
+    from voxcli.cast.castfile import cast_path
+
+    if given is not None:
+        if ignore:
+            raise UsageError("--cast and --no-cast contradict each other", "give one of them")
+        return given
+    if ignore or book == "-":
+        return None
+    beside = cast_path(book)
+    return beside if beside.is_file() else None

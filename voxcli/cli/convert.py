@@ -14,16 +14,19 @@ import typer
 
 from voxcli.cli import console
 from voxcli.cli.common import (
+    CastOption,
     Device,
     DeviceOption,
     IgnoreBookLexiconOption,
     LexiconOption,
     MathMode,
     MathOption,
+    NoCastOption,
     SkipNotesOption,
     SpeedOption,
     VoiceOption,
     VoicesOption,
+    find_cast_file,
     handled,
 )
 from voxcli.errors import UsageError
@@ -152,17 +155,8 @@ def convert_command(
     ignore_book_lexicon: IgnoreBookLexiconOption = False,
     math: MathOption = MathMode.speak,
     skip_notes: SkipNotesOption = False,
-    cast: Annotated[
-        Path | None,
-        typer.Option(
-            "--cast",
-            metavar="FILE",
-            show_default=False,
-            help="A cast file (voxcli cast): characters' quotes in their own voices "
-            "(default: BOOK.cast.toml beside the book, when there is one).",
-        ),
-    ] = None,
-    no_cast: Annotated[bool, typer.Option("--no-cast", help="Ignore the cast file beside the book.")] = False,
+    cast: CastOption = None,
+    no_cast: NoCastOption = False,
     voices_file: VoicesOption = None,
     device: DeviceOption = Device.auto,
 ) -> None:
@@ -191,7 +185,7 @@ def convert_command(
         )
         audiobook = _audiobook(chosen, kbps, cover, split_hours)
         voices = load_voices(voices_file)
-        cast_file = _cast_file(book, cast, no_cast)
+        cast_file = find_cast_file(book, cast, no_cast)
         chosen_cast = read_cast(cast_file) if cast_file is not None else None
         narrator_voice = voice if voice is not None or chosen_cast is None else chosen_cast.narrator
         profile = resolve_voice(narrator_voice, voices)
@@ -233,20 +227,6 @@ def convert_command(
             _dry_run(request, as_json)
         else:
             _run(request, as_json)
-
-
-def _cast_file(book: str, given: Path | None, ignore: bool) -> Path | None:
-    """The cast file to use: --cast FILE, else BOOK.cast.toml beside the book (unless --no-cast)."""
-    from voxcli.cast.castfile import cast_path
-
-    if given is not None:
-        if ignore:
-            raise UsageError("--cast and --no-cast contradict each other", "give one of them")
-        return given
-    if ignore or book == "-":
-        return None
-    beside = cast_path(book)
-    return beside if beside.is_file() else None
 
 
 def _run(request: ConvertRequest, as_json: bool) -> None:
@@ -411,22 +391,31 @@ def _audiobook(chosen: tuple[str, ...], kbps: int, cover: Path | None, split_hou
     )
 
 
-def _subtitles(value: str) -> dict[str, tuple[str, ...]]:
-    """--subtitles as OutputSettings fields: "srt,vtt:words" -> subtitles (srt, vtt), word_cues (vtt)."""
+def _subtitles(value: str) -> dict[str, Any]:
+    """--subtitles as OutputSettings fields: "srt,vtt:words" -> subtitles (srt, vtt), word_cues (vtt);
+    "vtt:speakers" marks a cast character's cues with WebVTT voice spans."""
     if value.strip().lower() == "none":
-        return {"subtitles": (), "word_cues": ()}
+        return {"subtitles": (), "word_cues": (), "speaker_cues": False}
     formats: list[str] = []
     words: list[str] = []
+    speakers = False
     for part in (p.strip().lower() for p in value.split(",") if p.strip()):
         fmt, _, mode = part.partition(":")
-        if fmt not in (*SUBTITLE_FORMATS, "both") or mode not in ("", "words"):
+        modes = set(mode.split("+")) - {""}
+        if fmt not in (*SUBTITLE_FORMATS, "both") or not modes <= {"words", "speakers"}:
             raise UsageError(
-                f"--subtitles: unknown '{part}'", "use srt, vtt, both, FORMAT:words (e.g. srt:words) or none"
+                f"--subtitles: unknown '{part}'",
+                "use srt, vtt, both, FORMAT:words (e.g. srt:words), vtt:speakers, vtt:words+speakers or none",
+            )
+        if "speakers" in modes and fmt == "srt":
+            raise UsageError(
+                "--subtitles: srt has no voice spans", "use vtt:speakers (WebVTT <v Name> spans)"
             )
         chosen = SUBTITLE_FORMATS if fmt == "both" else (fmt,)
         formats.extend(chosen)
-        if mode:
+        if "words" in modes:
             words.extend(chosen)
+        speakers = speakers or "speakers" in modes
     if not formats:
         raise UsageError("--subtitles: nothing given", "use srt, vtt, both, or none")
-    return {"subtitles": tuple(dict.fromkeys(formats)), "word_cues": tuple(words)}
+    return {"subtitles": tuple(dict.fromkeys(formats)), "word_cues": tuple(words), "speaker_cues": speakers}

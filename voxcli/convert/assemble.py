@@ -33,6 +33,7 @@ class OutputSettings:
     kbps: int = 64  # MP3 bitrate
     subtitles: tuple[str, ...] = ("srt", "vtt")
     word_cues: tuple[str, ...] = ()  # subtitle formats with a cue per word (where the engine timed words)
+    speaker_cues: bool = False  # WebVTT: mark a cast character's cues with a voice span
     loudness: LoudnessSettings | None = field(default_factory=LoudnessSettings)  # None: as spoken
 
 
@@ -125,7 +126,11 @@ def assemble_chapter(
                 else:
                     spoken.append(
                         Spoken(
-                            piece.segment.text, position, position + len(samples), _words(piece.entry.words)
+                            piece.segment.text,
+                            position,
+                            position + len(samples),
+                            _words(piece.entry.words),
+                            piece.segment.speaker,
                         )
                     )
                 sinks.write(samples)
@@ -133,10 +138,11 @@ def assemble_chapter(
                 position += len(samples) + piece.pause
         rate = audio.rate
         duration = position / rate
-        for fmt, render in (("srt", to_srt), ("vtt", to_vtt)):
+        for fmt in ("srt", "vtt"):
             if fmt in temps:
                 cues = build_cues(spoken, rate, duration, word_level=fmt in settings.word_cues)
-                _write_text(temps[fmt], render(cues), finals[fmt])
+                text = to_srt(cues) if fmt == "srt" else to_vtt(cues, speakers=settings.speaker_cues)
+                _write_text(temps[fmt], text, finals[fmt])
         if "mp3" in temps:
             tag_mp3(
                 temps["mp3"],

@@ -61,6 +61,14 @@ def casting(cast: Cast, book: Book, voices: VoicesFile, narrator: VoiceProfile, 
             )
             if voice:
                 voiced.setdefault(chapter, []).append(
-                    Voiced(quote.paragraph, quote.start, quote.end, quote.text_start, quote.text_end, voice)
+                    Voiced(
+                        quote.paragraph,
+                        quote.start,
+                        quote.end,
+                        quote.text_start,
+                        quote.text_end,
+                        voice,
+                        cast.name_of(line.speaker) if line.speaker else "",
+                    )
                 )
     return Casting(cast, profiles, voiced, speakers)

@@ -96,6 +96,7 @@ def estimate(request: ConvertRequest) -> Estimate:
                     {
                         "kind": s.kind,
                         "voice": s.voice or request.profile.name,
+                        "speaker": s.speaker,
                         "text": s.text,
                         "speech": s.speech,
                         "cached": cache.has(s.key),

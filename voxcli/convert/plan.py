@@ -49,6 +49,7 @@ class Segment:
     key: str  # cache key of its audio
     kind: Kind = "text"
     voice: str = ""  # the cast voice that says it; "" for the narrator (the request's profile)
+    speaker: str = ""  # the character whose line it is (a cast), "" for narration and unknown speakers
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class Voiced:
     text_start: int
     text_end: int
     voice: str  # a key of the cast's voices
+    speaker: str = ""  # the character, as the cast file names it
 
 
 @dataclass(frozen=True)
@@ -195,10 +197,11 @@ def plan_chapter(
     engine's limit, pronunciations and cache identity); the rest by the narrator (``profile``)."""
     segments: list[Segment] = []
 
-    def add(pieces: list[Piece], kind: Kind = "text", voice: str = "") -> None:
+    def add(pieces: list[Piece], kind: Kind = "text", voice: str = "", speaker: str = "") -> None:
         key_of = identity if not voice else (voices or {})[voice].identity
         segments.extend(
-            Segment(p.shown, p.speech, p.pause, cache_key(p.speech, key_of), kind, voice) for p in pieces
+            Segment(p.shown, p.speech, p.pause, cache_key(p.speech, key_of), kind, voice, speaker)
+            for p in pieces
         )
 
     quotes: dict[int, list[Voiced]] = {}
@@ -223,7 +226,7 @@ def plan_chapter(
         # The book's marks are offsets into the paragraph as read, which is one line already.
         marks = chapter.marks_of(position) if found == [block] else ()
         if found == [block] and position in quotes and voices:
-            for part, voice, inside in _voiced_parts(block, quotes[position], marks):
+            for part, voice, speaker, inside in _voiced_parts(block, quotes[position], marks):
                 plan = voices[voice] if voice else narrator
                 pieces = paragraph_pieces(
                     part,
@@ -234,7 +237,7 @@ def plan_chapter(
                     marks=inside,
                     pronounce=plan.pronounce,
                 )
-                add(pieces, voice=voice)
+                add(pieces, voice=voice, speaker=speaker)
             _end_paragraph(segments, profile)
             continue
         for paragraph in found:
@@ -262,13 +265,13 @@ def plan_chapter(
 
 def _voiced_parts(
     paragraph: str, quotes: Sequence[Voiced], marks: Sequence[Mark]
-) -> list[tuple[str, str, list[Mark]]]:
+) -> list[tuple[str, str, str, list[Mark]]]:
     """The paragraph cut into narration (voice "") and quotes (their voice), in order, nothing left out:
-    (text, voice, the book's marks inside it)."""
-    parts: list[tuple[str, str, list[Mark]]] = []
+    (text, voice, speaker, the book's marks inside it)."""
+    parts: list[tuple[str, str, str, list[Mark]]] = []
     cursor = 0
 
-    def take(start: int, end: int, voice: str) -> None:
+    def take(start: int, end: int, voice: str, speaker: str = "") -> None:
         while start < end and paragraph[start].isspace():
             start += 1
         while end > start and paragraph[end - 1].isspace():
@@ -279,16 +282,16 @@ def _voiced_parts(
                 for m in marks
                 if start <= m.start and m.end <= end
             ]
-            parts.append((paragraph[start:end], voice, inside))
+            parts.append((paragraph[start:end], voice, speaker, inside))
         elif start < end and parts:  # punctuation between quotes: kept with the text before it
-            text, voice_before, inside = parts[-1]
-            parts[-1] = (text + " " + paragraph[start:end], voice_before, inside)
+            text, voice_before, speaker_before, inside = parts[-1]
+            parts[-1] = (text + " " + paragraph[start:end], voice_before, speaker_before, inside)
 
     for quote in sorted(quotes, key=lambda q: q.start):
         if quote.start < cursor:
             continue  # overlapping quotes cannot happen; never speak a stretch twice
         take(cursor, quote.start, "")
-        take(quote.start, quote.end, quote.voice)
+        take(quote.start, quote.end, quote.voice, quote.speaker)
         cursor = quote.end
     take(cursor, len(paragraph), "")
     return parts
