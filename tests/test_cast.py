@@ -153,7 +153,7 @@ def test_convert_with_a_cast_speaks_each_line_in_its_voice(
         ("kokoro", "“Ever been in a stove boat?”"),
         ("espeak:en-us", "The old man looked at me for a while."),
     ]
-    assert [s["speaker"] for s in dry["chapters"][0]["segments"]][1:5] == ["I", "", "Peleg", ""]
+    assert [s["speaker"] for s in dry["chapters"][0]["segments"]][1:7] == ["I", "", "Peleg", "", "I", "Peleg"]
     listed = runner.invoke(app, ["chapters", str(story), "--json", "--speech", "--voices", str(voices)])
     assert [(s["voice"], s["text"]) for s in json.loads(listed.stdout)["chapters"][0]["segments"]] == said
     done = runner.invoke(app, args)
@@ -254,3 +254,23 @@ def test_a_moby_dick_chapter_with_three_voices(runner: CliRunner, isolated: Path
         heard.append((segment["voice"], nearest))
     assert len(heard) >= 20
     assert sum(voice == nearest for voice, nearest in heard) >= 0.95 * len(heard), heard
+
+
+def test_a_voice_map_gives_chapters_their_own_reader(runner: CliRunner, isolated: Path) -> None:
+    book = isolated / "two.md"
+    book.write_text("# One\n\nThe first chapter.\n\n# Two\n\nThe second chapter.\n", encoding="utf-8")
+    args = ["convert", str(book), "-v", "espeak:en-us", "--dry-run", "--json", "-o", str(isolated / "out")]
+    plan = json.loads(runner.invoke(app, [*args, "--voice-map", "2-=espeak:en+f3"]).stdout)["chapters"]
+    said = [[(s["kind"], s["voice"]) for s in chapter["segments"]] for chapter in plan]
+    assert said == [
+        [("title", "espeak:en-us"), ("text", "espeak:en-us")],
+        [("title", "espeak:en-us"), ("text", "espeak:en+f3")],  # the narrator still announces the title
+    ]
+    for wrong, message in (
+        ("2", "cannot read '2'"),
+        ("3=espeak:en-us", "3 is outside 1-2"),
+        ("1-2=espeak:en-us,2=narrator", "chapter 2 is given two voices"),
+        ("1=jeo", "unknown voice 'jeo'"),
+    ):
+        result = runner.invoke(app, [*args, "--voice-map", wrong])
+        assert result.exit_code != 0 and message in result.output and "Traceback" not in result.output

@@ -157,6 +157,16 @@ def convert_command(
     skip_notes: SkipNotesOption = False,
     cast: CastOption = None,
     no_cast: NoCastOption = False,
+    voice_map: Annotated[
+        str | None,
+        typer.Option(
+            "--voice-map",
+            metavar="MAP",
+            show_default=False,
+            help='Chapters read by other voices, e.g. "1-3=joe,4-=narrator" (the narrator still '
+            "announces each title).",
+        ),
+    ] = None,
     voices_file: VoicesOption = None,
     device: DeviceOption = Device.auto,
 ) -> None:
@@ -217,6 +227,7 @@ def convert_command(
             lexicon=pronunciations,
             book_lexicon=not ignore_book_lexicon,
             cast=cast_plan,
+            voice_map=_voice_map(voice_map, len(result.chapters), voices, profile),
         )
         if not as_json:
             from voxcli.convert.pipeline import engine_class_of, pronouncer
@@ -227,6 +238,30 @@ def convert_command(
             _dry_run(request, as_json)
         else:
             _run(request, as_json)
+
+
+def _voice_map(value: str | None, count: int, voices: Any, narrator: Any) -> dict[int, Any]:
+    """--voice-map "1-3=joe,4-=narrator": chapter number -> the profile that reads it."""
+    from voxcli.config import resolve_voice
+    from voxcli.convert.plan import parse_chapters
+
+    if not value:
+        return {}
+    mapped: dict[int, Any] = {}
+    for part in (p.strip() for p in value.split(",") if p.strip()):
+        chapters, sep, name = part.partition("=")
+        if not sep or not chapters.strip() or not name.strip():
+            raise UsageError(
+                f"--voice-map: cannot read '{part}'", 'use CHAPTERS=VOICE pairs, e.g. "1-3=joe,4-=narrator"'
+            )
+        profile = narrator if name.strip() == "narrator" else resolve_voice(name.strip(), voices)
+        for number in parse_chapters(chapters, count):
+            if number in mapped:
+                raise UsageError(
+                    f"--voice-map: chapter {number} is given two voices", "give each chapter one voice"
+                )
+            mapped[number] = profile
+    return mapped
 
 
 def _run(request: ConvertRequest, as_json: bool) -> None:

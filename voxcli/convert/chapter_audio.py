@@ -42,13 +42,13 @@ class ChapterAudio:
         self._get = get
         self._kept: dict[str, Entry] = {}
         self._kept_samples = 0
-        self.rate = 0
         # The last levelled pass (when the chapter is short enough to hold) and every measurement:
         # the dry run that settles the gain is then also what gets written.
         self._levelled: tuple[tuple[float, float | None], list[Piece]] | None = None
         self._measured: dict[tuple[float, float | None], tuple[float, float]] = {}
         # The chapter's rate is the narrator's: a cast voice at another rate is resampled to it.
         self._narrated = next((s.key for s in plan.segments if not s.voice), None)
+        self.rate = plan.rate
 
     def _entry(self, key: str) -> Entry:
         if self.rate == 0 and self._narrated is not None and key != self._narrated:

@@ -60,10 +60,20 @@ class ConvertRequest:
     lexicon: Lexicon = field(default_factory=Lexicon)  # the user's pronunciations (files, --lexicon)
     book_lexicon: bool = True  # honour the book's own PLS lexicons and SSML pronunciations
     cast: Casting | None = None  # characters' quotes in their own voices (convert --cast)
+    voice_map: dict[int, VoiceProfile] = field(default_factory=dict)  # chapter -> its reader (--voice-map)
+
+    @property
+    def voices(self) -> dict[str, VoiceProfile]:
+        """Every voice but the narrator's: the cast's and the voice map's, by name."""
+        found = dict(self.cast.profiles) if self.cast is not None else {}
+        for profile in self.voice_map.values():
+            if profile != self.profile:
+                found.setdefault(profile.name, profile)
+        return found
 
     def voice(self, name: str) -> VoiceProfile:
         """The profile of a segment's voice ("" is the narrator's, the request's own)."""
-        return self.cast.profiles[name] if name and self.cast is not None else self.profile
+        return self.voices[name] if name else self.profile
 
 
 @dataclass
@@ -145,10 +155,8 @@ def pronouncer(request: ConvertRequest, cls: type[Engine], profile: VoiceProfile
 
 def cast_voices(request: ConvertRequest) -> dict[str, VoicePlan]:
     """Every cast voice but the narrator's, ready for planning (engines imported, never loaded)."""
-    if request.cast is None:
-        return {}
     voices: dict[str, VoicePlan] = {}
-    for name, profile in request.cast.profiles.items():
+    for name, profile in request.voices.items():
         cls = engine_class(profile.engine, profile.where("engine"))
         voices[name] = VoicePlan(
             profile, cls.identity(profile), cls.max_chars, pronouncer(request, cls, profile)
@@ -178,6 +186,7 @@ def plan(request: ConvertRequest, remember: bool = False) -> tuple[type[Engine],
         pronounce=pronouncer(request, cls),
         voices=cast_voices(request),
         voiced=request.cast.voiced if request.cast is not None else None,
+        chapter_voices={n: p.name for n, p in request.voice_map.items() if p != request.profile},
     )
     return cls, plans
 
@@ -587,6 +596,8 @@ def _write_records(
         "lang": profile.lang,
         "speed": profile.speed,
     }
+    if request.voice_map:
+        voice["chapters"] = {str(n): p.name for n, p in sorted(request.voice_map.items())}
     if request.cast is not None:  # which voice says which character's lines
         voice["cast"] = {
             "narrator": profile.name,
@@ -636,8 +647,8 @@ def check_engine(request: ConvertRequest) -> None:
     """Fail early, before any work, when an engine (the narrator's, a cast voice's) or its model files
     are missing."""
     ensure_usable(request.profile)
-    if request.cast is not None:
-        for profile in request.cast.profiles.values():
+    if request.voices:
+        for profile in request.voices.values():
             ensure_usable(profile)
     if request.verify is not None:
         from voxcli.asr import ready_recognizer

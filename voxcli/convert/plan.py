@@ -12,7 +12,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -82,6 +82,9 @@ class ChapterPlan:
     stem: str  # file name without extension: "01 - Loomings"
     segments: tuple[Segment, ...]
     chars: int  # characters of the chapter text
+    rate: int = (
+        0  # Hz the chapter is written at (the narrator's), when the engine's identity says; 0: unknown
+    )
 
     @property
     def digest(self) -> str:
@@ -301,9 +304,7 @@ def _end_paragraph(segments: list[Segment], profile: VoiceProfile) -> None:
     """The parts of a paragraph end with its voices' pauses; the paragraph with the narrator's."""
     if segments:
         last = segments[-1]
-        segments[-1] = Segment(
-            last.text, last.speech, profile.paragraph_pause, last.key, last.kind, last.voice
-        )
+        segments[-1] = replace(last, pause=profile.paragraph_pause)
 
 
 def plan_book(
@@ -319,26 +320,54 @@ def plan_book(
     pronounce: Pronounce | None = None,
     voices: dict[str, VoicePlan] | None = None,
     voiced: dict[int, list[Voiced]] | None = None,
+    chapter_voices: dict[int, str] | None = None,
 ) -> list[ChapterPlan]:
+    """Every requested chapter's plan. ``chapter_voices`` (``--voice-map``): chapter number -> the
+    voice of ``voices`` that reads it instead of the narrator (who still announces its title)."""
     width = max(2, len(str(len(book.chapters))))
     by_index = {chapter.index: chapter for chapter in book.chapters}
     memo = memo or SentenceMemo(None)
-    plans = [
-        plan_chapter(
+    plans: list[ChapterPlan] = []
+    narrator = VoicePlan(profile, identity, max_chars, pronounce)
+    rate = identity.get("sample_rate")
+    for n in numbers:
+        mapped = (chapter_voices or {}).get(n, "")
+        reader = (voices or {})[mapped] if mapped else narrator
+        chapter_plan = plan_chapter(
             by_index[n],
             number=n,
             width=width,
-            profile=profile,
-            identity=identity,
-            max_chars=max_chars,
+            profile=reader.profile,
+            identity=reader.identity,
+            max_chars=reader.max_chars,
             normalize=normalize,
             titles=titles,
             split=memo.split,
-            pronounce=pronounce,
+            pronounce=reader.pronounce,
             voices=voices,
             voiced=(voiced or {}).get(n, ()),
         )
-        for n in numbers
-    ]
+        if mapped:  # the narrator announces the title; the mapped voice reads the chapter
+            chapter = by_index[n]
+            heading = plan_chapter(
+                replace(
+                    chapter, paragraphs=chapter.paragraphs[:1] if _title_is_first_paragraph(chapter) else ()
+                ),
+                number=n,
+                width=width,
+                profile=profile,
+                identity=identity,
+                max_chars=max_chars,
+                normalize=normalize,
+                titles=True,
+                split=memo.split,
+                pronounce=pronounce,
+            )
+            titled = tuple(s for s in heading.segments if s.kind == "title") if titles else ()
+            body = tuple(
+                replace(s, voice=s.voice or mapped) for s in chapter_plan.segments if s.kind != "title"
+            )
+            chapter_plan = replace(chapter_plan, segments=titled + body)
+        plans.append(replace(chapter_plan, rate=rate if isinstance(rate, int) else 0))
     memo.save()
     return plans
