@@ -100,6 +100,7 @@ class Book:
     math: dict[str, int] = field(
         default_factory=dict
     )  # formulas read, by how: alttext, markup, text, skipped
+    tags: bool = False  # the text may hold inline tags ([pause:1], [voice:joe]...): TXT and Markdown
 
 
 RawChapter = tuple[str, list[str]] | tuple[str, list[str], ChapterKind]

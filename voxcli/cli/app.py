@@ -26,6 +26,7 @@ from voxcli.cli.common import (
     MathMode,
     MathOption,
     NoCastOption,
+    NoTagsOption,
     SkipNotesOption,
     SpeedOption,
     VoiceOption,
@@ -105,6 +106,7 @@ def chapters_command(
     skip_notes: SkipNotesOption = False,
     cast: CastOption = None,
     no_cast: NoCastOption = False,
+    no_tags: NoTagsOption = False,
 ) -> None:
     """List the chapters voxcli would read aloud, with words, characters and estimated minutes."""
     from voxcli.cli.report import book_json, chapters_table
@@ -121,7 +123,9 @@ def chapters_command(
             console.warn(warning)
         if as_json:
             said = (
-                _speech(book, result, voice, voices_file, lexicon, ignore_book_lexicon, (cast, no_cast))
+                _speech(
+                    book, result, voice, voices_file, lexicon, ignore_book_lexicon, (cast, no_cast, no_tags)
+                )
                 if speech
                 else None
             )
@@ -137,17 +141,18 @@ def _speech(
     voices_file: str | None,
     lexicon: str | None,
     ignore: bool,
-    cast: tuple[Path | None, bool],
+    cast: tuple[Path | None, bool, bool],
 ) -> dict[int, list[dict[str, Any]]]:
     """Every chapter's segments as their voices' engines get them (``chapters --json --speech``)."""
     from voxcli.cast.castfile import read_cast
     from voxcli.config import load_voices, resolve_voice
     from voxcli.convert.casting import casting
     from voxcli.convert.pipeline import ConvertRequest, plan, pronouncer
+    from voxcli.convert.tagging import tag_voices
     from voxcli.lexicon.model import user_lexicons
 
     voices = load_voices(voices_file)
-    cast_file = find_cast_file(source, *cast)
+    cast_file = find_cast_file(source, cast[0], cast[1])
     chosen = read_cast(cast_file) if cast_file is not None else None
     profile = resolve_voice(voice if voice is not None or chosen is None else chosen.narrator, voices)
     cast_plan = casting(chosen, book, voices, profile, str(cast_file)) if chosen and cast_file else None
@@ -160,6 +165,7 @@ def _speech(
         lexicon=user_lexicons(source, lexicon),
         book_lexicon=not ignore,
         cast=cast_plan,
+        tagged=None if cast[2] else tag_voices(book, source, voices, profile),
     )
     cls, plans = plan(request)
     for warning in pronouncer(request, cls).warnings():
@@ -208,6 +214,7 @@ def say_command(
         ),
     ] = None,
     lexicon: LexiconOption = None,
+    no_tags: NoTagsOption = False,
 ) -> None:
     """Speak a sentence or two: play it, or write it to a WAV or MP3 file."""
     from voxcli.audio.encode import encode, format_of
@@ -232,10 +239,17 @@ def say_command(
             data, spoke = speak_remote(server, words, voice, speed, fmt)
             summary = f"voice {spoke}, through {server}"
         else:
-            profile = resolve_voice(voice, load_voices(voices_file))
+            voices = load_voices(voices_file)
+            profile = resolve_voice(voice, voices)
             if speed is not None:
                 profile = replace(profile, speed=speed)
-            speech = say(words, profile, device.value, user_lexicons("-", lexicon))
+            speech = say(
+                words,
+                profile,
+                device.value,
+                user_lexicons("-", lexicon),
+                resolve=None if no_tags else lambda name: resolve_voice(name, voices),
+            )
             data = encode(speech.samples, speech.sample_rate, fmt)
             summary = f"{speech.duration:.1f} s, voice {profile.name} ({profile.engine})"
         if output == "-":

@@ -95,6 +95,10 @@ CastOption = Annotated[
     ),
 ]
 NoCastOption = Annotated[bool, typer.Option("--no-cast", help="Ignore the cast file beside the book.")]
+NoTagsOption = Annotated[
+    bool,
+    typer.Option("--no-tags", help="Read [pause:...], [voice:...] and [speed:...] in the text literally."),
+]
 
 
 class Device(str, Enum):

@@ -22,6 +22,7 @@ from voxcli.cli.common import (
     MathMode,
     MathOption,
     NoCastOption,
+    NoTagsOption,
     SkipNotesOption,
     SpeedOption,
     VoiceOption,
@@ -157,6 +158,7 @@ def convert_command(
     skip_notes: SkipNotesOption = False,
     cast: CastOption = None,
     no_cast: NoCastOption = False,
+    no_tags: NoTagsOption = False,
     voice_map: Annotated[
         str | None,
         typer.Option(
@@ -179,6 +181,7 @@ def convert_command(
     from voxcli.convert.pipeline import ConvertRequest
     from voxcli.convert.plan import parse_chapters
     from voxcli.convert.retake import VerifySettings
+    from voxcli.convert.tagging import tag_voices
     from voxcli.ingest import ReadOptions, read_book
     from voxcli.lexicon.model import user_lexicons
 
@@ -228,6 +231,7 @@ def convert_command(
             book_lexicon=not ignore_book_lexicon,
             cast=cast_plan,
             voice_map=_voice_map(voice_map, len(result.chapters), voices, profile),
+            tagged=None if no_tags else tag_voices(result, book, voices, profile),
         )
         if not as_json:
             from voxcli.convert.pipeline import engine_class_of, pronouncer

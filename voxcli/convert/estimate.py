@@ -97,6 +97,7 @@ def estimate(request: ConvertRequest) -> Estimate:
                         "kind": s.kind,
                         "voice": s.voice or request.profile.name,
                         "speaker": s.speaker,
+                        "pause": s.pause,
                         "text": s.text,
                         "speech": s.speech,
                         "cached": cache.has(s.key),

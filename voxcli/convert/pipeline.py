@@ -61,11 +61,13 @@ class ConvertRequest:
     book_lexicon: bool = True  # honour the book's own PLS lexicons and SSML pronunciations
     cast: Casting | None = None  # characters' quotes in their own voices (convert --cast)
     voice_map: dict[int, VoiceProfile] = field(default_factory=dict)  # chapter -> its reader (--voice-map)
+    tagged: dict[str, VoiceProfile] | None = None  # the voices of a TXT/Markdown book's tags; None: --no-tags
 
     @property
     def voices(self) -> dict[str, VoiceProfile]:
         """Every voice but the narrator's: the cast's and the voice map's, by name."""
         found = dict(self.cast.profiles) if self.cast is not None else {}
+        found.update(self.tagged or {})
         for profile in self.voice_map.values():
             if profile != self.profile:
                 found.setdefault(profile.name, profile)
@@ -187,6 +189,7 @@ def plan(request: ConvertRequest, remember: bool = False) -> tuple[type[Engine],
         voices=cast_voices(request),
         voiced=request.cast.voiced if request.cast is not None else None,
         chapter_voices={n: p.name for n, p in request.voice_map.items() if p != request.profile},
+        tags=request.tagged is not None and request.book.tags,
     )
     return cls, plans
 

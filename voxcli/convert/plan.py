@@ -18,10 +18,12 @@ from typing import Any, Literal
 
 from voxcli.book import Book, Chapter, Mark
 from voxcli.convert.cache import cache_key
+from voxcli.convert.tagging import voice_key
 from voxcli.engines.base import VoiceProfile
 from voxcli.errors import UsageError
 from voxcli.fsutil import atomic_write_bytes, make_dirs
 from voxcli.text.pieces import (
+    CLAUSE_PAUSE,
     Normalizer,
     Piece,
     Pronounce,
@@ -31,6 +33,8 @@ from voxcli.text.pieces import (
     sentence_pieces,
 )
 from voxcli.text.segment import paragraphs, sentences
+from voxcli.text.tags import State, has_tags, runs
+from voxcli.text.tags import plain as untagged
 
 Kind = Literal["title", "text"]
 MAX_STEM = 80  # characters of the chapter title kept in file names
@@ -192,6 +196,7 @@ def plan_chapter(
     pronounce: Pronounce | None = None,
     voices: dict[str, VoicePlan] | None = None,
     voiced: Sequence[Voiced] = (),
+    tags: bool = False,
 ) -> ChapterPlan:
     """Every segment of one chapter, in order, each within ``max_chars`` once normalised (and with
     the pronunciations of ``pronounce`` and the chapter's marks applied).
@@ -219,15 +224,39 @@ def plan_chapter(
             title = " ".join(chapter.paragraphs[0].split())
         else:
             title = " ".join(chapter.title.split())
+        title = untagged(title) if tags else title
         pieces = sentence_pieces(
             title, profile.title_pause, max_chars, profile.lang, normalize, pronounce=pronounce
         )
         add(pieces, "title")
     narrator = VoicePlan(profile, identity, max_chars, pronounce)
+    state = State()
     for position, block in blocks:
         found = paragraphs(block)
         # The book's marks are offsets into the paragraph as read, which is one line already.
         marks = chapter.marks_of(position) if found == [block] else ()
+        if tags and (state.voices or state.speeds or has_tags(block)):
+            where = f"chapter {chapter.index}, paragraph {position + 1}"
+            for run in runs(" ".join(found), where, state):
+                key = voice_key(run.voice, run.speed, profile)
+                plan = (voices or {})[key] if key else narrator
+                pieces = paragraph_pieces(
+                    run.text.strip() or " ",
+                    plan.profile,
+                    plan.max_chars,
+                    normalize=normalize,
+                    split=split,
+                    pronounce=plan.pronounce,
+                )
+                before = len(segments)
+                add([p for p in pieces if pronounceable(p.speech)], voice=key)
+                if len(segments) > before:
+                    _between(segments, plan.profile)
+                if run.pause is not None and segments:
+                    segments[-1] = replace(segments[-1], pause=run.pause)
+            if not (segments and runs_pause_last(block)):
+                _end_paragraph(segments, profile)
+            continue
         if found == [block] and position in quotes and voices:
             for part, voice, speaker, inside in _voiced_parts(block, quotes[position], marks):
                 plan = voices[voice] if voice else narrator
@@ -240,7 +269,10 @@ def plan_chapter(
                     marks=inside,
                     pronounce=plan.pronounce,
                 )
+                before = len(segments)
                 add(pieces, voice=voice, speaker=speaker)
+                if len(segments) > before:
+                    _between(segments, plan.profile)
             _end_paragraph(segments, profile)
             continue
         for paragraph in found:
@@ -264,6 +296,11 @@ def plan_chapter(
         segments=tuple(spoken),
         chars=chapter.chars,
     )
+
+
+def runs_pause_last(block: str) -> bool:
+    """Whether a paragraph ends with a [pause:...] tag (its pause then replaces the paragraph's)."""
+    return bool(re.search(r"\[pause:[^\s\]]+\]\s*$", block))
 
 
 def _voiced_parts(
@@ -300,6 +337,16 @@ def _voiced_parts(
     return parts
 
 
+def _between(segments: list[Segment], profile: VoiceProfile) -> None:
+    """A part of a paragraph (a quote, the narration between, a tagged run) ends with a sentence's
+    pause when it ends a sentence, else a clause's; the paragraph's last part gets the paragraph's."""
+    last = segments[-1]
+    ends = last.text.rstrip(" \"'”’»」』)]").endswith(tuple(".!?…"))
+    segments[-1] = replace(
+        last, pause=profile.sentence_pause if ends else min(CLAUSE_PAUSE, profile.sentence_pause)
+    )
+
+
 def _end_paragraph(segments: list[Segment], profile: VoiceProfile) -> None:
     """The parts of a paragraph end with its voices' pauses; the paragraph with the narrator's."""
     if segments:
@@ -321,6 +368,7 @@ def plan_book(
     voices: dict[str, VoicePlan] | None = None,
     voiced: dict[int, list[Voiced]] | None = None,
     chapter_voices: dict[int, str] | None = None,
+    tags: bool = False,
 ) -> list[ChapterPlan]:
     """Every requested chapter's plan. ``chapter_voices`` (``--voice-map``): chapter number -> the
     voice of ``voices`` that reads it instead of the narrator (who still announces its title)."""
@@ -346,6 +394,7 @@ def plan_book(
             pronounce=reader.pronounce,
             voices=voices,
             voiced=(voiced or {}).get(n, ()),
+            tags=tags,
         )
         if mapped:  # the narrator announces the title; the mapped voice reads the chapter
             chapter = by_index[n]

@@ -67,6 +67,7 @@ def read_markdown_bytes(
         language=fields.get("language", ""),
         year=year.group(1) if year else "",
         chapters=chapters,
+        tags=True,
     )
 
 

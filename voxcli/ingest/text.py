@@ -99,6 +99,7 @@ def read_text_bytes(data: bytes, label: str, fallback_title: str) -> Book:
         author=fields.get("author", ""),
         language=_LANGUAGES.get(language.lower(), language),
         chapters=chapters,
+        tags=True,
     )
 
 

@@ -36,7 +36,9 @@ from voxcli.errors import VoxError
 from voxcli.lexicon.pronounce import for_profile
 from voxcli.server.queue import Busy, Job, SpeechQueue
 from voxcli.server.streaming import MEDIA_TYPES, Streamer, can_stream, whole
+from voxcli.speak import resample, tagged_runs
 from voxcli.text.pieces import Piece, speech_pieces
+from voxcli.text.tags import has_tags
 
 OPENAI_VOICES = (
     "alloy",
@@ -293,6 +295,41 @@ def _pieces(profile: VoiceProfile, text: str) -> list[Piece]:
     return pieces
 
 
+Group = tuple[VoiceProfile, list[Piece]]
+
+
+def _groups(state: State, profile: VoiceProfile, text: str) -> list[Group]:
+    """The text's pieces, grouped by the voice that says them: inline tags ([pause:S], [voice:NAME],
+    [speed:X]) switch voices and speeds; without tags, one group."""
+    if not has_tags(text):
+        return [(profile, _pieces(profile, text))]
+    try:
+        parts = tagged_runs(text, profile, lambda name: state.profile(name, 1.0))
+    except VoxError as exc:
+        raise ApiError(400, exc.message + (f" ({exc.fix})" if exc.fix else ""), "input") from None
+    groups: list[Group] = []
+    for words, voice, pause in parts:
+        cls = engine_class(voice.engine)
+        pieces = (
+            speech_pieces(words, voice, cls.max_chars, pronounce=for_profile(cls, voice))
+            if words.strip()
+            else []
+        )
+        if pieces and pause is not None:
+            pieces[-1] = replace(pieces[-1], pause=pause)
+        elif not pieces and pause is not None and groups and groups[-1][1]:
+            groups[-1][1][-1] = replace(groups[-1][1][-1], pause=pause)
+        if not pieces:
+            continue
+        if groups and groups[-1][0] == voice:
+            groups[-1][1].extend(pieces)
+        else:
+            groups.append((voice, pieces))
+    if not groups:
+        raise ApiError(400, "the text has no words to say", "input")
+    return groups
+
+
 def _submit(
     state: State, profile: VoiceProfile, pieces: list[Piece]
 ) -> tuple[Job, asyncio.Queue[tuple[int, Spoken | BaseException]]]:
@@ -328,23 +365,32 @@ async def _next(job: Job, results: Results, deadline: float) -> Spoken:
 
 
 async def _speak(state: State, profile: VoiceProfile, text: str) -> tuple[Float32, int]:
-    pieces = await asyncio.to_thread(_pieces, profile, text)  # sentence splitting is CPU work
-    job, results = _submit(state, profile, pieces)
+    groups = await asyncio.to_thread(_groups, state, profile, text)  # sentence splitting is CPU work
     deadline = asyncio.get_running_loop().time() + state.settings.timeout
     parts: list[Float32] = []
     rate = 0
-    try:
-        for piece in pieces:
-            spoken = await _next(job, results, deadline)
-            rate = spoken.sample_rate
-            parts += [spoken.samples, np.zeros(round(piece.pause * rate), dtype=np.float32)]
-    finally:
-        job.cancel()
+    for voice, pieces in groups:  # one job per voice, in order; other rates resampled to the first
+        job, results = _submit(state, voice, pieces)
+        try:
+            for piece in pieces:
+                spoken = await _next(job, results, deadline)
+                rate = rate or spoken.sample_rate
+                samples = spoken.samples
+                if spoken.sample_rate != rate:
+                    samples = await asyncio.to_thread(resample, samples, spoken.sample_rate, rate)
+                parts += [samples, np.zeros(round(piece.pause * rate), dtype=np.float32)]
+        finally:
+            job.cancel()
     return np.concatenate(parts), rate
 
 
 async def _stream(state: State, profile: VoiceProfile, text: str, fmt: str, model: str) -> StreamingResponse:
-    pieces = await asyncio.to_thread(_pieces, profile, text)  # sentence splitting is CPU work
+    groups = await asyncio.to_thread(_groups, state, profile, text)  # sentence splitting is CPU work
+    if len(groups) > 1:
+        raise ApiError(
+            400, "text whose tags change the voice or speed cannot be streamed; send stream=false", "input"
+        )
+    profile, pieces = groups[0]
     job, results = _submit(state, profile, pieces)
     deadline = asyncio.get_running_loop().time() + state.settings.timeout
     try:
