@@ -12,6 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "voxcli"
 FORBIDDEN = {
     "verify": ("voxcli.cli", "voxcli.server", "voxcli.convert"),
     "asr": ("voxcli.cli", "voxcli.server", "voxcli.convert", "voxcli.verify"),
+    "cast": ("voxcli.cli", "voxcli.server", "voxcli.convert", "voxcli.verify", "voxcli.asr", "voxcli.ingest"),
     "lexicon": (
         "voxcli.cli",
         "voxcli.server",
