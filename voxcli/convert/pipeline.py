@@ -354,6 +354,7 @@ class _Session:
         self._total = len(missing)
         self.verdicts: dict[int, ChapterVerdict] = {}
         self._speaking = threading.Lock()
+        self._loading = threading.Lock()
 
     def uses_workers(self) -> bool:
         """Whether chapters are spoken by worker processes (so this process is free to listen)."""
@@ -432,9 +433,10 @@ class _Session:
         if not voice:
             return self._load(), self.request.profile.settings
         profile = self.request.voice(voice)
-        if voice not in self._voices:
-            self._voices[voice] = load_engine(profile, self.request.device)
-        return self._voices[voice], profile.settings
+        with self._loading:  # the --verify thread and the speaking one may ask at once
+            if voice not in self._voices:
+                self._voices[voice] = load_engine(profile, self.request.device)
+            return self._voices[voice], profile.settings
 
     def _speak_now(self, jobs: list[tuple[str, str]]) -> None:
         began = time.monotonic()
