@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 
@@ -28,3 +30,16 @@ def assert_speech(samples: np.ndarray, rate: int, min_seconds: float, max_second
     freqs = np.fft.rfftfreq(len(samples), 1 / rate)
     share = float(spectrum[(freqs > 80) & (freqs < 4000)].sum() / spectrum.sum())
     assert share > 0.8, f"only {share:.0%} of the energy in the voice band"
+
+
+def probe_seconds(path: Path) -> float:
+    """The file's duration as ffprobe (the independent decoder) reads it."""
+    import subprocess
+
+    probe = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(probe.stdout)

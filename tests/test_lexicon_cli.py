@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 import soundfile
 from typer.testing import CliRunner
 
+from tests.audiocheck import probe_seconds
 from tests.conftest import corpus_file
 from voxcli.cli import app
 from voxcli.ingest import read_book
@@ -89,13 +89,7 @@ def test_try_speaks_a_candidate_without_touching_a_file(
             app, ["lexicon", "try", "Queequeg", "-v", "espeak:en-us", "-o", str(out), *extra]
         )
         assert result.exit_code == 0, result.output
-        probe = subprocess.run(
-            ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(out)],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        assert float(probe.stdout) > 0.3
+        assert probe_seconds(out) > 0.3
         samples, _ = soundfile.read(out, dtype="float32")
         return np.asarray(samples)
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 import soundfile
 from typer.testing import CliRunner
 
+from tests.audiocheck import probe_seconds
 from voxcli.cli import app
 from voxcli.errors import UsageError
 from voxcli.text.tags import Run, State, plain, runs
@@ -101,13 +101,7 @@ def test_say_reads_tags(runner: CliRunner, isolated: Path, ffmpeg: None) -> None
         out = isolated / "said.wav"
         result = runner.invoke(app, ["say", text, "-v", "espeak:en-us", "-o", str(out), *extra])
         assert result.exit_code == 0, result.output
-        probe = subprocess.run(
-            ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(out)],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return float(probe.stdout)
+        return probe_seconds(out)
 
     plain_ = seconds("One. Two.")
     paused = seconds("One. [pause:2] Two.")

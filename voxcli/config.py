@@ -113,6 +113,20 @@ def load_voices(explicit: str | None = None) -> VoicesFile:
     return parse_voices(text, label, path, origin)
 
 
+def read_toml(path: Path, label: str, missing: tuple[str, str]) -> dict[str, Any]:
+    """A TOML file's data; a missing, unreadable or broken file is one ConfigError naming it.
+    ``missing``: (message, fix) for a file that is not there."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(*missing) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"{label}: cannot be read: {exc}", "check the file's permissions and encoding"
+        ) from exc
+    return parse_toml(text, label)
+
+
 def parse_toml(text: str, label: str) -> dict[str, Any]:
     try:
         data: dict[str, Any] = tomllib.loads(text)

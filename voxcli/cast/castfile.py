@@ -19,12 +19,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from voxcli.book import Book
 from voxcli.cast.attribute import NARRATOR_I, Line, attribute
 from voxcli.cast.quotes import find_quotes
-from voxcli.errors import ConfigError
 
 if sys.version_info >= (3, 11):
-    import tomllib
+    pass
 else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+    pass
 
 SUFFIX = ".cast.toml"
 NARRATOR = "narrator"  # as a voice: the narrator's
@@ -87,19 +86,10 @@ def cast_path(book: str) -> Path:
 
 def read_cast(path: Path) -> Cast:
     """A cast file, validated: a mistake is one line with the key path."""
-    from voxcli.config import validation_error
+    from voxcli.config import read_toml, validation_error
 
     label = str(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"cast file not found: {path}", "make one with: voxcli cast BOOK") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(
-            f"{label}: cannot be read: {exc}", "check the file's permissions and encoding"
-        ) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{label}: invalid TOML: {exc}", "fix the syntax at that line and column") from exc
+    data = read_toml(path, label, (f"cast file not found: {path}", "make one with: voxcli cast BOOK"))
     try:
         model = CastModel.model_validate(data)
     except ValidationError as exc:

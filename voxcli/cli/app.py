@@ -31,6 +31,7 @@ from voxcli.cli.common import (
     SpeedOption,
     VoiceOption,
     VoicesOption,
+    deliver_audio,
     find_cast_file,
     handled,
     read_text_argument,
@@ -219,7 +220,6 @@ def say_command(
     """Speak a sentence or two: play it, or write it to a WAV or MP3 file."""
     from voxcli.audio.encode import encode, format_of
     from voxcli.config import load_voices, resolve_voice
-    from voxcli.fsutil import atomic_write_bytes
     from voxcli.lexicon.model import user_lexicons
     from voxcli.speak import say
 
@@ -252,17 +252,7 @@ def say_command(
             )
             data = encode(speech.samples, speech.sample_rate, fmt)
             summary = f"{speech.duration:.1f} s, voice {profile.name} ({profile.engine})"
-        if output == "-":
-            sys.stdout.buffer.write(data)
-            sys.stdout.buffer.flush()
-        elif output is not None:
-            atomic_write_bytes(Path(output), data)
-            console.info(f"wrote {output} ({summary})")
-        else:
-            from voxcli.cli.playback import play_wav
-
-            player = play_wav(data)
-            console.info(f"played through {player} ({summary})")
+        deliver_audio(data, output, summary)
 
 
 @app.command("engines")

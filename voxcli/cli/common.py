@@ -166,3 +166,19 @@ def find_cast_file(book: str, given: Path | None, ignore: bool) -> Path | None:
         return None
     beside = cast_path(book)
     return beside if beside.is_file() else None
+
+
+def deliver_audio(data: bytes, output: str | None, summary: str) -> None:
+    """Encoded audio to where it was asked: stdout ("-"), a file (written atomically), or the speakers."""
+    from voxcli.fsutil import atomic_write_bytes
+
+    if output == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    elif output is not None:
+        atomic_write_bytes(Path(output), data)
+        console.info(f"wrote {output} ({summary})")
+    else:
+        from voxcli.cli.playback import play_wav
+
+        console.info(f"played through {play_wav(data)} ({summary})")

@@ -8,7 +8,15 @@ from typing import Annotated
 import typer
 
 from voxcli.cli import console
-from voxcli.cli.common import Device, DeviceOption, LexiconOption, VoiceOption, VoicesOption, handled
+from voxcli.cli.common import (
+    Device,
+    DeviceOption,
+    LexiconOption,
+    VoiceOption,
+    VoicesOption,
+    deliver_audio,
+    handled,
+)
 from voxcli.errors import UsageError
 
 lexicon_app = typer.Typer(
@@ -108,7 +116,6 @@ def try_command(
     """Hear a candidate pronunciation with a voice, without touching any lexicon file."""
     from voxcli.audio.encode import encode, format_of
     from voxcli.config import load_voices, resolve_voice
-    from voxcli.fsutil import atomic_write_bytes
     from voxcli.lexicon.model import parse_lexicon
     from voxcli.speak import say
 
@@ -133,10 +140,4 @@ def try_command(
         speech = say(text, profile, device.value, candidate)
         data = encode(speech.samples, speech.sample_rate, fmt)
         summary = f"{speech.duration:.1f} s, voice {profile.name} ({profile.engine})"
-        if output is not None:
-            atomic_write_bytes(Path(output), data)
-            console.info(f"wrote {output} ({summary})")
-        else:
-            from voxcli.cli.playback import play_wav
-
-            console.info(f"played through {play_wav(data)} ({summary})")
+        deliver_audio(data, output, summary)

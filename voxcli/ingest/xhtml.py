@@ -52,30 +52,6 @@ SKIP_TAGS = frozenset(
         "nav",
     }
 )
-# Semantic types (epub:type or role) of material that interrupts the reading: notes and page numbers.
-SKIP_TYPES = frozenset(
-    {
-        "noteref",
-        "footnote",
-        "footnotes",
-        "endnote",
-        "endnotes",
-        "rearnote",
-        "rearnotes",
-        "note",
-        "annoref",
-        "annotation",
-        "pagebreak",
-        "doc-noteref",
-        "doc-footnote",
-        "doc-endnote",
-        "doc-endnotes",
-        "doc-pagebreak",
-        "doc-backlink",
-        "doc-footnotes",
-        "navigation",
-    }
-)
 # Types that mark note material (as opposed to note references and page numbers).
 NOTE_TYPES = frozenset(
     {
@@ -92,6 +68,17 @@ NOTE_TYPES = frozenset(
         "doc-footnotes",
     }
 )
+# Semantic types (epub:type or role) of material that interrupts the reading: notes and page numbers.
+SKIP_TYPES = NOTE_TYPES | {
+    "noteref",
+    "annoref",
+    "annotation",
+    "pagebreak",
+    "doc-noteref",
+    "doc-pagebreak",
+    "doc-backlink",
+    "navigation",
+}
 # Classes that conventionally mark page and line numbers in books without semantic markup.
 SKIP_CLASSES = frozenset(
     {"pagenum", "pagenumber", "page-number", "pageno", "lnum", "linenum", "linenumber", "line-number"}

@@ -19,9 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from voxcli.errors import ConfigError
 
 if sys.version_info >= (3, 11):
-    import tomllib
+    pass
 else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+    pass
 
 FILE_NAME = "lexicon.toml"
 BOOK_SUFFIX = ".lexicon.toml"
@@ -199,20 +199,11 @@ def whole_words(pattern: str, match_case: bool) -> re.Pattern[str]:
 
 def read_lexicon(path: Path, label: str | None = None) -> Lexicon:
     """A lexicon.toml file, validated; a missing or broken file is a one-line ConfigError."""
+    from voxcli.config import read_toml
+
     name = label or str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"lexicon file not found: {path}", "check the path given to --lexicon") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(
-            f"{name}: cannot be read: {exc}", "check the file's permissions and encoding"
-        ) from exc
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{name}: invalid TOML: {exc}", "fix the syntax at that line and column") from exc
-    return parse_lexicon(data, name)
+    missing = (f"lexicon file not found: {path}", "check the path given to --lexicon")
+    return parse_lexicon(read_toml(path, name, missing), name)
 
 
 def user_lexicon_path() -> Path:
