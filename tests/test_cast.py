@@ -153,6 +153,8 @@ def test_convert_with_a_cast_speaks_each_line_in_its_voice(
         ("kokoro", "“Ever been in a stove boat?”"),
         ("espeak:en-us", "The old man looked at me for a while."),
     ]
+    quoted = [s for s in dry["chapters"][0]["segments"] if s["speaker"]]
+    assert quoted and not any(mark in s["speech"] for s in quoted for mark in '“”"')  # marks not spoken
     assert [s["speaker"] for s in dry["chapters"][0]["segments"]][1:7] == ["I", "", "Peleg", "", "I", "Peleg"]
     listed = runner.invoke(app, ["chapters", str(story), "--json", "--speech", "--voices", str(voices)])
     assert [(s["voice"], s["text"]) for s in json.loads(listed.stdout)["chapters"][0]["segments"]] == said

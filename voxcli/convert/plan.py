@@ -269,8 +269,10 @@ def plan_chapter(
                     marks=inside,
                     pronounce=plan.pronounce,
                 )
+                if voice:  # a quote: its marks stay in the subtitles, never reach the engine
+                    pieces = [replace(p, speech=_unquoted(p.speech)) for p in pieces]
                 before = len(segments)
-                add(pieces, voice=voice, speaker=speaker)
+                add([p for p in pieces if pronounceable(p.speech)], voice=voice, speaker=speaker)
                 if len(segments) > before:
                     _between(segments, plan.profile)
             _end_paragraph(segments, profile)
@@ -335,6 +337,14 @@ def _voiced_parts(
         cursor = quote.end
     take(cursor, len(paragraph), "")
     return parts
+
+
+_QUOTE_MARKS = "\"'“”‘’«»„‚「」『』‹›—―"
+
+
+def _unquoted(speech: str) -> str:
+    """Speech without the quotation marks (or dialogue dash) around it."""
+    return speech.strip().strip(_QUOTE_MARKS).strip() or speech
 
 
 def _between(segments: list[Segment], profile: VoiceProfile) -> None:
