@@ -47,8 +47,11 @@ typecheck: install
 	$(BIN)/mypy
 
 # The whole suite: what CI runs (through .ci/run).
+# Two workers by default (make test WORKERS=1 runs serially); a test file stays in one worker, so its
+# module fixtures (a converted book) are made once.
+WORKERS ?= 2
 unit: install
-	$(PYTEST) --durations=25
+	$(PYTEST) -n $(WORKERS) --dist loadfile --durations=25
 
 test: lint typecheck unit
 
