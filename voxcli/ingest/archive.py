@@ -1,4 +1,4 @@
-"""A hardened, read-only view of an EPUB's ZIP container.
+"""A hardened, read-only view of a ZIP-based book: EPUB, DOCX, ODT, HTMLZ, FB2.ZIP.
 
 Everything is checked before any parser sees it: the size of each entry and of the whole book,
 the compression ratio (zip bombs), paths that try to leave the archive, XML entity declarations
@@ -66,10 +66,13 @@ def has_entity_declarations(data: bytes) -> bool:
 
 
 class SafeArchive:
-    """Read entries of an EPUB by their path inside the book, within :class:`Limits`."""
+    """Read entries of a ZIP-based book by their path inside it, within :class:`Limits`.
 
-    def __init__(self, path: Path, limits: Limits | None = None) -> None:
+    ``kind`` names the format in messages ("EPUB", "DOCX", ...)."""
+
+    def __init__(self, path: Path, limits: Limits | None = None, kind: str = "EPUB") -> None:
         self.path = path
+        self.kind = kind
         self.limits = limits or Limits()
         self.label = path.name
         try:
@@ -78,9 +81,9 @@ class SafeArchive:
             raise  # the caller has already checked; keep the real error for --debug
         except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
             raise BookError(
-                f"{self.label}: not a readable EPUB (the ZIP container is damaged or this is not "
+                f"{self.label}: not a readable {self.kind} (the ZIP container is damaged or this is not "
                 f"a ZIP file: {exc})",
-                "check the file, or convert it to EPUB again",
+                f"check the file, or convert it to {self.kind} again",
             ) from exc
         self._entries: dict[str, zipfile.ZipInfo] = {}
         self._check_sizes()
@@ -91,7 +94,7 @@ class SafeArchive:
         infos = self._zip.infolist()
         if len(infos) > self.limits.max_entries:
             raise BookError(
-                f"{self.label}: the EPUB holds {len(infos)} files, more than the "
+                f"{self.label}: the {self.kind} holds {len(infos)} files, more than the "
                 f"{self.limits.max_entries} voxcli accepts"
             )
         total = 0
@@ -118,7 +121,7 @@ class SafeArchive:
             self._entries[info.filename] = info
         if total > self.limits.max_total_bytes:
             raise BookError(
-                f"{self.label}: the EPUB would expand to {total // MiB} MiB, more than the "
+                f"{self.label}: the {self.kind} would expand to {total // MiB} MiB, more than the "
                 f"{self.limits.max_total_bytes // MiB} MiB voxcli accepts"
             )
 
