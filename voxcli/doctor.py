@@ -31,6 +31,8 @@ PACKAGES = (  # distribution, import name: each installed in the range voxcli's 
     ("pyloudnorm", "pyloudnorm"),
     ("pocketsphinx", "pocketsphinx"),
     ("jiwer", "jiwer"),
+    ("pypdfium2", "pypdfium2"),
+    ("python-docx", "docx"),
 )
 SAMPLE = "The quick brown fox jumps over the lazy dog, and the dog does not mind at all."
 
@@ -72,6 +74,33 @@ def system(report: Report) -> None:
         warn=True,
     )
     m4b_encoder(report)
+    book_tools(report)
+
+
+def book_tools(report: Report) -> None:
+    """The outside programs some book formats need: calibre (LIT, PDB, LRF, ...) and Tesseract (--ocr)."""
+    from voxcli.ingest.calibre import calibre_version, ebook_convert
+
+    version = calibre_version()
+    report.add(
+        "calibre",
+        version is not None,
+        f"ebook-convert {version} ({ebook_convert()}): LIT, PDB, LRF, CHM, ... are read through it"
+        if version
+        else "not found (optional: needed only for LIT, PDB, LRF, CHM and other calibre-only formats)",
+        "apt-get install calibre, or https://calibre-ebook.com/download",
+        warn=True,
+    )
+    tesseract = shutil.which("tesseract")
+    report.add(
+        "tesseract",
+        tesseract is not None,
+        f"{tesseract}: --ocr reads PDFs without a text layer"
+        if tesseract
+        else "not found (optional: --ocr needs it for scanned PDFs)",
+        "apt-get install tesseract-ocr (and tesseract-ocr-LANG for other languages)",
+        warn=True,
+    )
 
 
 def m4b_encoder(report: Report) -> None:

@@ -27,6 +27,8 @@ from voxcli.cli.common import (
     MathOption,
     NoCastOption,
     NoTagsOption,
+    OcrLangOption,
+    OcrOption,
     SkipNotesOption,
     SpeedOption,
     VoiceOption,
@@ -105,6 +107,8 @@ def chapters_command(
     ignore_book_lexicon: IgnoreBookLexiconOption = False,
     math: MathOption = MathMode.speak,
     skip_notes: SkipNotesOption = False,
+    ocr: OcrOption = False,
+    ocr_lang: OcrLangOption = "",
     cast: CastOption = None,
     no_cast: NoCastOption = False,
     no_tags: NoTagsOption = False,
@@ -118,7 +122,9 @@ def chapters_command(
             raise UsageError("--full only applies to --json output", "add --json")
         if speech and not as_json:
             raise UsageError("--speech only applies to --json output", "add --json")
-        options = ReadOptions(include_nonlinear, split_level, include_code, math.value, skip_notes)
+        options = ReadOptions(
+            include_nonlinear, split_level, include_code, math.value, skip_notes, ocr=ocr, ocr_lang=ocr_lang
+        )
         result = read_book(book, options)
         for warning in result.warnings:
             console.warn(warning)

@@ -83,6 +83,22 @@ SkipNotesOption = Annotated[
     ),
 ]
 
+OcrOption = Annotated[
+    bool,
+    typer.Option(
+        "--ocr",
+        help="PDF without a text layer (scanned pages): read it with Tesseract (see voxcli doctor).",
+    ),
+]
+OcrLangOption = Annotated[
+    str,
+    typer.Option(
+        "--ocr-lang",
+        metavar="CODES",
+        help='With --ocr: Tesseract\'s languages, e.g. "eng", "deu+fra" (default eng).',
+    ),
+]
+
 
 CastOption = Annotated[
     Path | None,

@@ -23,6 +23,8 @@ from voxcli.cli.common import (
     MathOption,
     NoCastOption,
     NoTagsOption,
+    OcrLangOption,
+    OcrOption,
     SkipNotesOption,
     SpeedOption,
     VoiceOption,
@@ -156,6 +158,8 @@ def convert_command(
     ignore_book_lexicon: IgnoreBookLexiconOption = False,
     math: MathOption = MathMode.speak,
     skip_notes: SkipNotesOption = False,
+    ocr: OcrOption = False,
+    ocr_lang: OcrLangOption = "",
     cast: CastOption = None,
     no_cast: NoCastOption = False,
     no_tags: NoTagsOption = False,
@@ -204,7 +208,9 @@ def convert_command(
         profile = resolve_voice(narrator_voice, voices)
         if speed is not None:
             profile = replace(profile, speed=speed)
-        result = read_book(book, ReadOptions(math=math.value, skip_notes=skip_notes))
+        result = read_book(
+            book, ReadOptions(math=math.value, skip_notes=skip_notes, ocr=ocr, ocr_lang=ocr_lang)
+        )
         cast_plan = (
             casting(chosen_cast, result, voices, profile, str(cast_file))
             if chosen_cast is not None and cast_file is not None
