@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 MiB = 1024 * 1024
 MAX_PDF_BYTES = 1024 * MiB
-BOUNDS = bounded.Bounds(memory_bytes=768 * MiB, step_seconds=8.0, total_seconds=1800.0)
+BOUNDS = bounded.Bounds(memory_bytes=448 * MiB, step_seconds=8.0, total_seconds=1800.0)
 OCR_BOUNDS = bounded.Bounds(memory_bytes=1536 * MiB, step_seconds=180.0, total_seconds=6 * 3600.0)
 EDGE_BAND = 0.12  # the top and bottom share of a page where running heads and folios live
 REPEATED_PAGES = 3  # an edge line repeated on this many pages is a running head or foot
@@ -59,7 +59,7 @@ _QUOTE_GAPS = re.compile(
     r"|(?<=[.,!?]) (?=[’”](?:\s|$))"  # before a closing mark after punctuation: "true. ”"
 )
 _BRACKET_GAP = re.compile(r"([(\[]) | (?=[)\]])")
-_CAPS_PAIR = re.compile(r"\b([A-Z]{2,}) ([A-Z]{2,})\b")
+_CAPS_PAIR = re.compile(r"\b([A-Z]+) ([A-Z]{2,})\b")
 
 
 def read_pdf(path: Path, options: ReadOptions) -> Book:
@@ -350,6 +350,9 @@ def _norm(text: str) -> str:
     text = _LETTER_SPACED.sub(lambda m: m.group(0).replace(" ", ""), text)
     text = _APOSTROPHE_GAP.sub(r"\1", text)
     text = _QUOTE_GAPS.sub("", text)
+    letters = [c for c in text if c.isalpha()]
+    if len(letters) > 1 and all(c.isupper() for c in letters):  # a heading in spaced capitals
+        text = re.sub(r"(?<=\d) (?=\d)|(?<=[^\W\d_]-) (?=[^\W\d_])", "", text)
     text = _BRACKET_GAP.sub(lambda m: m.group(1) or "", text)
     return _SPACE_BEFORE_PUNCT.sub("", text)
 
@@ -490,6 +493,8 @@ def _paragraphs(flow: list[_Flow], vocabulary: Counter[str]) -> list[str]:
             current += text  # a closing quotation mark pushed onto a line of its own
         elif prev is not None and current.endswith("-") and prev.line.hyphen and text[:1].islower():
             current = current[:-1] + _HYPHEN_JOIN + text  # a word hyphenated at the line end
+        elif prev is not None and re.search(r"[^\W\d_]-$", current) and text[:1].isupper():
+            current += text  # a compound at the line end: "Post-" "Office"
         elif prev is None or _breaks(prev, item, leading):
             if current:
                 paragraphs.append(_dehyphenate(current, vocabulary))

@@ -65,6 +65,7 @@ class _Char:
     size: float
     bold: bool
     hyphen: bool
+    generated: bool = False  # a space PDFium put in for a gap, not one the PDF contains
 
 
 def open_pdf(path: str, password: str | None = None) -> object:
@@ -126,6 +127,7 @@ def read_page(pdf: object, index: int) -> Page:
                 size,
                 weight >= 600,
                 hyphen,
+                code == 32 and raw.FPDFText_IsGenerated(handle, k) == 1,
             )
         )
     lines, notes = _lines(chars)
@@ -166,7 +168,8 @@ def _lines(chars: list[_Char]) -> tuple[list[Line], int]:
             onward = last.right - 1 <= ch.left <= last.right + 2 * height
             moved = rise > 0.6 * height and not _overlaps(last, ch) and not (onward and rise < 1.2 * height)
             back = ch.left < last.left - 2 * height
-            if moved or back:
+            gutter = ch.left - last.right > 3 * height  # the next column, or a table's next cell
+            if moved or back or gutter:
                 flush()
         current.append(ch)
         if ch.text != " ":
@@ -182,6 +185,29 @@ def _overlaps(a: _Char, b: _Char) -> bool:
     return smaller > 0 and (high - low) > 0.3 * smaller and b.left >= a.left - 1
 
 
+def _real_spaces(chars: list[_Char]) -> list[_Char]:
+    """Keep the spaces PDFium generates only where the gap is wider than the line's letter spacing:
+    a heading set in spaced capitals ("S P IRIT") is one word, not five."""
+    letter_gaps = [
+        b.left - a.right
+        for a, b in zip(chars, chars[1:], strict=False)
+        if a.text.strip() and b.text.strip() and b.left >= a.right - 0.5
+    ]
+    if len(letter_gaps) < 3:
+        return chars
+    letter_gaps.sort()
+    usual = letter_gaps[len(letter_gaps) // 2]
+    kept: list[_Char] = []
+    for i, c in enumerate(chars):
+        if c.generated and kept and i + 1 < len(chars):
+            before = next((k for k in reversed(kept) if k.text.strip()), None)
+            after = next((k for k in chars[i + 1 :] if k.text.strip()), None)
+            if before is not None and after is not None and after.left - before.right <= usual + 0.12 * c.size:
+                continue
+        kept.append(c)
+    return kept
+
+
 def _make_line(chars: list[_Char]) -> tuple[Line | None, int]:
     visible = [c for c in chars if c.text.strip()]
     if not visible:
@@ -193,6 +219,7 @@ def _make_line(chars: list[_Char]) -> tuple[Line | None, int]:
     dropped = 0
     marked = False
     run: list[str] = []  # a superscript run of note symbols
+    chars = _real_spaces(chars)
     for c in chars:
         small_raised = (
             c.text in NOTE_SYMBOLS
