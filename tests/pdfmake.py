@@ -96,8 +96,9 @@ def text_pdf(
                 _escape(line.text),
             )
         objects.append(
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Resources << /Font << /F1 3 0 R /F2 4 0 R >> >> "
-            b"/Contents %d 0 R >>" % (width, height, page_ids[i] + 1)
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] "
+            b"/Resources << /Font << /F1 3 0 R /F2 4 0 R >> >> /Contents %d 0 R >>"
+            % (width, height, page_ids[i] + 1)
         )
         objects.append(stream(bytes(content)))
     for n, (title, page, y) in enumerate(outline):

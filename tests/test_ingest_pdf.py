@@ -4,7 +4,6 @@ and hand-made PDFs (tests/pdfmake.py) for the layout rules and for hostile files
 from __future__ import annotations
 
 import itertools
-import itertools
 import re
 import subprocess
 import sys

@@ -9,6 +9,7 @@ raised digits and note symbols (footnote references) are left out of the line's 
 from __future__ import annotations
 
 import ctypes
+import itertools
 import subprocess
 import tempfile
 from collections import Counter
@@ -190,7 +191,7 @@ def _real_spaces(chars: list[_Char]) -> list[_Char]:
     a heading set in spaced capitals ("S P IRIT") is one word, not five."""
     letter_gaps = [
         b.left - a.right
-        for a, b in zip(chars, chars[1:], strict=False)
+        for a, b in itertools.pairwise(chars)
         if a.text.strip() and b.text.strip() and b.left >= a.right - 0.5
     ]
     if len(letter_gaps) < 3:
@@ -202,7 +203,11 @@ def _real_spaces(chars: list[_Char]) -> list[_Char]:
         if c.generated and kept and i + 1 < len(chars):
             before = next((k for k in reversed(kept) if k.text.strip()), None)
             after = next((k for k in chars[i + 1 :] if k.text.strip()), None)
-            if before is not None and after is not None and after.left - before.right <= usual + 0.12 * c.size:
+            if (
+                before is not None
+                and after is not None
+                and after.left - before.right <= usual + 0.12 * c.size
+            ):
                 continue
         kept.append(c)
     return kept
