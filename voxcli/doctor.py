@@ -32,7 +32,6 @@ PACKAGES = (  # distribution, import name: each installed in the range voxcli's 
     ("pocketsphinx", "pocketsphinx"),
     ("jiwer", "jiwer"),
     ("pypdfium2", "pypdfium2"),
-    ("python-docx", "docx"),
 )
 SAMPLE = "The quick brown fox jumps over the lazy dog, and the dog does not mind at all."
 
