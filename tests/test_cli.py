@@ -77,7 +77,7 @@ def test_user_mistakes_are_one_line_and_non_zero(runner: CliRunner, tmp_path) ->
     cases = [
         (["chapters", str(tmp_path / "missing.epub")], 2, "missing.epub: no such file"),
         (["chapters", str(tmp_path)], 2, "is a directory"),
-        (["chapters", str(tmp_path / "notes.pdf")], 2, "unsupported file type '.pdf'"),
+        (["chapters", str(tmp_path / "notes.pdf")], 3, "notes.pdf: not a readable PDF"),
         (["chapters", str(tmp_path / "empty.txt")], 3, "holds no text"),
         (["chapters", "--full", str(tmp_path / "empty.txt")], 2, "--full only applies to --json"),
         (["chapters", str(corpus_file("bad", "fake_drm_sherlock.epub"))], 3, "DRM-protected"),

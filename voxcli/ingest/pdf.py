@@ -133,7 +133,10 @@ def _failure(label: str, exc: bounded.WorkerFailed, done: int, count: int) -> Bo
             f"{label}: reading {where} took more than {BOUNDS.step_seconds:.0f} s (a hostile or damaged "
             "PDF); refusing to read it"
         )
-    reason = exc.reason
+    reason = exc.reason.removeprefix("PdfiumError: ")
+    found = re.search(r"\(PDFium: ([^)]*)\)", reason)
+    if found:  # "Failed to load document (PDFium: Data format error)."
+        reason = f"PDFium: {found.group(1).lower()}"
     if "password" in reason.lower():
         return BookError(
             f"{label}: this PDF is encrypted with a password; voxcli cannot read it",
