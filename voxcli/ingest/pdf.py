@@ -133,6 +133,7 @@ def _failure(label: str, exc: bounded.WorkerFailed, done: int, count: int) -> Bo
             f"{label}: reading {where} took more than {BOUNDS.step_seconds:.0f} s (a hostile or damaged "
             "PDF); refusing to read it"
         )
+    loading = "load document" in exc.reason.lower()
     reason = exc.reason.removeprefix("PdfiumError: ")
     found = re.search(r"\(PDFium: ([^)]*)\)", reason)
     if found:  # "Failed to load document (PDFium: Data format error)."
@@ -142,7 +143,7 @@ def _failure(label: str, exc: bounded.WorkerFailed, done: int, count: int) -> Bo
             f"{label}: this PDF is encrypted with a password; voxcli cannot read it",
             "use a copy without a password (qpdf --decrypt)",
         )
-    if count == 0 and "load" in reason.lower():
+    if count == 0 and loading:
         return BookError(f"{label}: not a readable PDF ({reason})", "check the file, or export it again")
     return BookError(f"{label}: reading {where} failed ({reason})", "check the file, or export it again")
 
