@@ -41,7 +41,8 @@ def twin(name: str) -> Book:
 
 @cache
 def miner_pages(name: str) -> list[list[str]]:
-    """Each page's text lines as pdfminer.six lays them out (an independent parser)."""
+    """The text lines of each page as pdfminer.six lays them out (an independent parser; pure
+    Python, so of Moby-Dick's 723 pages every third keeps the test quick)."""
     from pdfminer.high_level import extract_pages
     from pdfminer.layout import LAParams, LTFigure, LTTextContainer, LTTextLine
 
@@ -55,7 +56,11 @@ def miner_pages(name: str) -> list[list[str]]:
     path = str(corpus_file("formats", name))
     return [
         [line for el in page for line in walk(el)]
-        for page in extract_pages(path, laparams=LAParams(all_texts=True))
+        for page in extract_pages(
+            path,
+            page_numbers=range(0, 10_000, 3 if name == PDFS[0] else 1),
+            laparams=LAParams(all_texts=True),
+        )
     ]
 
 
@@ -144,9 +149,9 @@ def test_ligatures_and_spaced_capitals_are_words() -> None:
     assert "firstly a programming language" in text and "different" in text
     moby = full_text(book(PDFS[0]))
     spaced = [
-        line for page in miner_pages(PDFS[0])[26:120] for line in page if line.startswith("C H A P T E R")
+        line for page in miner_pages(PDFS[0])[9:40] for line in page if line.startswith("C H A P T E R")
     ]
-    assert len(spaced) > 10  # the oracle sees headings in letter-spaced capitals
+    assert len(spaced) >= 10  # the oracle sees headings in letter-spaced capitals
     assert "CHAPTER 35. THE MAST-HEAD." in moby and "C H A P" not in moby
 
 
@@ -301,10 +306,10 @@ def test_ocr_reads_a_scan_with_tesseract(tmp_path: Path) -> None:
 
 
 def _bomb(path: Path) -> Path:
-    """A page whose content stream inflates from 2 MB to 2 GiB."""
+    """A page whose content stream inflates from 600 KB to 640 MiB (the worker may take 448)."""
     packer = zlib.compressobj(9)
     chunk = b"q Q " * (4 << 20)
-    data = b"".join([*(packer.compress(chunk) for _ in range(128)), packer.flush()])
+    data = b"".join([*(packer.compress(chunk) for _ in range(40)), packer.flush()])
     body = b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(data) + data + b"\nendstream"
     return raw_pdf(
         path,
