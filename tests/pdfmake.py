@@ -60,14 +60,19 @@ def text_pdf(
     info: dict[str, str] | None = None,
     width: float = 612,
     height: float = 792,
+    pictures: dict[int, tuple[int, int, bytes]] | None = None,
 ) -> Path:
-    """A PDF of text pages; ``outline`` is (title, 0-based page, y) bookmarks at the top level."""
+    """A PDF of text pages; ``outline`` is (title, 0-based page, y) bookmarks at the top level;
+    ``pictures`` puts an 8-bit grey image (width, height, pixels) over the whole of a page."""
+    pictures = pictures or {}
     pages = [list(p) for p in pages]
     # 1 catalog, 2 pages, 3 regular font, 4 bold font, 5 outlines, 6 info, then page + content pairs,
     # then the bookmarks.
     first_page = 7
     page_ids = [first_page + 2 * i for i in range(len(pages))]
     first_mark = first_page + 2 * len(pages)
+    first_picture = first_mark + len(outline)
+    picture_ids = {page: first_picture + n for n, page in enumerate(sorted(pictures))}
     objects: list[bytes] = []
     outlines = b"/Outlines 5 0 R /PageMode /UseOutlines " if outline else b""
     objects.append(b"<< /Type /Catalog /Pages 2 0 R %s>>" % outlines)
@@ -86,6 +91,8 @@ def text_pdf(
     objects.append(b"<< %s >>" % fields)
     for i, lines in enumerate(pages):
         content = bytearray()
+        if i in picture_ids:
+            content += b"q %d 0 0 %d 0 0 cm /Im1 Do Q\n" % (width, height)
         for line in lines:
             font = b"/F2" if line.bold else b"/F1"
             content += b"BT %s %.1f Tf %.2f %.2f Td (%s) Tj ET\n" % (
@@ -97,8 +104,13 @@ def text_pdf(
             )
         objects.append(
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] "
-            b"/Resources << /Font << /F1 3 0 R /F2 4 0 R >> >> /Contents %d 0 R >>"
-            % (width, height, page_ids[i] + 1)
+            b"/Resources << /Font << /F1 3 0 R /F2 4 0 R >> %s>> /Contents %d 0 R >>"
+            % (
+                width,
+                height,
+                b"/XObject << /Im1 %d 0 R >> " % picture_ids[i] if i in picture_ids else b"",
+                page_ids[i] + 1,
+            )
         )
         objects.append(stream(bytes(content)))
     for n, (title, page, y) in enumerate(outline):
@@ -111,6 +123,15 @@ def text_pdf(
         objects.append(
             b"<< /Title (%s) /Parent 5 0 R %s/Dest [%d 0 R /XYZ 0 %.1f 0] >>"
             % (_escape(title), links, page_ids[page], y)
+        )
+    for page in sorted(pictures):
+        w, h, pixels = pictures[page]
+        objects.append(
+            stream(
+                pixels,
+                extra=b"/Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray "
+                b"/BitsPerComponent 8 " % (w, h),
+            )
         )
     return raw_pdf(path, objects, extra_trailer=b"/Info 6 0 R " if info else b"")
 

@@ -302,6 +302,23 @@ def test_ocr_reads_a_scan_with_tesseract(tmp_path: Path) -> None:
     assert any("OCR" in w for w in b.warnings)
 
 
+def test_a_scanned_page_among_text_pages_is_named_and_ocr_reads_it(tmp_path: Path) -> None:
+    import shutil
+
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.new("L", (1275, 1650), 255)
+    font = ImageFont.load_default(size=44)
+    ImageDraw.Draw(image).text((120, 200), "The scanned page speaks too.", fill=0, font=font)
+    first = paragraph_lines(moby_paragraphs()[0][:600], 72, 700)
+    path = text_pdf(tmp_path / "mixed.pdf", [first, []], pictures={1: (1275, 1650, image.tobytes())})
+    b = _read(path)
+    assert any("not read: pages 2;" in w and "--ocr" in w for w in b.warnings), b.warnings
+    require("tesseract", shutil.which("tesseract") is not None, "apt-get install tesseract-ocr")
+    words = " ".join(formatcheck.words(full_text(_read(path, ocr=True))))
+    assert "the scanned page speaks too" in words and "call me ishmael" in words
+
+
 # --- hostile PDFs: each one line, within 10 s and 500 MB -----------------------------------------
 
 

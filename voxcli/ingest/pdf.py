@@ -22,6 +22,7 @@ from voxcli.book import Book, Cover, RawChapter, count_words, number_chapters
 from voxcli.errors import BookError
 from voxcli.ingest import bounded
 from voxcli.ingest.pdfpages import Line, OutlineItem, Page, read_document
+from voxcli.ingest.pdfpages import scanned as scanned_page
 from voxcli.ingest.textutil import clean_inline
 
 if TYPE_CHECKING:
@@ -73,7 +74,18 @@ def read_pdf(path: Path, options: ReadOptions) -> Book:
     if b"%PDF-" not in head:
         raise BookError(f"{label}: not a PDF (no %PDF header)", "check the file")
     scanned = _scan(path, None)
-    if _needs_ocr(scanned):
+    pictures = [p.index + 1 for p in scanned.pages if scanned_page(p)]
+    if pictures and options.ocr:
+        tesseract = shutil.which("tesseract")
+        if tesseract is None:
+            raise BookError(
+                f"{label}: --ocr needs Tesseract, which is not installed", "apt install tesseract-ocr"
+            )
+        scanned = _scan(path, (tesseract, _tesseract_lang(options.ocr_lang)))
+        scanned.warnings.append(
+            f"{len(pictures)} scanned pages read by OCR (Tesseract): check the text before publishing"
+        )
+    elif _needs_ocr(scanned):
         tesseract = shutil.which("tesseract")
         if not options.ocr:
             fix = (
@@ -82,13 +94,28 @@ def read_pdf(path: Path, options: ReadOptions) -> Book:
                 else "install Tesseract (apt install tesseract-ocr) and run again with --ocr"
             )
             raise BookError(f"{label}: this PDF has no text layer (scanned pages); it needs OCR", fix)
-        if tesseract is None:
-            raise BookError(
-                f"{label}: --ocr needs Tesseract, which is not installed", "apt install tesseract-ocr"
-            )
-        scanned = _scan(path, (tesseract, _tesseract_lang(options.ocr_lang)))
-        scanned.warnings.append("read by OCR (Tesseract): check the text before publishing")
+        raise BookError(
+            f"{label}: this PDF has neither a text layer nor pictures to read (blank pages, or text "
+            "drawn as shapes)",
+            "export the PDF again with its text, or from the program that made it",
+        )
+    elif pictures:
+        scanned.warnings.append(
+            f"{len(pictures)} pages have pictures but no text layer (scanned?), not read: pages "
+            f"{_ranges(pictures)}; --ocr reads them with Tesseract"
+        )
     return _book(path, scanned)
+
+
+def _ranges(numbers: list[int]) -> str:
+    """1, 2, 3, 7 -> "1-3, 7"."""
+    spans: list[list[int]] = []
+    for n in numbers:
+        if spans and n == spans[-1][1] + 1:
+            spans[-1][1] = n
+        else:
+            spans.append([n, n])
+    return ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in spans)
 
 
 @dataclass

@@ -46,6 +46,8 @@ class Page:
     lines: tuple[Line, ...]
     chars: int  # characters on the page's text layer (0: a scanned page)
     notes: int = 0  # footnote reference marks left out of the lines
+    images: int = 0  # picture objects on the page
+    ocr: bool = False  # the lines were read by Tesseract
 
 
 @dataclass(frozen=True)
@@ -133,8 +135,13 @@ def read_page(pdf: object, index: int) -> Page:
         )
     lines, notes = _lines(chars)
     textpage.close()
+    images = sum(
+        1
+        for k in range(raw.FPDFPage_CountObjects(page.raw))
+        if raw.FPDFPageObj_GetType(raw.FPDFPage_GetObject(page.raw, k)) == 3
+    )
     page.close()
-    return Page(index, width, height, tuple(lines), count, notes)
+    return Page(index, width, height, tuple(lines), count, notes, images)
 
 
 def _lines(chars: list[_Char]) -> tuple[list[Line], int]:
@@ -261,6 +268,11 @@ def _make_line(chars: list[_Char]) -> tuple[Line | None, int]:
     )
 
 
+def scanned(page: Page) -> bool:
+    """A page with pictures and (next to) no text layer: a scan, which only OCR can read."""
+    return page.images > 0 and page.chars < 20
+
+
 def ocr_page(pdf: object, index: int, tesseract: str, lang: str, dpi: int = 300) -> Page:
     """A scanned page: rendered, then read by Tesseract (its TSV gives word boxes)."""
     page = pdf[index]  # type: ignore[index]
@@ -281,7 +293,7 @@ def ocr_page(pdf: object, index: int, tesseract: str, lang: str, dpi: int = 300)
     page.close()
     if result.returncode != 0:
         raise RuntimeError(f"tesseract failed on page {index + 1}: {result.stderr.strip()[:200]}")
-    return Page(index, width, height, tuple(_tsv_lines(result.stdout, scale, height)), chars=0)
+    return Page(index, width, height, tuple(_tsv_lines(result.stdout, scale, height)), chars=0, ocr=True)
 
 
 def _tsv_lines(tsv: str, scale: float, page_height: float) -> Iterator[Line]:
@@ -323,10 +335,10 @@ def read_document(
     if count:
         send(("cover", cover(pdf)))
     for index in range(count):
-        if ocr is not None:
-            send(("page", ocr_page(pdf, index, *ocr)))
-        else:
-            send(("page", read_page(pdf, index)))
+        page = read_page(pdf, index)
+        if ocr is not None and scanned(page):
+            page = ocr_page(pdf, index, *ocr)
+        send(("page", page))
     send(("done", None))
 
 
