@@ -30,6 +30,8 @@ from lxml import etree, html
 
 from voxcli.book import Book, Chapter, Cover, RawChapter, count_words, number_chapters
 from voxcli.errors import BookError
+from voxcli.ingest.kindleindex import first_tag, read_index
+from voxcli.ingest.palmdoc import NULL, U32, Huff, Malformed, PalmDatabase, lz77, strip_trailing, u32
 from voxcli.ingest.textutil import clean_inline
 from voxcli.ingest.xhtml import first_heading, parse_document
 
@@ -39,15 +41,11 @@ if TYPE_CHECKING:
 MiB = 1024 * 1024
 MAX_FILE_BYTES = 512 * MiB
 MAX_TEXT_BYTES = 256 * MiB  # decompressed text; more is a compression bomb, not a book
-MAX_INDEX_ENTRIES = 1_000_000
-NULL = 0xFFFFFFFF  # "no such record" in MOBI headers
 FRONT_MATTER_MIN_WORDS = 100  # as for EPUB: shorter front matter joins the first chapter
 CUT_PREFIX = "voxcli-mobi-cut-"
 FIX = "check the file, or convert it again (calibre's ebook-convert)"
 DRM_FIX = "use a DRM-free copy of the book"
 
-_U16 = struct.Struct(">H")
-_U32 = struct.Struct(">L")
 _BODY_OPEN = re.compile(rb"<body\b[^>]*>", re.IGNORECASE)
 _XML_DECL = re.compile(rb"^\s*<\?xml[^>]*\?>")
 _KINDLE_POS = re.compile(rb"kindle:pos:fid:([0-9A-Va-v]{1,10}):off:([0-9A-Va-v]{1,10})")
@@ -61,10 +59,6 @@ PALM_EPOCH_OFFSET = 2082844800  # seconds from 1904-01-01 to 1970-01-01
 _YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
 
 
-class _Malformed(Exception):
-    """A structural problem, turned into one BookError line naming the file."""
-
-
 def read_mobi(path: Path, options: ReadOptions) -> Book:
     """Read a MOBI / AZW3 / AZW / PRC file into a :class:`Book`; raises :class:`BookError`."""
     size = path.stat().st_size
@@ -76,57 +70,13 @@ def read_mobi(path: Path, options: ReadOptions) -> Book:
     data = path.read_bytes()
     try:
         return _read(path, data, options, prefer_kf8=True)
-    except _Malformed as exc:
+    except Malformed as exc:
         raise BookError(f"{path.name}: not a readable Kindle book ({exc})", FIX) from exc
     except (struct.error, IndexError, ValueError, KeyError, OverflowError) as exc:
         # Every offset is checked first; this is the last line of defence, still one line.
         raise BookError(
             f"{path.name}: malformed Kindle book ({type(exc).__name__}: {exc})".replace("\n", " "), FIX
         ) from exc
-
-
-# -- the Palm database -------------------------------------------------------------------------
-
-
-class _Pdb:
-    """The records of a Palm database, their offsets checked once."""
-
-    def __init__(self, name: str, data: bytes) -> None:
-        self.name = name
-        self.data = data
-        if len(data) < 78 + 8:
-            raise _Malformed("the file is too short to be a Palm database")
-        kind = data[60:68]
-        if kind not in (b"BOOKMOBI", b"TEXtREAd"):
-            if kind[:4] in (b"PDF ", b"%PDF") or data[:4] == b"%PDF":
-                raise _Malformed("it is a PDF")
-            raise _Malformed(f"type/creator {kind!r} is not BOOKMOBI")
-        self.kind = kind
-        self.created = int(_U32.unpack_from(data, 36)[0])
-        (count,) = _U16.unpack_from(data, 76)
-        if count == 0 or 78 + 8 * count > len(data):
-            raise _Malformed(f"the record list ({count} records) runs past the end of the file")
-        offsets = [_U32.unpack_from(data, 78 + 8 * i)[0] for i in range(count)]
-        table_end = 78 + 8 * count
-        previous = table_end
-        for i, offset in enumerate(offsets):
-            if offset > len(data):
-                raise _Malformed(
-                    f"record {i} starts at byte {offset}, past the end of the file ({len(data)})"
-                )
-            if offset < previous:
-                raise _Malformed(f"record {i} starts at byte {offset}, before the record before it")
-            previous = offset
-        self.offsets = [*offsets, len(data)]
-        self.count = count
-
-    def record(self, index: int, what: str = "record") -> bytes:
-        if not 0 <= index < self.count:
-            raise _Malformed(f"{what} {index} is not in the file ({self.count} records)")
-        return self.data[self.offsets[index] : self.offsets[index + 1]]
-
-
-# -- record 0: PalmDOC, MOBI and EXTH headers --------------------------------------------------
 
 
 @dataclass
@@ -157,7 +107,7 @@ class _Header:
     def number(self, key: int) -> int | None:
         values = self.exth.get(key)
         if values and len(values[0]) >= 4:
-            return int(_U32.unpack_from(values[0], 0)[0])
+            return int(U32.unpack_from(values[0], 0)[0])
         return None
 
     def absolute(self, index: int) -> int | None:
@@ -165,14 +115,10 @@ class _Header:
         return None if index == NULL else self.base + index
 
 
-def _u32(raw: bytes, offset: int) -> int:
-    return int(_U32.unpack_from(raw, offset)[0]) if offset + 4 <= len(raw) else NULL
-
-
-def _header(pdb: _Pdb, base: int) -> _Header:
+def _header(pdb: PalmDatabase, base: int) -> _Header:
     raw = pdb.record(base, "header record")
     if len(raw) < 16:
-        raise _Malformed(f"header record {base} is only {len(raw)} bytes")
+        raise Malformed(f"header record {base} is only {len(raw)} bytes")
     compression, _, text_length, text_records, record_size, encryption = struct.unpack_from(">HHLHHH", raw, 0)
     if encryption:
         kind = {1: "old Mobipocket DRM", 2: "Mobipocket/Kindle DRM"}.get(
@@ -199,27 +145,27 @@ def _header(pdb: _Pdb, base: int) -> _Header:
     )
     if raw[16:20] != b"MOBI":
         return header  # a plain PalmDOC text (TEXtREAd): no MOBI header
-    length = _u32(raw, 20)
+    length = u32(raw, 20)
     if length < 24 or 16 + length > len(raw):
-        raise _Malformed(f"the MOBI header claims {length} bytes, more than its record holds")
+        raise Malformed(f"the MOBI header claims {length} bytes, more than its record holds")
     mobi = raw[: 16 + length]
-    encoding = _u32(mobi, 28)
+    encoding = u32(mobi, 28)
     header.codec = "utf-8" if encoding == 65001 else "cp1252"
-    header.version = _u32(mobi, 36) if _u32(mobi, 36) != NULL else 1
-    name_offset, name_length = _u32(mobi, 84), _u32(mobi, 88)
+    header.version = u32(mobi, 36) if u32(mobi, 36) != NULL else 1
+    name_offset, name_length = u32(mobi, 84), u32(mobi, 88)
     if name_offset != NULL and name_length != NULL and name_offset + name_length <= len(raw):
         header.full_name = clean_inline(
             raw[name_offset : name_offset + name_length].decode(header.codec, "replace")
         )
-    header.first_image = _u32(mobi, 108)
-    header.huff_record, header.huff_count = _u32(mobi, 112), _u32(mobi, 116)
+    header.first_image = u32(mobi, 108)
+    header.huff_record, header.huff_count = u32(mobi, 112), u32(mobi, 116)
     if length >= 0xE4 and header.version >= 5:
-        header.extra_flags = _u32(mobi, 240) & 0xFFFF
-    header.ncx = _u32(mobi, 244)
+        header.extra_flags = u32(mobi, 240) & 0xFFFF
+    header.ncx = u32(mobi, 244)
     if header.version >= 8:
-        header.fdst = _u32(mobi, 192)
-        header.frag, header.skel = _u32(mobi, 248), _u32(mobi, 252)
-    if _u32(mobi, 128) != NULL and _u32(mobi, 128) & 0x40:
+        header.fdst = u32(mobi, 192)
+        header.frag, header.skel = u32(mobi, 248), u32(mobi, 252)
+    if u32(mobi, 128) != NULL and u32(mobi, 128) & 0x40:
         header.exth = _exth(raw, 16 + length)
     return header
 
@@ -227,14 +173,14 @@ def _header(pdb: _Pdb, base: int) -> _Header:
 def _exth(raw: bytes, start: int) -> dict[int, list[bytes]]:
     if raw[start : start + 4] != b"EXTH":
         return {}
-    length, count = _u32(raw, start + 4), _u32(raw, start + 8)
+    length, count = u32(raw, start + 4), u32(raw, start + 8)
     end = min(start + length, len(raw)) if length != NULL else len(raw)
     records: dict[int, list[bytes]] = {}
     pos = start + 12
     for _ in range(count):
         if pos + 8 > end:
             break  # a short EXTH block: keep what was read
-        key, size = _U32.unpack_from(raw, pos)[0], _U32.unpack_from(raw, pos + 4)[0]
+        key, size = U32.unpack_from(raw, pos)[0], U32.unpack_from(raw, pos + 4)[0]
         if size < 8 or pos + size > end:
             break
         records.setdefault(int(key), []).append(raw[pos + 8 : pos + size])
@@ -242,142 +188,7 @@ def _exth(raw: bytes, start: int) -> dict[int, list[bytes]]:
     return records
 
 
-# -- text records ------------------------------------------------------------------------------
-
-
-def _strip_trailing(record: bytes, flags: int) -> bytes:
-    """The record without its trailing entries (extra data flags bits 1..15, then bit 0: multibyte)."""
-    end = len(record)
-    bits = flags >> 1
-    while bits:
-        if bits & 1:
-            size = 0
-            for byte in record[max(0, end - 4) : end]:
-                if byte & 0x80:
-                    size = 0
-                size = (size << 7) | (byte & 0x7F)
-            if size > end:
-                raise _Malformed("a text record's trailing entry is longer than the record")
-            end -= size
-        bits >>= 1
-    if flags & 1 and end:
-        end -= (record[end - 1] & 0x3) + 1
-        if end < 0:
-            raise _Malformed("a text record's multibyte trailing entry is longer than the record")
-    return record[:end]
-
-
-def _lz77(src: bytes, limit: int) -> bytes:
-    """PalmDOC decompression; raises :class:`_Malformed` past ``limit`` bytes or on a bad back-reference."""
-    out = bytearray()
-    i, n = 0, len(src)
-    while i < n:
-        c = src[i]
-        i += 1
-        if c == 0 or 0x09 <= c <= 0x7F:
-            out.append(c)
-        elif c <= 8:
-            out += src[i : i + c]
-            i += c
-        elif c >= 0xC0:
-            out.append(0x20)
-            out.append(c ^ 0x80)
-        else:
-            if i >= n:
-                break
-            pair = (c << 8) | src[i]
-            i += 1
-            distance, length = (pair >> 3) & 0x7FF, (pair & 7) + 3
-            if distance == 0 or distance > len(out):
-                raise _Malformed("a PalmDOC back-reference points before the start of its text record")
-            start = len(out) - distance
-            if distance >= length:
-                out += out[start : start + length]
-            else:
-                chunk = bytes(out[start:])
-                out += (chunk * (length // distance + 1))[:length]
-        if len(out) > limit:
-            raise _Malformed(f"a text record decompresses to more than {limit} bytes (a compression bomb)")
-    return bytes(out)
-
-
-class _Huff:
-    """HUFF/CDIC decompression (Mobipocket's Huffman coding over a phrase dictionary)."""
-
-    def __init__(self, pdb: _Pdb, first: int, count: int) -> None:
-        huff = pdb.record(first, "HUFF record")
-        if huff[:4] != b"HUFF" or len(huff) < 24:
-            raise _Malformed("the HUFF record is missing or malformed")
-        off1, off2 = _u32(huff, 8), _u32(huff, 12)
-        if off1 + 1024 > len(huff) or off2 + 256 > len(huff):
-            raise _Malformed("the HUFF tables run past the end of their record")
-        self.dict1: list[tuple[int, bool, int]] = []
-        for value in struct.unpack_from(">256L", huff, off1):
-            codelen, term, maxcode = value & 0x1F, bool(value & 0x80), value >> 8
-            if codelen == 0:
-                raise _Malformed("the HUFF table has a code of length 0")
-            self.dict1.append((codelen, term, ((maxcode + 1) << (32 - codelen)) - 1))
-        dict2 = struct.unpack_from(">64L", huff, off2)
-        self.mincode = [0] + [dict2[2 * k] << (31 - k) for k in range(32)]
-        self.maxcode = [0] + [((dict2[2 * k + 1] + 1) << (31 - k)) - 1 for k in range(32)]
-        self.phrases: list[tuple[bytes, bool] | None] = []
-        for index in range(first + 1, first + count):
-            cdic = pdb.record(index, "CDIC record")
-            if cdic[:4] != b"CDIC" or len(cdic) < 16:
-                raise _Malformed("a CDIC record is malformed")
-            phrases, bits = _u32(cdic, 8), _u32(cdic, 12)
-            n = min(1 << min(bits, 16), phrases - len(self.phrases))
-            if n < 0 or 16 + 2 * n > len(cdic):
-                raise _Malformed("a CDIC record's phrase table runs past its end")
-            for off in struct.unpack_from(f">{n}H", cdic, 16):
-                if 18 + off > len(cdic):
-                    raise _Malformed("a CDIC phrase lies outside its record")
-                (blen,) = _U16.unpack_from(cdic, 16 + off)
-                self.phrases.append((cdic[18 + off : 18 + off + (blen & 0x7FFF)], bool(blen & 0x8000)))
-
-    def unpack(self, data: bytes, limit: int, depth: int = 0) -> bytes:
-        if depth > 32:
-            raise _Malformed("the HUFF/CDIC dictionary nests too deeply")
-        bitsleft = len(data) * 8
-        padded = data + b"\0" * 8
-        pos, n = 0, 32
-        (x,) = struct.unpack_from(">Q", padded, 0)
-        out = bytearray()
-        while True:
-            if n <= 0:
-                pos += 4
-                (x,) = struct.unpack_from(">Q", padded, pos)
-                n += 32
-            code = (x >> n) & 0xFFFFFFFF
-            codelen, term, maxcode = self.dict1[code >> 24]
-            if not term:
-                while codelen < 32 and code < self.mincode[codelen]:
-                    codelen += 1
-                maxcode = self.maxcode[codelen]
-            n -= codelen
-            bitsleft -= codelen
-            if bitsleft < 0:
-                break
-            r = (maxcode - code) >> (32 - codelen)
-            if not 0 <= r < len(self.phrases):
-                raise _Malformed("a HUFF code names a phrase the CDIC records do not have")
-            entry = self.phrases[r]
-            if entry is None:
-                raise _Malformed("the HUFF/CDIC dictionary refers to itself")
-            phrase, done = entry
-            if not done:
-                self.phrases[r] = None
-                phrase = self.unpack(phrase, limit, depth + 1)
-                self.phrases[r] = (phrase, True)
-            out += phrase
-            if len(out) > limit:
-                raise _Malformed(
-                    f"a text record decompresses to more than {limit} bytes (a compression bomb)"
-                )
-        return bytes(out)
-
-
-def _text(pdb: _Pdb, header: _Header) -> bytes:
+def _text(pdb: PalmDatabase, header: _Header) -> bytes:
     """The book's text, all its text records decompressed and joined."""
     if header.text_length > MAX_TEXT_BYTES:
         raise BookError(
@@ -386,15 +197,15 @@ def _text(pdb: _Pdb, header: _Header) -> bytes:
             FIX,
         )
     if header.base + header.text_records >= pdb.count:
-        raise _Malformed(f"the header names {header.text_records} text records; the file has fewer")
+        raise Malformed(f"the header names {header.text_records} text records; the file has fewer")
     per_record = 2 * max(header.record_size, 4096)
     total_limit = min(MAX_TEXT_BYTES, header.text_length + per_record)
-    huff: _Huff | None = None
+    huff: Huff | None = None
     if header.compression == 17480:
         first = header.absolute(header.huff_record)
         if first is None or header.huff_count < 2:
-            raise _Malformed("HUFF/CDIC compression without HUFF records")
-        huff = _Huff(pdb, first, min(header.huff_count, pdb.count))
+            raise Malformed("HUFF/CDIC compression without HUFF records")
+        huff = Huff(pdb, first, min(header.huff_count, pdb.count))
     elif header.compression not in (1, 2):
         raise BookError(
             f"{pdb.name}: text compression type {header.compression} is not supported "
@@ -404,9 +215,9 @@ def _text(pdb: _Pdb, header: _Header) -> bytes:
     pieces: list[bytes] = []
     total = 0
     for number in range(1, header.text_records + 1):
-        record = _strip_trailing(pdb.record(header.base + number, "text record"), header.extra_flags)
+        record = strip_trailing(pdb.record(header.base + number, "text record"), header.extra_flags)
         if header.compression == 2:
-            piece = _lz77(record, per_record)
+            piece = lz77(record, per_record)
         elif huff is not None:
             piece = huff.unpack(record, per_record)
         else:
@@ -422,146 +233,27 @@ def _text(pdb: _Pdb, header: _Header) -> bytes:
     return b"".join(pieces)
 
 
-# -- INDX indexes ------------------------------------------------------------------------------
-
-
-@dataclass
-class _Index:
-    entries: list[tuple[bytes, dict[int, list[int]]]]
-    cncx: list[bytes]
-    codec: str
-
-    def string(self, offset: int) -> str:
-        record = offset >> 16
-        if not 0 <= record < len(self.cncx):
-            return ""
-        raw, pos = self.cncx[record], offset & 0xFFFF
-        length, pos = _varint(raw, pos)
-        return raw[pos : pos + length].decode(self.codec, "replace")
-
-
-def _varint(raw: bytes, pos: int) -> tuple[int, int]:
-    """A forward-encoded variable-width integer (the last byte has its high bit set)."""
-    value = 0
-    for _ in range(5):
-        if pos >= len(raw):
-            raise _Malformed("an index entry ends inside a number")
-        byte = raw[pos]
-        pos += 1
-        value = (value << 7) | (byte & 0x7F)
-        if byte & 0x80:
-            break
-    return value, pos
-
-
-def _tag_map(
-    raw: bytes, pos: int, control: int, tagx: list[tuple[int, int, int, int]]
-) -> dict[int, list[int]]:
-    controls = raw[pos : pos + control]
-    pos += control
-    if len(controls) < control:
-        raise _Malformed("an index entry is shorter than its control bytes")
-    which = 0
-    wanted: list[tuple[int, int | None, int | None, int]] = []  # tag, value count, byte count, per entry
-    for tag, per_entry, mask, eof in tagx:
-        if eof & 1:
-            which += 1
-            continue
-        if which >= len(controls) or mask == 0:
-            continue
-        value = controls[which] & mask
-        if not value:
-            continue
-        if value == mask:
-            if bin(mask).count("1") > 1:
-                nbytes, pos = _varint(raw, pos)
-                wanted.append((tag, None, nbytes, per_entry))
-            else:
-                wanted.append((tag, 1, None, per_entry))
-        else:
-            while not mask & 1:
-                mask >>= 1
-                value >>= 1
-            wanted.append((tag, value, None, per_entry))
-    tags: dict[int, list[int]] = {}
-    for tag, count, size, per_entry in wanted:
-        values: list[int] = []
-        if count is not None:
-            for _ in range(count * per_entry):
-                number, pos = _varint(raw, pos)
-                values.append(number)
-        elif size is not None:
-            end = pos + size
-            while pos < end:
-                number, pos = _varint(raw, pos)
-                values.append(number)
-        tags[tag] = values
-    return tags
-
-
-def _index(pdb: _Pdb, first: int, codec: str, what: str) -> _Index:
-    head = pdb.record(first, f"{what} index record")
-    if head[:4] != b"INDX":
-        raise _Malformed(f"the {what} index (record {first}) is not an INDX record")
-    length, count, cncx_count = _u32(head, 4), _u32(head, 24), _u32(head, 52)
-    if head[length : length + 4] != b"TAGX":
-        raise _Malformed(f"the {what} index has no TAGX table")
-    tagx_length, control = _u32(head, length + 4), _u32(head, length + 8)
-    if tagx_length == NULL or length + tagx_length > len(head) or control > 16:
-        raise _Malformed(f"the {what} index's TAGX table runs past its record")
-    tagx = [tuple(head[p : p + 4]) for p in range(length + 12, length + tagx_length - 3, 4)]
-    tags4 = [(t[0], t[1], t[2], t[3]) for t in tagx]
-    if first + count + cncx_count >= pdb.count + 1 or count > pdb.count:
-        raise _Malformed(f"the {what} index names records past the end of the file")
-    entries: list[tuple[bytes, dict[int, list[int]]]] = []
-    for number in range(first + 1, first + 1 + count):
-        raw = pdb.record(number, f"{what} index record")
-        if raw[:4] != b"INDX":
-            raise _Malformed(f"{what} index record {number} is not an INDX record")
-        idxt, n = _u32(raw, 20), _u32(raw, 24)
-        if idxt == NULL or n == NULL or raw[idxt : idxt + 4] != b"IDXT" or idxt + 4 + 2 * n > len(raw):
-            raise _Malformed(f"{what} index record {number} has a broken IDXT table")
-        if len(entries) + n > MAX_INDEX_ENTRIES:
-            raise _Malformed(f"the {what} index has more than {MAX_INDEX_ENTRIES} entries")
-        starts = struct.unpack_from(f">{n}H", raw, idxt + 4)
-        for k, start in enumerate(starts):
-            end = starts[k + 1] if k + 1 < n else idxt
-            if not 0 < start < end <= idxt:
-                raise _Malformed(f"an entry of {what} index record {number} lies outside it")
-            entry = raw[start:end]
-            name_length = entry[0]
-            name = entry[1 : 1 + name_length]
-            entries.append((name, _tag_map(entry, 1 + name_length, control, tags4)))
-    cncx = [pdb.record(first + 1 + count + k, f"{what} CNCX record") for k in range(cncx_count)]
-    return _Index(entries, cncx, codec)
-
-
-def _first(tags: dict[int, list[int]], tag: int, at: int = 0) -> int | None:
-    values = tags.get(tag)
-    return values[at] if values and len(values) > at else None
-
-
 @dataclass
 class _TocPoint:
     title: str
     position: int  # a byte position in the (KF8: rebuilt) text
 
 
-def _ncx(pdb: _Pdb, header: _Header, fragments: list[tuple[int, int, int]] | None) -> list[_TocPoint]:
+def _ncx(pdb: PalmDatabase, header: _Header, fragments: list[tuple[int, int, int]] | None) -> list[_TocPoint]:
     """The NCX index's entries in order; positions from ``pos_fid`` (KF8) or ``pos``."""
     first = header.absolute(header.ncx)
     if first is None:
         return []
-    index = _index(pdb, first, header.codec, "NCX")
+    index = read_index(pdb, first, header.codec, "NCX")
     points: list[_TocPoint] = []
     for _, tags in index.entries:
-        fid, off = _first(tags, 6), _first(tags, 6, 1)
-        position = _first(tags, 1)
+        fid, off = first_tag(tags, 6), first_tag(tags, 6, 1)
+        position = first_tag(tags, 1)
         if fragments is not None and fid is not None and off is not None and fid < len(fragments):
             position = fragments[fid][0] + off
         if position is None:
             continue
-        label = _first(tags, 3)
+        label = first_tag(tags, 3)
         title = clean_inline(index.string(label)) if label is not None else ""
         points.append(_TocPoint(title, position))
     return points
@@ -581,13 +273,13 @@ class _Doc:
 
 
 def _read(path: Path, data: bytes, options: ReadOptions, prefer_kf8: bool) -> Book:
-    pdb = _Pdb(path.name, data)
+    pdb = PalmDatabase(path.name, data)
     mobi6 = _header(pdb, 0)
     header = mobi6
     boundary = mobi6.number(121)
     if boundary is not None and 0 < boundary < pdb.count and prefer_kf8:
         if pdb.record(boundary - 1)[:8] != b"BOUNDARY":
-            raise _Malformed(f"the KF8 boundary (record {boundary}) has no BOUNDARY record before it")
+            raise Malformed(f"the KF8 boundary (record {boundary}) has no BOUNDARY record before it")
         header = _header(pdb, boundary)
     warnings: list[str] = []
     text = _text(pdb, header)
@@ -636,7 +328,7 @@ def _year(date: str, created: int) -> str:
     return match.group(1) if match else ""
 
 
-def _cover(pdb: _Pdb, mobi6: _Header, header: _Header) -> Cover | None:
+def _cover(pdb: PalmDatabase, mobi6: _Header, header: _Header) -> Cover | None:
     for source in (header, mobi6):
         offset = source.number(201)
         # In a joint file the images are the MOBI 6 part's; its first image index counts from record 0.
@@ -661,7 +353,7 @@ def _sniff(image: bytes) -> str:
 
 
 def _mobi6(
-    pdb: _Pdb, header: _Header, text: bytes, warnings: list[str]
+    pdb: PalmDatabase, header: _Header, text: bytes, warnings: list[str]
 ) -> tuple[list[_Doc], list[_TocPoint]]:
     toc = _ncx(pdb, header, None)
     if not toc:
@@ -696,25 +388,27 @@ def _as_utf8(markup: bytes, codec: str) -> bytes:
     return b"\xef\xbb\xbf" + _XML_DECL.sub(b"", text.encode("utf-8"), count=1)
 
 
-def _kf8(pdb: _Pdb, header: _Header, text: bytes, warnings: list[str]) -> tuple[list[_Doc], list[_TocPoint]]:
+def _kf8(
+    pdb: PalmDatabase, header: _Header, text: bytes, warnings: list[str]
+) -> tuple[list[_Doc], list[_TocPoint]]:
     flow = text
     fdst = header.absolute(header.fdst)
     if fdst is not None:
         record = pdb.record(fdst, "FDST record")
         if record[:4] == b"FDST":
-            count = _u32(record, 8)
+            count = u32(record, 8)
             if count and count != NULL and 12 + 8 * count <= len(record):
                 start, end = struct.unpack_from(">LL", record, 12)
                 if not start <= end <= len(text):
-                    raise _Malformed("the FDST flow table points outside the text")
+                    raise Malformed("the FDST flow table points outside the text")
                 flow = text[start:end]
     skel_first, frag_first = header.absolute(header.skel), header.absolute(header.frag)
     fragments: list[tuple[int, int, int]] = []  # insert position, start, length
     if frag_first is not None:
-        for name, tags in _index(pdb, frag_first, header.codec, "fragment").entries:
+        for name, tags in read_index(pdb, frag_first, header.codec, "fragment").entries:
             pos_len = tags.get(6) or []
             if not name.isdigit() or len(pos_len) < 2:
-                raise _Malformed("a fragment index entry has no position")
+                raise Malformed("a fragment index entry has no position")
             fragments.append((int(name), pos_len[0], pos_len[1]))
     docs: list[_Doc] = []
     if skel_first is None:
@@ -722,25 +416,25 @@ def _kf8(pdb: _Pdb, header: _Header, text: bytes, warnings: list[str]) -> tuple[
     else:
         frag = 0
         work, work_limit = 0, 16 * len(flow) + 64 * MiB
-        for _, tags in _index(pdb, skel_first, header.codec, "skeleton").entries:
-            count, start, length = _first(tags, 1) or 0, _first(tags, 6), _first(tags, 6, 1)
+        for _, tags in read_index(pdb, skel_first, header.codec, "skeleton").entries:
+            count, start, length = first_tag(tags, 1) or 0, first_tag(tags, 6), first_tag(tags, 6, 1)
             if start is None or length is None or start + length > len(flow):
-                raise _Malformed("a skeleton index entry points outside the text")
+                raise Malformed("a skeleton index entry points outside the text")
             skeleton = flow[start : start + length]
             base = start + length
             for _ in range(count):
                 if frag >= len(fragments):
-                    raise _Malformed("the skeleton index names more fragments than the fragment index has")
+                    raise Malformed("the skeleton index names more fragments than the fragment index has")
                 insert, _start, size = fragments[frag]
                 frag += 1
                 at = insert - start
                 if not 0 <= at <= len(skeleton) or base + size > len(flow):
-                    raise _Malformed("a fragment index entry points outside its skeleton or the text")
+                    raise Malformed("a fragment index entry points outside its skeleton or the text")
                 skeleton = skeleton[:at] + flow[base : base + size] + skeleton[at:]
                 base += size
                 work += len(skeleton)
                 if work > work_limit:
-                    raise _Malformed("the fragments take too long to put together")
+                    raise Malformed("the fragments take too long to put together")
             docs.append(_Doc(skeleton, start))
     toc = _ncx(pdb, header, fragments)
     if not toc:
