@@ -106,6 +106,21 @@ class Book:
 RawChapter = tuple[str, list[str]] | tuple[str, list[str], ChapterKind]
 
 
+# Text before the first chapter becomes a chapter of its own from this many words on; shorter front
+# matter (a title page, a dedication) is read at the start of the first chapter instead.
+FRONT_MATTER_MIN_WORDS = 100
+
+
+def add_front_matter(raw: list[RawChapter], front: list[str], title: str) -> None:
+    """Put the text found before the first chapter (``front``) where it belongs, in place."""
+    if not front:
+        return
+    if not raw or sum(count_words(p) for p in front) >= FRONT_MATTER_MIN_WORDS:
+        raw.insert(0, (title, front))
+    else:
+        raw[0] = (raw[0][0], front + list(raw[0][1]), *raw[0][2:])
+
+
 def number_chapters(raw: Sequence[RawChapter]) -> tuple[Chapter, ...]:
     """Build chapters from (title, paragraphs[, kind]) items, dropping those with no text at all.
 

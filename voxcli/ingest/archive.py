@@ -65,6 +65,38 @@ def has_entity_declarations(data: bytes) -> bool:
     )
 
 
+def parse_untrusted_xml(data: bytes, label: str, what: str) -> etree._Element:
+    """Parse an XML document from a book: no entities (refused), network, DTD or huge trees.
+
+    ``label`` names the file and ``what`` the document in the one-line errors."""
+    if has_entity_declarations(data):
+        raise BookError(
+            f"{label}: {what} declares XML entities (an XXE or entity-expansion attack); "
+            "refusing to read this book"
+        )
+    try:
+        root = etree.fromstring(data, parser=safe_xml_parser())
+    except (etree.XMLSyntaxError, ValueError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BookError(f"{label}: {what} is not well-formed XML ({message})") from exc
+    if root is None:
+        raise BookError(f"{label}: {what} is empty or not XML")
+    return root
+
+
+def prefixed_tag(el: etree._Element, prefixes: dict[str, str]) -> str:
+    """An element's name with its namespace written as a prefix ("w:p", "text:h"), by ``prefixes``
+    (namespace URI -> prefix); "" for comments and processing instructions."""
+    tag: object = el.tag  # a function for comments, PIs and entity references
+    if not isinstance(tag, str):
+        return ""
+    if tag[:1] != "{":
+        return tag
+    ns, _, local = tag[1:].partition("}")
+    prefix = prefixes.get(ns)
+    return f"{prefix}:{local}" if prefix else local
+
+
 class SafeArchive:
     """Read entries of a ZIP-based book by their path inside it, within :class:`Limits`.
 
@@ -176,19 +208,7 @@ class SafeArchive:
 
     def read_xml(self, name: str) -> etree._Element:
         """Parse an XML entry safely; refuses documents that declare entities."""
-        data = self.read(name)
-        if has_entity_declarations(data):
-            raise BookError(
-                f"{self.label}: {self.resolve(name)} declares XML entities (an XXE or "
-                "entity-expansion attack); refusing to read this book"
-            )
-        try:
-            root = etree.fromstring(data, parser=safe_xml_parser())
-        except etree.XMLSyntaxError as exc:
-            raise BookError(f"{self.label}: {self.resolve(name)} is not well-formed XML ({exc})") from exc
-        if root is None:
-            raise BookError(f"{self.label}: {self.resolve(name)} is empty or not XML")
-        return root
+        return parse_untrusted_xml(self.read(name), self.label, str(self.resolve(name)))
 
     def check_drm(self) -> None:
         """Raise when content (not just fonts) is encrypted: the book is DRM-protected."""

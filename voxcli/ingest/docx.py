@@ -24,15 +24,14 @@ from pathlib import Path
 
 from lxml import etree
 
-from voxcli.book import Book, Cover, RawChapter, count_words, number_chapters
+from voxcli.book import Book, Cover, RawChapter, add_front_matter, count_words, number_chapters
 from voxcli.errors import BookError
 from voxcli.ingest import ReadOptions
-from voxcli.ingest.archive import SafeArchive
+from voxcli.ingest.archive import SafeArchive, prefixed_tag
 from voxcli.ingest.textutil import clean_inline
 
 # Text before the first chapter heading becomes its own chapter from this many words on (as in
 # voxcli.ingest.epub); shorter front matter is read at the start of the first chapter.
-FRONT_MATTER_MIN_WORDS = 100
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # compound file: encrypted OOXML, or an old .doc
 TITLE_LEVEL = -1  # a paragraph style's "level" for the Title style
 # When one chapter would hold more than this share of the book's words (a single "Part" or
@@ -130,12 +129,7 @@ def cut_chapters(
             sub = next((b.text for b in body[1:] if b.text and b.level > body[0].level), "")
             heading = f"{heading} {sub}".strip()
         raw.append((heading, texts))
-    front_text = [b.text for b in front if b.text]
-    if front_text:
-        if sum(count_words(p) for p in front_text) >= FRONT_MATTER_MIN_WORDS or not raw:
-            raw.insert(0, (title or fallback_title, front_text))
-        else:
-            raw[0] = (raw[0][0], front_text + raw[0][1])
+    add_front_matter(raw, [b.text for b in front if b.text], title or fallback_title)
     return title, raw, dropped
 
 
@@ -181,14 +175,7 @@ def is_ole(path: Path) -> bool:
 
 def _tag(el: etree._Element) -> str:
     """An element's name as "w:p", "mc:AlternateContent"...; "" for comments and PIs."""
-    tag: object = el.tag  # a function for comments, PIs and entity references
-    if not isinstance(tag, str):
-        return ""
-    if tag[:1] != "{":
-        return tag
-    ns, _, local = tag[1:].partition("}")
-    prefix = _NS.get(ns)
-    return f"{prefix}:{local}" if prefix else local
+    return prefixed_tag(el, _NS)
 
 
 def _attr(el: etree._Element, name: str) -> str:

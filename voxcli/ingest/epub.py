@@ -18,7 +18,15 @@ from typing import Any
 
 from ebooklib import epub
 
-from voxcli.book import Book, Chapter, Cover, Pronunciation, RawChapter, count_words, number_chapters
+from voxcli.book import (
+    Book,
+    Chapter,
+    Cover,
+    Pronunciation,
+    RawChapter,
+    add_front_matter,
+    number_chapters,
+)
 from voxcli.errors import BookError
 from voxcli.ingest.archive import SafeArchive, has_entity_declarations
 from voxcli.ingest.textutil import clean_inline
@@ -28,9 +36,6 @@ from voxcli.ingest.xhtml import Extract, MathMode, extract_sections, first_headi
 CONTAINER = "META-INF/container.xml"
 HTML_TYPES = frozenset({"application/xhtml+xml", "text/html", "application/xml"})
 MARKUP_SUFFIXES = (".xml", ".opf", ".ncx", ".xhtml", ".html", ".htm", ".svg", ".smil")
-# Text before the first TOC entry becomes its own chapter from this many words on; shorter front
-# matter (a title page, a dedication) is read at the start of the first chapter instead.
-FRONT_MATTER_MIN_WORDS = 100
 
 
 class _Reader(epub.EpubReader):  # type: ignore[misc]
@@ -264,10 +269,7 @@ def _chapters(package: _Package) -> tuple[Chapter, ...]:
             else:
                 front.extend(section.paragraphs)
     if front:
-        if sum(count_words(p) for p in front) >= FRONT_MATTER_MIN_WORDS or not raw:
-            raw.insert(0, (_front_title(package), front))
-        else:
-            raw[0] = (raw[0][0], front + raw[0][1], *raw[0][2:])
+        add_front_matter(raw, front, _front_title(package))
     return number_chapters(raw)
 
 

@@ -31,7 +31,7 @@ from lxml import etree
 from voxcli.book import Book, Cover, number_chapters
 from voxcli.errors import BookError
 from voxcli.ingest import ReadOptions
-from voxcli.ingest.archive import SafeArchive, has_entity_declarations, safe_xml_parser
+from voxcli.ingest.archive import SafeArchive, parse_untrusted_xml
 from voxcli.ingest.textutil import clean_inline
 
 MiB = 1024 * 1024
@@ -244,17 +244,8 @@ def read_fb2(path: Path, options: ReadOptions) -> Book:
     label = path.name
     warnings: list[str] = []
     data = _load(path, warnings)
-    if has_entity_declarations(data):
-        raise BookError(
-            f"{label}: the FB2 declares XML entities (an XXE or entity-expansion attack); "
-            "refusing to read this book"
-        )
-    try:
-        root = etree.fromstring(data, parser=safe_xml_parser())
-    except (etree.XMLSyntaxError, ValueError) as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise BookError(f"{label}: not well-formed FB2 XML ({message})") from exc
-    if root is None or _local(root) != "FictionBook":
+    root = parse_untrusted_xml(data, label, "the FB2")
+    if _local(root) != "FictionBook":
         raise BookError(f"{label}: not a FictionBook 2 document (no <FictionBook> root element)")
     del data
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from lxml import etree, html
 
-from voxcli.book import Book, Chapter, Cover, RawChapter, count_words, number_chapters
+from voxcli.book import Book, Chapter, Cover, RawChapter, add_front_matter, count_words, number_chapters
 from voxcli.errors import BookError
 from voxcli.ingest.kindleindex import first_tag, read_index
 from voxcli.ingest.palmdoc import NULL, U32, Huff, Malformed, PalmDatabase, lz77, strip_trailing, u32
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 MiB = 1024 * 1024
 MAX_FILE_BYTES = 512 * MiB
 MAX_TEXT_BYTES = 256 * MiB  # decompressed text; more is a compression bomb, not a book
-FRONT_MATTER_MIN_WORDS = 100  # as for EPUB: shorter front matter joins the first chapter
 CUT_PREFIX = "voxcli-mobi-cut-"
 FIX = "check the file, or convert it again (calibre's ebook-convert)"
 DRM_FIX = "use a DRM-free copy of the book"
@@ -591,9 +590,5 @@ def _chapters(
                 raw[-1][1].extend(section.paragraphs)
             else:
                 front.extend(section.paragraphs)
-    if front:
-        if sum(count_words(p) for p in front) >= FRONT_MATTER_MIN_WORDS or not raw:
-            raw.insert(0, (front_title or "Front matter", front))
-        else:
-            raw[0] = (raw[0][0], front + raw[0][1], *raw[0][2:])
+    add_front_matter(raw, front, front_title or "Front matter")
     return number_chapters(raw)

@@ -21,7 +21,7 @@ from lxml import etree
 from voxcli.book import Book, Cover, number_chapters
 from voxcli.errors import BookError
 from voxcli.ingest import ReadOptions
-from voxcli.ingest.archive import MiB, SafeArchive, has_entity_declarations, safe_xml_parser
+from voxcli.ingest.archive import MiB, SafeArchive, parse_untrusted_xml, prefixed_tag
 from voxcli.ingest.docx import (
     TITLE_LEVEL,
     Block,
@@ -88,14 +88,7 @@ _SKIP_INLINE = frozenset(
 
 
 def _tag(el: etree._Element) -> str:
-    tag: object = el.tag  # a function for comments, PIs and entity references
-    if not isinstance(tag, str):
-        return ""
-    if tag[:1] != "{":
-        return tag
-    ns, _, local = tag[1:].partition("}")
-    prefix = _NS.get(ns)
-    return f"{prefix}:{local}" if prefix else local
+    return prefixed_tag(el, _NS)
 
 
 @dataclass
@@ -358,17 +351,8 @@ def _read_flat(path: Path) -> etree._Element:
     size = path.stat().st_size
     if size > MAX_FLAT_BYTES:
         raise BookError(f"{label}: {size // MiB} MiB is too large for a flat OpenDocument text")
-    data = path.read_bytes()
-    if has_entity_declarations(data):
-        raise BookError(
-            f"{label}: the document declares XML entities (an XXE or entity-expansion attack); "
-            "refusing to read this book"
-        )
-    try:
-        root = etree.fromstring(data, parser=safe_xml_parser())
-    except etree.XMLSyntaxError as exc:
-        raise BookError(f"{label}: not well-formed XML ({exc})") from exc
-    if root is None or _tag(root) != "office:document":
+    root = parse_untrusted_xml(path.read_bytes(), label, "the document")
+    if _tag(root) != "office:document":
         raise BookError(f"{label}: not a flat OpenDocument text (no office:document)")
     return root
 

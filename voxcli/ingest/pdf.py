@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from voxcli.book import Book, Cover, RawChapter, count_words, number_chapters
+from voxcli.book import Book, Cover, RawChapter, add_front_matter, number_chapters
 from voxcli.errors import BookError
 from voxcli.ingest import bounded
 from voxcli.ingest.pdfpages import Line, OutlineItem, Page, read_document
@@ -36,7 +36,6 @@ EDGE_BAND = 0.12  # the top and bottom share of a page where running heads and f
 REPEATED_PAGES = 3  # an edge line repeated on this many pages is a running head or foot
 FOOTNOTE_SHRINK = 0.86  # footnotes are set at most this size relative to the body text
 HEADING_GROWTH = 1.15  # headings are set at least this much larger than the body text
-FRONT_MATTER_MIN_WORDS = 100
 _FOLIO = re.compile(
     r"^(?:page\s+)?[\[(\-–—]?\s*(?:\d{1,4}|[ivxlcdm]{1,7})\s*[\])\-–—]?(?:\s*(?:of|/)\s*\d{1,4})?$",
     re.IGNORECASE,
@@ -502,11 +501,7 @@ def _chapters(
     front = _paragraphs(flow[: bounds[0]] if cuts else flow, vocabulary)
     for (start, title), end in zip(cuts, bounds[1:], strict=False):
         raw.append((title, _paragraphs(flow[start:end], vocabulary)))
-    if front:
-        if not raw or sum(count_words(p) for p in front) >= FRONT_MATTER_MIN_WORDS:
-            raw.insert(0, ("Front matter" if raw else fallback, front))
-        else:
-            raw[0] = (raw[0][0], front + list(raw[0][1]))
+    add_front_matter(raw, front, "Front matter" if raw else fallback)
     return raw
 
 
