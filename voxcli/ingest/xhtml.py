@@ -140,7 +140,7 @@ _XML_ENTITIES = frozenset({"amp", "lt", "gt", "quot", "apos"})
 _ENTITY_REF = re.compile(rb"&([A-Za-z][A-Za-z0-9]{1,31});")
 
 
-def _numeric_entities(data: bytes) -> bytes:
+def numeric_entities(data: bytes) -> bytes:
     """Turn HTML named entities (&nbsp; &mdash; ...) into numeric ones an XML parser knows."""
 
     def repl(match: re.Match[bytes]) -> bytes:
@@ -157,7 +157,7 @@ def parse_document(data: bytes) -> etree._Element | None:
     if not data.strip():
         return None
     if not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        data = _numeric_entities(data)
+        data = numeric_entities(data)
     try:
         root = etree.fromstring(data, parser=safe_xml_parser())
     except etree.XMLSyntaxError:
