@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from lxml import etree, html
+from lxml import etree
 
 from voxcli.book import Book, Cover, RawChapter, add_front_matter, count_words, number_chapters
 from voxcli.errors import BookError
@@ -50,6 +50,7 @@ from voxcli.ingest.xhtml import (
     localname,
     numeric_entities,
     parse_document,
+    parse_html,
 )
 
 MiB = 1024 * 1024
@@ -152,7 +153,7 @@ def _parse(data: bytes, label: str) -> etree._Element:
             f"{label} declares XML entities (an XXE or entity-expansion attack); refusing to read it",
             "remove the <!ENTITY> declarations from its DOCTYPE",
         )
-    root = parse_document(data) if _well_formed(data) else _parse_html(data)
+    root = parse_document(data) if _well_formed(data) else parse_html(data)
     if root is None:
         raise BookError(f"{label}: not a readable HTML document", "check that it is the right file")
     return root
@@ -170,16 +171,6 @@ def _well_formed(data: bytes) -> bool:
     except (etree.XMLSyntaxError, ValueError):
         return False
     return root is not None and localname(root) == "html"
-
-
-def _parse_html(data: bytes) -> etree._Element | None:
-    try:
-        root: etree._Element = html.document_fromstring(
-            data, parser=html.HTMLParser(no_network=True, remove_comments=True)
-        )
-    except (etree.ParserError, ValueError):
-        return None
-    return root
 
 
 # --- the document -------------------------------------------------------------------------------

@@ -26,14 +26,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lxml import etree, html
-
 from voxcli.book import Book, Chapter, Cover, RawChapter, add_front_matter, count_words, number_chapters
 from voxcli.errors import BookError
 from voxcli.ingest.kindleindex import first_tag, read_index
 from voxcli.ingest.palmdoc import NULL, U32, Huff, Malformed, PalmDatabase, lz77, strip_trailing, u32
 from voxcli.ingest.textutil import clean_inline
-from voxcli.ingest.xhtml import first_heading, parse_document
+from voxcli.ingest.xhtml import first_heading, parse_document, parse_html
 
 if TYPE_CHECKING:
     from voxcli.ingest import ReadOptions
@@ -552,16 +550,6 @@ def _with_cuts(doc: _Doc) -> bytes:
     return b"".join(pieces)
 
 
-def _parse_html(data: bytes) -> etree._Element | None:
-    try:
-        root: etree._Element = html.document_fromstring(
-            data, parser=html.HTMLParser(no_network=True, remove_comments=True)
-        )
-    except (etree.ParserError, ValueError):
-        return None
-    return root
-
-
 def _chapters(
     docs: list[_Doc], toc: list[_TocPoint], options: ReadOptions, lang: str, warnings: list[str]
 ) -> tuple[Chapter, ...]:
@@ -573,7 +561,7 @@ def _chapters(
     front: list[str] = []
     front_title = ""
     for doc in docs:
-        root = _parse_html(_with_cuts(doc)) if doc.html else parse_document(_with_cuts(doc))
+        root = parse_html(_with_cuts(doc)) if doc.html else parse_document(_with_cuts(doc))
         if root is None:
             continue
         if not raw and not front_title:

@@ -164,12 +164,18 @@ def parse_document(data: bytes) -> etree._Element | None:
         root = None
     if root is None or localname(root) != "html":
         # Not well-formed XML: fall back to the forgiving HTML parser (which reads <meta charset>).
-        try:
-            root = html.document_fromstring(
-                data, parser=html.HTMLParser(no_network=True, remove_comments=True)
-            )
-        except (etree.ParserError, ValueError):
-            return None
+        root = parse_html(data)
+    return root
+
+
+def parse_html(data: bytes) -> etree._Element | None:
+    """Parse with lxml's forgiving HTML parser (no network, no comments); None when it cannot."""
+    try:
+        root: etree._Element = html.document_fromstring(
+            data, parser=html.HTMLParser(no_network=True, remove_comments=True)
+        )
+    except (etree.ParserError, ValueError):
+        return None
     return root
 
 
