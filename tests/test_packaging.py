@@ -47,6 +47,9 @@ def test_wheel_contents(tmp_path: Path) -> None:
     assert "piper = voxcli.engines.piper:PiperEngine" in text
     assert "espeak = voxcli.engines.espeak:EspeakEngine" in text
     assert {"voxcli/engines/piper.py", "voxcli/engines/espeak.py", "voxcli/py.typed"} <= set(names)
+    # Every module of the source tree is in the wheel (no subpackage forgotten).
+    source = {path.relative_to(REPO).as_posix() for path in (REPO / "voxcli").rglob("*.py")}
+    assert source - set(names) == set()
 
 
 def test_engines_command(runner: CliRunner) -> None:
