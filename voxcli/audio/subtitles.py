@@ -20,7 +20,8 @@ _PAUSE_MARKS = (",", ";", ":", ".", "!", "?", "…", "—", "–")
 _CLOSERS = "\"'”’)]»"  # a closing quote or bracket after the mark still ends the clause
 
 _Span = tuple[float, float]
-_RawCue = tuple[float, float, list[str]]
+_Timed = tuple[tuple[str, float, float], ...]  # (display word, absolute start, absolute end)
+_RawCue = tuple[float, float, list[str], _Timed]
 _Speaking = tuple[float, float, list[str], str]
 
 
@@ -50,6 +51,9 @@ class Cue:
     end: float
     lines: list[str]
     speaker: str = ""
+    # each display word of ``lines`` in order with its absolute times, when the engine's word timings
+    # match the display words (for karaoke); () when they are not known
+    words: _Timed = ()
 
 
 def build_cues(
@@ -88,14 +92,14 @@ def build_cues(
         spans = _word_spans(sentence.words, len(words), start, end)
         before = len(raw)
         if word_level and spans is not None:
-            raw.extend((a, b, [word]) for word, (a, b) in zip(words, spans, strict=True))
+            raw.extend((a, b, [word], ((word, a, b),)) for word, (a, b) in zip(words, spans, strict=True))
         else:
             raw.extend(_chunk_cues(words, start, end, spans, max_line=max_line, max_lines=max_lines))
         speakers.extend([sentence.speaker] * (len(raw) - before))
     _lengthen_short(raw, min_duration, duration)
     return [
-        Cue(index, start, end, lines, speaker)
-        for index, ((start, end, lines), speaker) in enumerate(zip(raw, speakers, strict=True), 1)
+        Cue(index, start, end, lines, speaker, timed)
+        for index, ((start, end, lines, timed), speaker) in enumerate(zip(raw, speakers, strict=True), 1)
     ]
 
 
@@ -160,8 +164,12 @@ def _chunk_cues(
             done += weight
             inner.append(start + (end - start) * done / total)
     bounds = [start, *inner, end]
+    timed: list[_Timed] = [
+        () if spans is None else tuple((words[k], *spans[k]) for k in range(i, j)) for i, j in chunks
+    ]
     return [
-        (a, b, _wrap(words[i:j], max_line)) for (i, j), (a, b) in zip(chunks, pairwise(bounds), strict=True)
+        (a, b, _wrap(words[i:j], max_line), part)
+        for (i, j), (a, b), part in zip(chunks, pairwise(bounds), timed, strict=True)
     ]
 
 
@@ -247,10 +255,10 @@ def _lengthen_short(raw: list[_RawCue], min_duration: float, duration: float) ->
     """Let short cues stay on screen into the following silence, up to the next cue or the end."""
     if min_duration <= 0:
         return
-    for k, (start, end, lines) in enumerate(raw):
+    for k, (start, end, lines, timed) in enumerate(raw):
         limit = raw[k + 1][0] if k + 1 < len(raw) else duration
         if end - start < min_duration:
-            raw[k] = (start, max(end, min(start + min_duration, limit)), lines)
+            raw[k] = (start, max(end, min(start + min_duration, limit)), lines, timed)
 
 
 def _stamp(seconds: float, separator: str) -> str:
