@@ -105,3 +105,14 @@ def _fsync_dir(folder: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def write_if_changed(path: Path, data: bytes) -> None:
+    """Write ``data`` (atomically) unless the file holds it already: a re-run with nothing to do
+    leaves the folder exactly as it was, timestamps included."""
+    try:
+        if path.read_bytes() == data:
+            return
+    except OSError:
+        pass
+    atomic_write_bytes(path, data)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from voxcli import __version__
-from voxcli.fsutil import atomic_write_bytes
+from voxcli.fsutil import write_if_changed
 
 _T = TypeVar("_T")
 
@@ -153,8 +153,11 @@ def write_manifest(
     warnings: list[str],
     loudness: dict[str, Any] | None = None,
     audiobook: dict[str, Any] | None = None,
+    products: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Write ``manifest.json`` (only when its bytes change); returns what was written."""
+    """Write ``manifest.json`` (only when its bytes change); returns what was written.
+
+    ``products`` are the book-level files other than the M4B, by kind: "readalong", "video"."""
     data: dict[str, Any] = {
         "voxcli": __version__,
         "book": book,
@@ -165,19 +168,11 @@ def write_manifest(
     }
     if audiobook is not None:
         data["audiobook"] = audiobook
+    for kind, record in sorted((products or {}).items()):
+        data[kind] = record
     data["warnings"] = warnings
-    _write_if_changed(outdir / MANIFEST, (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode())
+    write_if_changed(outdir / MANIFEST, (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode())
     return data
-
-
-def _write_if_changed(path: Path, data: bytes) -> None:
-    # A re-run with nothing to do leaves the folder exactly as it was, timestamps included.
-    try:
-        if path.read_bytes() == data:
-            return
-    except OSError:
-        pass
-    atomic_write_bytes(path, data)
 
 
 def write_playlist(
@@ -199,4 +194,4 @@ def write_playlist(
         for part in audiobook.get("parts", []):
             if isinstance(part, dict) and (outdir / str(part.get("file"))).is_file():
                 lines += [f"#EXTINF:{round(float(part['duration']))},{part['title']}", str(part["file"])]
-    _write_if_changed(outdir / PLAYLIST, ("\n".join(lines) + "\n").encode("utf-8"))
+    write_if_changed(outdir / PLAYLIST, ("\n".join(lines) + "\n").encode("utf-8"))
