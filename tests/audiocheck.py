@@ -43,3 +43,28 @@ def probe_seconds(path: Path) -> float:
         check=True,
     )
     return float(probe.stdout)
+
+
+def probe(path: Path) -> dict:  # type: ignore[type-arg]
+    """ffprobe's view of a media file: its format, streams and chapters (JSON)."""
+    import json
+    import subprocess
+
+    done = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-show_format",
+            "-show_streams",
+            "-show_chapters",
+            "-of",
+            "json",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return json.loads(done.stdout)  # type: ignore[no-any-return]

@@ -21,6 +21,7 @@ import soundfile
 from scipy.signal import correlate, resample_poly
 from typer.testing import CliRunner
 
+from tests.audiocheck import probe
 from tests.conftest import corpus_file
 from voxcli.cli import app
 from voxcli.ingest import read_book
@@ -47,26 +48,6 @@ def convert(*args: str, env: dict[str, str] | None = None) -> dict:
 
 def manifest(out: Path) -> dict:
     return json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-
-
-def probe(path: Path) -> dict:
-    result = subprocess.run(
-        [
-            "ffprobe",
-            "-v",
-            "error",
-            "-show_format",
-            "-show_streams",
-            "-show_chapters",
-            "-of",
-            "json",
-            str(path),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(result.stdout)
 
 
 def decode(path: Path, rate: int) -> np.ndarray:

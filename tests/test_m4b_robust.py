@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import soundfile
 
+from tests.audiocheck import probe
 from tests.conftest import REPO
 from tests.test_convert_robust import (
     SCRIPT,
@@ -74,26 +75,6 @@ def args(book: Path, out: Path, voices: Path, *extra: str) -> list[str]:
         "m4b",
         *extra,
     ]
-
-
-def probe(path: Path) -> dict:
-    out = subprocess.run(
-        [
-            "ffprobe",
-            "-v",
-            "error",
-            "-show_format",
-            "-show_streams",
-            "-show_chapters",
-            "-of",
-            "json",
-            str(path),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return json.loads(out)
 
 
 def m4b_temps(out: Path) -> list[Path]:
@@ -323,9 +304,14 @@ def test_m4b_options_need_m4b(option: list[str], tmp_path: Path) -> None:
     command = [*args(book, tmp_path / "out", voices)[:-2], "--format", "wav", *option]
     result = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
-    assert result.stderr.strip() == (
-        f"error: {option[0]} is for M4B files (add m4b to --format, e.g. --format m4b)"
-    )
+    if option[0] == "--cover":  # the cover is also the video's picture and Audiobookshelf's cover.jpg
+        expected = (
+            "--cover is for M4B files, videos and Audiobookshelf "
+            "(add m4b or mp4 to --format, e.g. --format m4b)"
+        )
+    else:
+        expected = f"{option[0]} is for M4B files (add m4b to --format, e.g. --format m4b)"
+    assert result.stderr.strip() == f"error: {expected}"
 
 
 def test_no_encoder_is_one_line_before_any_work(tmp_path: Path) -> None:

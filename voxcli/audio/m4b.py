@@ -114,6 +114,19 @@ def open_encoder(
     return _FfmpegProgram(path, rate, kbps, markers, language)
 
 
+def pcm_frame(pcm: Int16, rate: int, pts: int) -> Any:
+    """A PyAV audio frame of mono int16 samples that start ``pts`` samples into the stream."""
+    import av
+
+    frame = av.AudioFrame.from_ndarray(
+        np.ascontiguousarray(pcm, dtype=np.int16).reshape(1, -1), format="s16", layout="mono"
+    )
+    frame.sample_rate = rate
+    frame.pts = pts
+    frame.time_base = Fraction(1, rate)
+    return frame
+
+
 class _PyAv:
     def __init__(self, path: Path, rate: int, kbps: int, markers: list[Marker], language: str) -> None:
         import av
@@ -143,12 +156,7 @@ class _PyAv:
     def write(self, pcm: Int16) -> None:
         if pcm.size == 0:
             return
-        frame = self._av.AudioFrame.from_ndarray(
-            np.ascontiguousarray(pcm, dtype=np.int16).reshape(1, -1), format="s16", layout="mono"
-        )
-        frame.sample_rate = self._rate
-        frame.pts = self._pts
-        frame.time_base = Fraction(1, self._rate)
+        frame = pcm_frame(pcm, self._rate, self._pts)
         self._pts += pcm.size
         self._mux(frame)
 
