@@ -215,7 +215,7 @@ def test_dry_run_speaks_nothing(runner: CliRunner, tmp_path: Path) -> None:
         (["--format", "ogg"], "--format: unknown format 'ogg'"),
         (["--bitrate", "65k"], "--bitrate: '65k' is not an MP3 bitrate"),
         (["--chapters", "0-2"], "--chapters: 0-2 is outside 1-"),
-        (["--subtitles", "ass"], "--subtitles: unknown 'ass'"),
+        (["--subtitles", "ssa"], "--subtitles: unknown 'ssa'"),
     ],
 )
 def test_bad_options_are_one_line(runner: CliRunner, tmp_path: Path, args: list[str], message: str) -> None:

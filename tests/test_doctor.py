@@ -45,6 +45,11 @@ def test_doctor_reports_this_machine(runner: CliRunner, isolated: Path, tmp_path
     assert found["m4b encoder"]["status"] == "ok"
     encoder = found["m4b encoder"]["detail"]
     assert encoder.startswith("PyAV ") and "libavformat" in encoder
+    # MP4: PyAV's wheel bundles libx264 (checked against PyAV's own list of codecs here).
+    import av
+
+    assert found["video encoder"]["status"] == "ok"
+    assert {"libx264", "aac", "mov_text"} <= set(av.codecs_available)
     assert found["av"]["status"] == "ok" and found["pyloudnorm"]["status"] == "ok"
     for name in ("engine piper", "engine espeak", "engine kokoro", "engine kokoro-onnx"):
         assert found[name]["status"] == "ok", found[name]

@@ -34,6 +34,8 @@ FORBIDDEN = {
     ),
     "text": ("voxcli.cli", "voxcli.server", "voxcli.convert", "voxcli.verify", "voxcli.asr"),
     "audio": ("voxcli.cli", "voxcli.server", "voxcli.convert", "voxcli.verify", "voxcli.asr"),
+    "readalong": ("voxcli.cli", "voxcli.server", "voxcli.convert", "voxcli.verify", "voxcli.asr"),
+    "video": ("voxcli.cli", "voxcli.server", "voxcli.convert", "voxcli.verify", "voxcli.asr"),
     "engines": ("voxcli.cli", "voxcli.server", "voxcli.convert", "voxcli.verify", "voxcli.asr"),
     "convert": ("voxcli.cli", "voxcli.server"),
     "server": ("voxcli.cli",),

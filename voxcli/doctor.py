@@ -32,6 +32,8 @@ PACKAGES = (  # distribution, import name: each installed in the range voxcli's 
     ("pocketsphinx", "pocketsphinx"),
     ("jiwer", "jiwer"),
     ("pypdfium2", "pypdfium2"),
+    ("pysubs2", "pysubs2"),
+    ("pillow", "PIL"),
 )
 SAMPLE = "The quick brown fox jumps over the lazy dog, and the dog does not mind at all."
 
@@ -73,6 +75,7 @@ def system(report: Report) -> None:
         warn=True,
     )
     m4b_encoder(report)
+    video_encoder(report)
     book_tools(report)
 
 
@@ -322,3 +325,16 @@ def diagnose(
             progress(f"speaking with {voice}")
             trial(report, voice, profile, device)
     return report
+
+
+def video_encoder(report: Report) -> None:
+    """Whether `--format mp4` can write H.264 video, AAC audio and mov_text subtitles (PyAV)."""
+    from voxcli.video import video_encoder_problem
+
+    problem = video_encoder_problem()
+    if problem is not None:
+        report.add("video encoder", False, problem, "pip install --force-reinstall av", warn=True)
+        return
+    import av
+
+    report.add("video encoder", True, f"PyAV {av.__version__}: libx264 (H.264), AAC, mov_text")

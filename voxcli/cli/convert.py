@@ -6,6 +6,7 @@ import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from enum import Enum
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any
@@ -37,9 +38,31 @@ from voxcli.errors import UsageError
 if TYPE_CHECKING:
     from voxcli.convert.pipeline import ConvertRequest
 
-AUDIO_FORMATS = ("wav", "mp3", "m4b")
-SUBTITLE_FORMATS = ("srt", "vtt")
+AUDIO_FORMATS = ("wav", "mp3", "m4b", "epub", "mp4")
+BOOK_FORMATS = ("m4b", "epub", "mp4")  # made from the finished chapters, for the whole book
+SUBTITLE_FORMATS = ("srt", "vtt", "ass")
 MP3_KBPS = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
+
+
+class ReadAlong(str, Enum):
+    sentences = "sentences"
+    words = "words"
+
+
+class VideoMode(str, Enum):
+    book = "book"
+    chapters = "chapters"
+
+
+class Position(str, Enum):
+    bottom = "bottom"
+    middle = "middle"
+    top = "top"
+
+
+class Layout(str, Enum):
+    folder = "folder"
+    audiobookshelf = "audiobookshelf"
 
 
 def convert_command(
@@ -56,14 +79,78 @@ def convert_command(
         ),
     ] = None,
     formats: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--format",
             "-f",
-            help="Audio formats, comma-separated: wav, mp3 (one file per chapter), "
-            "m4b (one audiobook with chapter markers).",
+            show_default=False,
+            help="Formats, comma-separated: wav, mp3 (one file per chapter), m4b (one audiobook with "
+            "chapter markers), epub (read-along EPUB 3 with Media Overlays), mp4 (video with subtitles). "
+            "Default: wav (m4b with --layout audiobookshelf).",
         ),
-    ] = "wav",
+    ] = None,
+    read_along: Annotated[
+        ReadAlong | None,
+        typer.Option(
+            "--read-along",
+            case_sensitive=False,
+            show_default=False,
+            help="EPUB: highlight each sentence (default) or each word as it is spoken.",
+        ),
+    ] = None,
+    video: Annotated[
+        VideoMode | None,
+        typer.Option(
+            "--video",
+            case_sensitive=False,
+            show_default=False,
+            help="MP4: one video for the book (default) or one per chapter.",
+        ),
+    ] = None,
+    burn_subtitles: Annotated[
+        bool,
+        typer.Option(
+            "--burn-subtitles", help="MP4: render the subtitles into the picture (not a soft track)."
+        ),
+    ] = False,
+    subtitle_font: Annotated[
+        Path | None,
+        typer.Option(
+            "--subtitle-font",
+            metavar="FILE",
+            show_default=False,
+            help="With --burn-subtitles: a TTF/OTF font (default: a bundled sans font).",
+        ),
+    ] = None,
+    subtitle_size: Annotated[
+        int | None,
+        typer.Option(
+            "--subtitle-size",
+            metavar="PX",
+            min=8,
+            max=200,
+            show_default=False,
+            help="With --burn-subtitles: text height in pixels (default: from the frame height).",
+        ),
+    ] = None,
+    subtitle_position: Annotated[
+        Position | None,
+        typer.Option(
+            "--subtitle-position",
+            case_sensitive=False,
+            show_default=False,
+            help="With --burn-subtitles: where the text goes (default: bottom).",
+        ),
+    ] = None,
+    layout: Annotated[
+        Layout,
+        typer.Option(
+            "--layout",
+            case_sensitive=False,
+            help="folder: OUTDIR holds the book; audiobookshelf: OUTDIR is a library, the book goes to "
+            "OUTDIR/Author/Title with cover.jpg, desc.txt, reader.txt and metadata.json.",
+        ),
+    ] = Layout.folder,
     bitrate: Annotated[str, typer.Option("--bitrate", help="MP3 and M4B (AAC) bitrate, e.g. 64k.")] = "64k",
     loudness: Annotated[
         str,
@@ -89,7 +176,7 @@ def convert_command(
             "--cover",
             metavar="FILE",
             show_default=False,
-            help="Cover image (JPEG or PNG) for the M4B (default: the book's own).",
+            help="Cover image (JPEG or PNG) for the M4B, the video and Audiobookshelf (default: the book's).",
         ),
     ] = None,
     split_hours: Annotated[
@@ -106,8 +193,8 @@ def convert_command(
         str,
         typer.Option(
             "--subtitles",
-            help="Subtitle formats, comma-separated: srt, vtt, both (srt and vtt), or none; "
-            "FORMAT:words for a cue per word, e.g. both:words.",
+            help="Subtitle formats, comma-separated: srt, vtt, ass, both (srt and vtt), or none; "
+            "FORMAT:words for a cue per word, e.g. both:words (ass:words: karaoke highlighting).",
         ),
     ] = "srt,vtt",
     chapters: Annotated[
@@ -192,15 +279,30 @@ def convert_command(
     with handled():
         if book == "-" and outdir is None:
             raise UsageError("a book read from stdin needs an output folder", "add -o OUTDIR")
-        chosen = _audio_formats(formats)
-        kbps = _bitrate(bitrate, aac_only=chosen == ("m4b",) or set(chosen) == {"wav", "m4b"})
+        shelf = layout is Layout.audiobookshelf
+        chosen = _audio_formats(formats or ("m4b" if shelf else "wav"))
+        if shelf:
+            _check_shelf(chosen, outdir)
+        kbps = _bitrate(bitrate, aac_only="mp3" not in chosen and bool(set(BOOK_FORMATS) & set(chosen)))
         settings = OutputSettings(
-            formats=tuple(f for f in chosen if f != "m4b"),
+            formats=tuple(f for f in chosen if f not in BOOK_FORMATS),
             kbps=kbps,
             loudness=_loudness(loudness, true_peak),
             **_subtitles(subtitles),
         )
-        audiobook = _audiobook(chosen, kbps, cover, split_hours)
+        cover_image = _cover(cover, chosen, shelf)
+        audiobook = _audiobook(chosen, kbps, cover_image, split_hours)
+        readalong = _readalong(chosen, read_along, kbps)
+        video_request = _video(
+            chosen,
+            video,
+            kbps,
+            cover_image,
+            burn_subtitles,
+            subtitle_font,
+            subtitle_size,
+            subtitle_position,
+        )
         voices = load_voices(voices_file)
         cast_file = find_cast_file(book, cast, no_cast)
         chosen_cast = read_cast(cast_file) if cast_file is not None else None
@@ -220,6 +322,11 @@ def convert_command(
             for warning in result.warnings:
                 console.warn(warning)
         pronunciations = user_lexicons(book, lexicon)
+        if shelf:
+            from voxcli.convert.shelf import shelf_folder
+
+            assert outdir is not None  # _check_shelf
+            outdir = shelf_folder(outdir, result)
         request = ConvertRequest(
             book=result,
             source=book,
@@ -238,6 +345,10 @@ def convert_command(
             cast=cast_plan,
             voice_map=_voice_map(voice_map, len(result.chapters), voices, profile),
             tagged=None if no_tags else tag_voices(result, book, voices, profile),
+            readalong=readalong,
+            video=video_request,
+            shelf=shelf,
+            cover=cover_image,
         )
         if not as_json:
             from voxcli.convert.pipeline import engine_class_of, pronouncer
@@ -277,7 +388,7 @@ def _voice_map(value: str | None, count: int, voices: Any, narrator: Any) -> dic
 def _run(request: ConvertRequest, as_json: bool) -> None:
     from voxcli.cli.progress import PlainReporter, RichReporter
     from voxcli.convert.pipeline import Reporter, check_engine, convert
-    from voxcli.convert.summary import audiobook_parts, summary_record
+    from voxcli.convert.summary import audiobook_parts, product_outcomes, summary_record
     from voxcli.timefmt import clock
 
     check_engine(request)
@@ -311,6 +422,11 @@ def _run(request: ConvertRequest, as_json: bool) -> None:
     for part in audiobook_parts(summary, request):
         state = "written" if part.written else "up to date"
         console.show(f"{part.file}: {clock(part.duration)}, {part.chapters} chapter(s), {state}")
+    for product in product_outcomes(summary, request):
+        state = "written" if product.written else "up to date"
+        console.show(f"{product.file}: {product.kind}, {clock(product.duration)}, {product.detail}, {state}")
+        for warning in product.warnings:
+            console.warn(f"{product.file}: {warning}")
     if request.verify is not None:
         console.show(
             f"verified {summary.verified} sentences: {summary.verify_flagged} flagged, "
@@ -366,7 +482,16 @@ def _dry_run(request: ConvertRequest, as_json: bool) -> None:
             clock(row.work_seconds),
         )
     console.show(table)
-    book_file = ", then an M4B of these chapters" if request.audiobook is not None else ""
+    extras = [
+        name
+        for name, wanted in (
+            ("an M4B", request.audiobook is not None),
+            ("a read-along EPUB", request.readalong is not None),
+            ("video", request.video is not None),
+        )
+        if wanted
+    ]
+    book_file = f", then {' and '.join(extras)} of these chapters" if extras else ""
     console.show(
         f"about {clock(plan.audio_seconds)} of audio, about {clock(plan.work_seconds)} of work with "
         f"{plan.engine} ({plan.jobs} job(s)){book_file}; nothing was synthesised"
@@ -422,17 +547,90 @@ def _loudness(value: str, ceiling: float) -> Any:
     return LoudnessSettings(target=target, ceiling=ceiling)
 
 
-def _audiobook(chosen: tuple[str, ...], kbps: int, cover: Path | None, split_hours: float | None) -> Any:
+def _cover(cover: Path | None, chosen: tuple[str, ...], shelf: bool) -> Any:
     from voxcli.audio.cover import read_cover
+
+    if cover is None:
+        return None
+    if not shelf and not {"m4b", "mp4"} & set(chosen):
+        raise UsageError(
+            "--cover is for M4B files, videos and Audiobookshelf",
+            "add m4b or mp4 to --format, e.g. --format m4b",
+        )
+    return read_cover(cover)
+
+
+def _audiobook(chosen: tuple[str, ...], kbps: int, cover: Any, split_hours: float | None) -> Any:
     from voxcli.convert.audiobook import AudiobookSettings
 
     if "m4b" not in chosen:
-        for given, name in ((cover, "--cover"), (split_hours, "--split-hours")):
-            if given is not None:
-                raise UsageError(f"{name} is for M4B files", "add m4b to --format, e.g. --format m4b")
+        if split_hours is not None:
+            raise UsageError("--split-hours is for M4B files", "add m4b to --format, e.g. --format m4b")
         return None
-    return AudiobookSettings(
-        kbps=kbps, split_hours=split_hours, cover=read_cover(cover) if cover is not None else None
+    return AudiobookSettings(kbps=kbps, split_hours=split_hours, cover=cover)
+
+
+def _check_shelf(chosen: tuple[str, ...], outdir: Path | None) -> None:
+    """Audiobookshelf takes every audio file in a book's folder as a track: one copy of the audio."""
+    if outdir is None:
+        raise UsageError(
+            "--layout audiobookshelf needs the library folder",
+            "add -o LIBRARY (the folder Audiobookshelf scans)",
+        )
+    audio = [f for f in chosen if f in ("wav", "mp3", "m4b", "mp4")]
+    if audio not in (["m4b"], ["mp3"]):
+        raise UsageError(
+            f"--layout audiobookshelf holds one copy of the audio, not {', '.join(audio) or 'none'}",
+            "use --format m4b or --format mp3 (epub may be added: Audiobookshelf shows it as the ebook)",
+        )
+
+
+def _readalong(chosen: tuple[str, ...], level: ReadAlong | None, kbps: int) -> Any:
+    from voxcli.convert.readalong import ReadAlongSettings
+
+    if "epub" not in chosen:
+        if level is not None:
+            raise UsageError("--read-along is for the EPUB", "add epub to --format, e.g. --format wav,epub")
+        return None
+    return ReadAlongSettings(words=level is ReadAlong.words, kbps=kbps)
+
+
+def _video(
+    chosen: tuple[str, ...],
+    mode: VideoMode | None,
+    kbps: int,
+    cover: Any,
+    burn: bool,
+    font: Path | None,
+    size: int | None,
+    position: Position | None,
+) -> Any:
+    from voxcli.convert.video import VideoRequest
+    from voxcli.video import SubtitleStyle, VideoSettings
+
+    styled = [
+        n
+        for n, v in (("--subtitle-font", font), ("--subtitle-size", size), ("--subtitle-position", position))
+        if v is not None
+    ]
+    if "mp4" not in chosen:
+        given = [
+            n for n, v in (("--video", mode), ("--burn-subtitles", burn or None)) if v is not None
+        ] + styled
+        if given:
+            raise UsageError(f"{given[0]} is for videos", "add mp4 to --format, e.g. --format wav,mp4")
+        return None
+    if styled and not burn:
+        raise UsageError(f"{styled[0]} styles burned-in subtitles", "add --burn-subtitles")
+    if font is not None and not font.is_file():
+        raise UsageError(f"--subtitle-font: {font} is not a file", "give a TTF or OTF font file")
+    style = (
+        SubtitleStyle(font=font, size=size or 0, position=(position or Position.bottom).value)
+        if burn
+        else None
+    )
+    return VideoRequest(
+        mode=(mode or VideoMode.book).value, settings=VideoSettings(kbps=kbps, burn=style), cover=cover
     )
 
 
@@ -450,17 +648,18 @@ def _subtitles(value: str) -> dict[str, Any]:
         if fmt not in (*SUBTITLE_FORMATS, "both") or not modes <= {"words", "speakers"}:
             raise UsageError(
                 f"--subtitles: unknown '{part}'",
-                "use srt, vtt, both, FORMAT:words (e.g. srt:words), vtt:speakers, vtt:words+speakers or none",
+                "use srt, vtt, ass, both, FORMAT:words (e.g. srt:words, ass:words), vtt:speakers, "
+                "vtt:words+speakers or none",
             )
-        if "speakers" in modes and fmt == "srt":
+        if "speakers" in modes and fmt in ("srt", "ass"):
             raise UsageError(
-                "--subtitles: srt has no voice spans", "use vtt:speakers (WebVTT <v Name> spans)"
+                f"--subtitles: {fmt} has no voice spans", "use vtt:speakers (WebVTT <v Name> spans)"
             )
-        chosen = SUBTITLE_FORMATS if fmt == "both" else (fmt,)
+        chosen = ("srt", "vtt") if fmt == "both" else (fmt,)
         formats.extend(chosen)
         if "words" in modes:
             words.extend(chosen)
         speakers = speakers or "speakers" in modes
     if not formats:
-        raise UsageError("--subtitles: nothing given", "use srt, vtt, both, or none")
+        raise UsageError("--subtitles: nothing given", "use srt, vtt, ass, both, or none")
     return {"subtitles": tuple(dict.fromkeys(formats)), "word_cues": tuple(words), "speaker_cues": speakers}

@@ -31,8 +31,8 @@ from voxcli.fsutil import atomic_path, write_error
 class OutputSettings:
     formats: tuple[str, ...] = ("wav",)  # wav, mp3
     kbps: int = 64  # MP3 bitrate
-    subtitles: tuple[str, ...] = ("srt", "vtt")
-    word_cues: tuple[str, ...] = ()  # subtitle formats with a cue per word (where the engine timed words)
+    subtitles: tuple[str, ...] = ("srt", "vtt")  # and/or "ass"
+    word_cues: tuple[str, ...] = ()  # formats with a cue per word (ass: karaoke), where words are timed
     speaker_cues: bool = False  # WebVTT: mark a cast character's cues with a voice span
     loudness: LoudnessSettings | None = field(default_factory=LoudnessSettings)  # None: as spoken
 
@@ -43,6 +43,7 @@ class BookTags:
     author: str
     track: int  # 1-based position among the chapters written
     tracks: int
+    narrator: str = ""
 
 
 @dataclass
@@ -138,10 +139,20 @@ def assemble_chapter(
                 position += len(samples) + piece.pause
         rate = audio.rate
         duration = position / rate
-        for fmt in ("srt", "vtt"):
+        for fmt in ("srt", "vtt", "ass"):
             if fmt in temps:
-                cues = build_cues(spoken, rate, duration, word_level=fmt in settings.word_cues)
-                text = to_srt(cues) if fmt == "srt" else to_vtt(cues, speakers=settings.speaker_cues)
+                # ass:words is karaoke: sentence cues whose words light up in turn, not a cue per word.
+                karaoke = fmt == "ass" and fmt in settings.word_cues
+                word_level = fmt in settings.word_cues and not karaoke
+                cues = build_cues(spoken, rate, duration, word_level=word_level)
+                if fmt == "srt":
+                    text = to_srt(cues)
+                elif fmt == "vtt":
+                    text = to_vtt(cues, speakers=settings.speaker_cues)
+                else:
+                    from voxcli.audio.ass import to_ass
+
+                    text = to_ass(cues, karaoke=karaoke, title=plan.title)
                 _write_text(temps[fmt], text, finals[fmt])
         if "mp3" in temps:
             tag_mp3(
@@ -151,6 +162,7 @@ def assemble_chapter(
                 artist=tags.author,
                 track=tags.track,
                 tracks=tags.tracks,
+                narrator=tags.narrator,
                 shown=finals["mp3"],
             )
     levelling = Levelling(input_lufs if target is not None else output_lufs, gain, output_lufs, peak)

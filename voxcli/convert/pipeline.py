@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from voxcli.book import Book
+from voxcli.book import Book, Cover
 from voxcli.convert.assemble import BookTags, ChapterResult, OutputSettings, assemble_chapter
 from voxcli.convert.audiobook import AudiobookSettings, ChapterSource
 from voxcli.convert.audiobook import Progress as AudiobookProgress
@@ -31,11 +31,14 @@ from voxcli.convert.manifest import (
     write_playlist,
 )
 from voxcli.convert.plan import ChapterPlan, SentenceMemo, VoicePlan, plan_book
+from voxcli.convert.readalong import ReadAlongSettings
 from voxcli.convert.record import write_plan_record
 from voxcli.convert.retake import ChapterVerdict, VerifySettings
+from voxcli.convert.timeline import Finished
+from voxcli.convert.video import VideoRequest
 from voxcli.engines import engine_class, ensure_usable, load_engine, registry
 from voxcli.engines.base import Engine, VoiceProfile
-from voxcli.errors import Interrupted, VoxError
+from voxcli.errors import EngineError, Interrupted, VoxError
 from voxcli.fsutil import remove_stale_temps, write_error
 from voxcli.lexicon.model import Lexicon
 from voxcli.lexicon.pronounce import Pronouncer, book_lexicon
@@ -62,6 +65,10 @@ class ConvertRequest:
     cast: Casting | None = None  # characters' quotes in their own voices (convert --cast)
     voice_map: dict[int, VoiceProfile] = field(default_factory=dict)  # chapter -> its reader (--voice-map)
     tagged: dict[str, VoiceProfile] | None = None  # the voices of a TXT/Markdown book's tags; None: --no-tags
+    readalong: ReadAlongSettings | None = None  # also write a read-along EPUB 3 (--format epub)
+    video: VideoRequest | None = None  # also write MP4 video (--format mp4)
+    shelf: bool = False  # also write Audiobookshelf's cover.jpg, desc.txt, reader.txt, metadata.json
+    cover: Cover | None = field(default=None, repr=False)  # --cover, for the video and Audiobookshelf
 
     @property
     def voices(self) -> dict[str, VoiceProfile]:
@@ -91,6 +98,9 @@ class Summary:
     wall_seconds: float = 0.0
     jobs: int = 1  # worker processes this run could use
     audiobook_written: list[str] = field(default_factory=list)  # M4B files written this run
+    products_written: list[str] = field(
+        default_factory=list
+    )  # read-along EPUB and MP4 files written this run
     verified: int = 0  # sentences --verify listened to
     verify_flagged: int = 0  # ... that it flagged at first
     repaired: int = 0  # ... and that a new take fixed
@@ -216,6 +226,7 @@ def convert(
     old = read_manifest(outdir)
     records = previous_chapters(old)
     book_record = old.get("audiobook") if isinstance(old.get("audiobook"), dict) else None
+    products = {kind: old[kind] for kind in PRODUCTS if isinstance(old.get(kind), dict)}
     tracks = len(request.book.chapters)
     builds = {p.index: _build_id(p, request, tracks) for p in plans}
     todo = [
@@ -234,7 +245,7 @@ def convert(
     session.voice_of = {s.key: s.voice for p in plans for s in p.segments if s.voice}
 
     def save() -> dict[str, Any]:
-        return _write_records(request, records, book_record)
+        return _write_records(request, records, book_record, products)
 
     def finish(chapter_plan: ChapterPlan) -> tuple[ChapterPlan, ChapterResult, list[str]]:
         """Listen (--verify), then write the chapter's files; returns what its record needs."""
@@ -281,10 +292,100 @@ def convert(
             request, plans, records, cache, book_record or {}, reporter, should_stop, summary
         )
         summary.manifest = save()
+    finished = [
+        Finished(
+            p,
+            records[p.index].samples,
+            records[p.index].sample_rate,
+            records[p.index].gain_db,
+            records[p.index].build,
+        )
+        for p in plans
+        if p.index in records
+    ]
+    if finished and (request.readalong is not None or request.video is not None):
+        _write_products(request, finished, cache, products, should_stop, summary)
+        summary.manifest = save()
+    if request.shelf:
+        _write_shelf(request, records)
     if not todo:
         summary.manifest = save()
     summary.wall_seconds = time.monotonic() - started
     return summary
+
+
+PRODUCTS = ("readalong", "video")  # manifest keys of the book-level files besides the M4B
+
+
+def _write_products(
+    request: ConvertRequest,
+    finished: list[Finished],
+    cache: AudioCache,
+    products: dict[str, Any],
+    should_stop: Callable[[], int],
+    summary: Summary,
+) -> None:
+    """The read-along EPUB and the video, from the finished chapters (each kept when up to date)."""
+    loudness = request.settings.loudness
+    ceiling = loudness.ceiling if loudness is not None else None
+    if request.readalong is not None:
+        from voxcli.convert.readalong import write_book_readalong
+
+        record, written = write_book_readalong(
+            request.book,
+            finished,
+            request.outdir,
+            cache=cache,
+            source=request.source,
+            settings=request.readalong,
+            narrator=narrator(request.profile),
+            ceiling=ceiling,
+            previous=products.get("readalong"),
+            should_stop=should_stop,
+            scratch=request.outdir / STATE_DIR,
+            force=request.force,
+        )
+        products["readalong"] = record
+        if written:
+            summary.products_written.append(record["file"])
+    if request.video is not None:
+        from voxcli.convert.video import write_book_video
+
+        video = request.video
+        if video.cover is None and request.cover is not None:
+            video = replace(video, cover=request.cover)
+        record, files = write_book_video(
+            request.book,
+            finished,
+            request.outdir,
+            cache=cache,
+            request=video,
+            ceiling=ceiling,
+            previous=products.get("video"),
+            should_stop=should_stop,
+            force=request.force,
+        )
+        products["video"] = record
+        summary.products_written.extend(files)
+
+
+def _write_shelf(request: ConvertRequest, records: dict[int, ManifestChapter]) -> None:
+    """Audiobookshelf's files beside the audio: the chapters as the folder holds them now."""
+    from voxcli.audio.cover import usable
+    from voxcli.convert.shelf import write_shelf_files
+
+    marks, start = [], 0.0
+    for record in sorted(records.values(), key=lambda r: r.index):
+        end = start + record.samples / record.sample_rate
+        marks.append((" ".join(record.title.split()) or f"Chapter {record.index}", start, end))
+        start = end
+    write_shelf_files(
+        request.outdir,
+        request.book,
+        narrator=narrator(request.profile),
+        chapters=marks,
+        cover=request.cover or usable(request.book.cover),
+    )
 
 
 def _write_audiobook(
@@ -376,11 +477,13 @@ class _Session:
         if self.request.verify is not None:
             self._verify(plan, self.request.verify)
         settings = self.request.settings
-        if settings.word_cues and "word_timings" not in self.cls.capabilities:
+        words = settings.word_cues or (self.request.readalong is not None and self.request.readalong.words)
+        if words and "word_timings" not in self.cls.capabilities:
             from voxcli.convert.retake import align_chapter
 
             align_chapter(plan, self.cache, lang=self.request.profile.lang)
-        tags = BookTags(self.request.book.title, self.request.book.author, plan.index, tracks)
+        book = self.request.book
+        tags = BookTags(book.title, book.author, plan.index, tracks, narrator(self.request.profile))
         speech = {s.key: s.speech for s in plan.segments}
         for _ in range(3):
             try:
@@ -583,7 +686,10 @@ def _record(
 
 
 def _write_records(
-    request: ConvertRequest, records: dict[int, ManifestChapter], audiobook: dict[str, Any] | None
+    request: ConvertRequest,
+    records: dict[int, ManifestChapter],
+    audiobook: dict[str, Any] | None,
+    products: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The manifest and playlist of the chapters whose files are all there, with their sizes now."""
     outdir = request.outdir
@@ -638,6 +744,7 @@ def _write_records(
         warnings=warnings,
         loudness=levelling,
         audiobook=audiobook,
+        products=products,
     )
     write_playlist(outdir, chapters, audiobook)
     return manifest
@@ -659,7 +766,18 @@ def check_engine(request: ConvertRequest) -> None:
         from voxcli.asr import ready_recognizer
 
         ready_recognizer(request.verify.recognizer, request.profile.lang)  # a download: now, not mid-run
-    if request.audiobook is not None:
+    if request.audiobook is not None or request.readalong is not None:
         from voxcli.audio.m4b import choose_encoder
 
-        choose_encoder()
+        choose_encoder()  # the M4B's AAC, and the read-along EPUB's
+    if request.video is not None:
+        from voxcli.video import video_encoder_problem
+
+        problem = video_encoder_problem(soft_subtitles=False)
+        if problem is not None:
+            raise EngineError(problem, "install PyAV's wheel (make install), which bundles libx264")
+        settings = request.video.settings
+        if settings is None or settings.burn is None:
+            problem = video_encoder_problem(soft_subtitles=True)
+            if problem is not None:
+                raise EngineError(problem, "add --burn-subtitles, or use PyAV 18 or later (Python 3.11+)")

@@ -24,6 +24,7 @@ def summary_record(summary: Summary, outdir: Path) -> dict[str, Any]:
         "real_time_factor": round(summary.real_time_factor, 4),
         "jobs": summary.jobs,
         "audiobook_written": summary.audiobook_written,
+        "products_written": summary.products_written,
         **(
             {
                 "verify": {
@@ -67,3 +68,51 @@ def audiobook_parts(summary: Summary, request: ConvertRequest) -> list[PartOutco
         )
         for part in audiobook.get("parts", [])
     ]
+
+
+@dataclass(frozen=True)
+class ProductOutcome:
+    """A read-along EPUB or video file of the run, written or up to date."""
+
+    file: str
+    kind: str  # "read-along EPUB", "video"
+    duration: float  # seconds
+    detail: str  # e.g. "1,234 sentences highlighted"
+    written: bool
+    warnings: tuple[str, ...] = ()
+
+
+def product_outcomes(summary: Summary, request: ConvertRequest) -> list[ProductOutcome]:
+    """The read-along EPUB and video files a run asked for."""
+    outcomes = []
+    manifest = summary.manifest
+    readalong = manifest.get("readalong")
+    if request.readalong is not None and isinstance(readalong, dict):
+        level = "words and sentences" if readalong.get("level") == "words" else "sentences"
+        detail = f"{readalong['pars']:,} {level} highlighted in {readalong['documents']} document(s)"
+        if readalong.get("unmatched"):
+            detail += f", {len(readalong['unmatched'])} not found in the text (highlighted at their place)"
+        outcomes.append(
+            ProductOutcome(
+                readalong["file"],
+                "read-along EPUB",
+                readalong["duration"],
+                detail,
+                readalong["file"] in summary.products_written,
+                tuple(readalong.get("warnings", [])),
+            )
+        )
+    video = manifest.get("video")
+    if request.video is not None and isinstance(video, dict):
+        subtitles = "burned-in subtitles" if video.get("subtitles") == "burned" else "soft subtitles"
+        for part in video.get("parts", []):
+            outcomes.append(
+                ProductOutcome(
+                    part["file"],
+                    "video",
+                    part["duration"],
+                    f"{len(part['chapters'])} chapter(s), {subtitles}",
+                    part["file"] in summary.products_written,
+                )
+            )
+    return outcomes
