@@ -639,3 +639,10 @@ def test_audiobookshelf_layout_for_two_books(
     # Again: nothing spoken, nothing rewritten.
     again = run(runner, str(quick), *common, "--chapters", "1-3")
     assert again["sentences_synthesized"] == 0 and again["audiobook_written"] == []
+    # Fewer chapters: the M4B and metadata.json both hold just those.
+    fewer = run(runner, str(quick), *common, "--chapters", "1-2")
+    assert fewer["sentences_synthesized"] == 0
+    meta = json.loads((folder_one / "metadata.json").read_text(encoding="utf-8"))
+    probed = probe(folder_one / "Quick Start Guide.m4b")
+    assert len(meta["chapters"]) == len(probed["chapters"]) == 2
+    assert meta["chapters"][-1]["end"] == pytest.approx(float(probed["format"]["duration"]), abs=0.05)

@@ -307,7 +307,7 @@ def convert(
         _write_products(request, finished, cache, products, should_stop, summary)
         summary.manifest = save()
     if request.shelf:
-        _write_shelf(request, records)
+        _write_shelf(request, records, {p.index for p in plans})
     if not todo:
         summary.manifest = save()
     summary.wall_seconds = time.monotonic() - started
@@ -369,13 +369,16 @@ def _write_products(
         summary.products_written.extend(files)
 
 
-def _write_shelf(request: ConvertRequest, records: dict[int, ManifestChapter]) -> None:
-    """Audiobookshelf's files beside the audio: the chapters as the folder holds them now."""
+def _write_shelf(request: ConvertRequest, records: dict[int, ManifestChapter], planned: set[int]) -> None:
+    """Audiobookshelf's files beside the audio: the chapters as its audio holds them (the M4B: this
+    run's chapters; chapter MP3s: every chapter the folder has)."""
     from voxcli.audio.cover import usable
     from voxcli.convert.shelf import write_shelf_files
 
     marks, start = [], 0.0
     for record in sorted(records.values(), key=lambda r: r.index):
+        if request.audiobook is not None and record.index not in planned:
+            continue
         end = start + record.samples / record.sample_rate
         marks.append((" ".join(record.title.split()) or f"Chapter {record.index}", start, end))
         start = end
