@@ -79,7 +79,11 @@ def _global(
 @app.command("chapters")
 def chapters_command(
     book: Annotated[
-        str, typer.Argument(help="An .epub, .txt or .md book; '-' reads text from stdin.", show_default=False)
+        str,
+        typer.Argument(
+            help="A book (EPUB, TXT, Markdown, PDF, DOCX, HTML, FB2, MOBI ...); '-' reads stdin.",
+            show_default=False,
+        ),
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
     full: Annotated[bool, typer.Option("--full", help="With --json: include each chapter's text.")] = False,

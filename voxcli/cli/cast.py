@@ -12,7 +12,13 @@ from voxcli.cli.common import VoiceOption, VoicesOption, handled
 
 
 def cast_command(
-    book: Annotated[str, typer.Argument(help="An .epub, .txt or .md book.", show_default=False)],
+    book: Annotated[
+        str,
+        typer.Argument(
+            help="A book: EPUB, TXT, Markdown, PDF, DOCX, ODT, HTML, FB2, RTF, MOBI, AZW3 ...",
+            show_default=False,
+        ),
+    ],
     voice: VoiceOption = None,
     output: Annotated[
         Path | None,

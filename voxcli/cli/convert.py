@@ -66,7 +66,13 @@ class Layout(str, Enum):
 
 
 def convert_command(
-    book: Annotated[str, typer.Argument(help="An .epub, .txt or .md book.", show_default=False)],
+    book: Annotated[
+        str,
+        typer.Argument(
+            help="A book: EPUB, TXT, Markdown, PDF, DOCX, ODT, HTML, FB2, RTF, MOBI, AZW3 ...",
+            show_default=False,
+        ),
+    ],
     voice: VoiceOption = None,
     outdir: Annotated[
         Path | None,

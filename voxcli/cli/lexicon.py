@@ -28,7 +28,13 @@ lexicon_app = typer.Typer(
 
 @lexicon_app.command("suggest")
 def suggest_command(
-    book: Annotated[str, typer.Argument(help="An .epub, .txt or .md book.", show_default=False)],
+    book: Annotated[
+        str,
+        typer.Argument(
+            help="A book: EPUB, TXT, Markdown, PDF, DOCX, ODT, HTML, FB2, RTF, MOBI, AZW3 ...",
+            show_default=False,
+        ),
+    ],
     voice: VoiceOption = None,
     voices_file: VoicesOption = None,
     lexicon: LexiconOption = None,
