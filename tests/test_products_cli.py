@@ -646,3 +646,50 @@ def test_audiobookshelf_layout_for_two_books(
     probed = probe(folder_one / "Quick Start Guide.m4b")
     assert len(meta["chapters"]) == len(probed["chapters"]) == 2
     assert meta["chapters"][-1]["end"] == pytest.approx(float(probed["format"]["duration"]), abs=0.05)
+
+
+def test_readalong_and_video_with_the_builtin_voice(runner: CliRunner, tmp_path: Path, ffmpeg: None) -> None:
+    """The real built-in Piper voice: a word-level read-along EPUB and a video, both valid, both in step
+    with the chapter WAVs."""
+    book = tmp_path / "short.md"
+    book.write_text(
+        "# The Garden\n\nThe garden was quiet. A bird sang on the wall.\n\n"
+        "# The House\n\nInside, the kettle began to whistle.\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    summary = run(
+        runner, str(book), "--jobs", "1", "--format", "wav,epub,mp4", "--read-along", "words", "-o", str(out)
+    )
+    manifest = summary["manifest"]
+    record = manifest["readalong"]
+    epub_path = out / record["file"]
+    epubcheck(epub_path)
+    epub = overlays(epub_path)
+    archive = epub["archive"]
+    # Piper times its words (phoneme alignment): the pars read the book in order, a word each where
+    # Piper gave the sentence's word times (not always: then the sentence is one par).
+    texts = []
+    for clips in epub["clips"].values():
+        for _, _, doc, fragment in clips:
+            (element,) = etree.fromstring(archive.read(doc)).xpath("//*[@id=$id]", id=fragment)
+            texts.append(re.sub(r"\W", "", "".join(element.itertext())))
+    words = (
+        "The Garden The garden was quiet A bird sang on the wall The House Inside the kettle began to whistle"
+    )
+    assert "".join(texts) == "".join(words.split())
+    assert sum(t in words.split() for t in texts) >= 12  # of 18 words
+    for chapter in manifest["chapters"]:  # each chapter's clips lie within its audio
+        duration = soundfile.info(str(out / chapter["files"]["wav"])).duration
+        rate, samples = chapter["sample_rate"], chapter["samples"]
+        (clips,) = [
+            c
+            for path, c in epub["clips"].items()
+            if samples <= len(decode_member(archive, path, rate)) <= samples + 1024
+        ]
+        assert clips[-1][1] <= duration + 0.001
+    (part,) = manifest["video"]["parts"]
+    probed = probe(out / part["file"])
+    assert {s["codec_name"] for s in probed["streams"]} >= {"h264", "aac", "mov_text"}
+    total = sum(c["samples"] / c["sample_rate"] for c in manifest["chapters"])
+    assert float(probed["format"]["duration"]) == pytest.approx(total, abs=0.1)
