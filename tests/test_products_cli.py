@@ -667,8 +667,8 @@ def test_readalong_and_video_with_the_builtin_voice(runner: CliRunner, tmp_path:
     epubcheck(epub_path)
     epub = overlays(epub_path)
     archive = epub["archive"]
-    # Piper times its words (phoneme alignment): the pars read the book in order, a word each where
-    # Piper gave the sentence's word times (not always: then the sentence is one par).
+    # Piper times its words (phoneme alignment) and forced alignment times the sentences it did not
+    # ("a bird" is one eSpeak word): the pars read the book in order, a word each where timed.
     texts = []
     for clips in epub["clips"].values():
         for _, _, doc, fragment in clips:
@@ -678,7 +678,7 @@ def test_readalong_and_video_with_the_builtin_voice(runner: CliRunner, tmp_path:
         "The Garden The garden was quiet A bird sang on the wall The House Inside the kettle began to whistle"
     )
     assert "".join(texts) == "".join(words.split())
-    assert sum(t in words.split() for t in texts) >= 12  # of 18 words
+    assert sum(t in words.split() for t in texts) >= 16  # of 18 words (18 here)
     for chapter in manifest["chapters"]:  # each chapter's clips lie within its audio
         duration = soundfile.info(str(out / chapter["files"]["wav"])).duration
         rate, samples = chapter["sample_rate"], chapter["samples"]

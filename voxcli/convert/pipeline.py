@@ -481,7 +481,10 @@ class _Session:
             self._verify(plan, self.request.verify)
         settings = self.request.settings
         words = settings.word_cues or (self.request.readalong is not None and self.request.readalong.words)
-        if words and "word_timings" not in self.cls.capabilities:
+        if words:
+            # Forced alignment times the sentences the engine did not: all of them for an engine
+            # without word timings, the odd one for one with (Piper's phonemes can run two words
+            # together, "a bird" as one, and then it gives that sentence none).
             from voxcli.convert.retake import align_chapter
 
             align_chapter(plan, self.cache, lang=self.request.profile.lang)
