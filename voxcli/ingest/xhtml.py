@@ -191,14 +191,14 @@ def all_text(el: etree._Element) -> str:
     return "".join(str(t) for t in el.itertext())
 
 
-def _types(el: etree._Element) -> set[str]:
+def epub_types(el: etree._Element) -> set[str]:
     values = (
         (el.get(f"{{{OPS_NS}}}type") or "") + " " + (el.get("epub:type") or "") + " " + (el.get("role") or "")
     )
     return set(values.lower().split())
 
 
-def _is_marker(el: etree._Element, name: str) -> bool:
+def is_note_marker(el: etree._Element, name: str) -> bool:
     """A note reference or paragraph number without semantic markup (``<sup><a>3</a></sup>``,
     SiSU's ``<label><a href="#o4">4</a></label>``): not part of what the author wants read."""
     if name not in ("a", "sup", "label"):
@@ -215,7 +215,7 @@ def _is_marker(el: etree._Element, name: str) -> bool:
     return parent_name == "a" or "a" in child_names
 
 
-def _hidden(el: etree._Element, notes: bool = False) -> bool:
+def is_unread(el: etree._Element, notes: bool = False) -> bool:
     """Not read: hidden, a page or line number, or (unless ``notes``) named as note material."""
     classes = (el.get("class") or "").lower().split()
     if SKIP_CLASSES.intersection(classes):
@@ -276,7 +276,7 @@ class _Walker:
         listed_notes = (
             bool(anchor and anchor in self.cut_ids)
             and not self.in_notes
-            and bool(_types(el) & NOTE_TYPES or _NOTE_NAME.search(anchor or ""))
+            and bool(epub_types(el) & NOTE_TYPES or _NOTE_NAME.search(anchor or ""))
         )
         if not name:
             pass
@@ -286,9 +286,9 @@ class _Walker:
             self.read_notes(el, str(anchor))
         elif (
             name in SKIP_TAGS
-            or (_types(el) & SKIP_TYPES and not (self.in_notes and _types(el) & NOTE_TYPES))
-            or _hidden(el, self.in_notes)
-            or _is_marker(el, name)
+            or (epub_types(el) & SKIP_TYPES and not (self.in_notes and epub_types(el) & NOTE_TYPES))
+            or is_unread(el, self.in_notes)
+            or is_note_marker(el, name)
         ):
             self.skipped_ids.update(
                 self.cut_ids.intersection(str(e.get("id")) for e in el.iter() if e.get("id") is not None)

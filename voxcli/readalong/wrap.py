@@ -23,9 +23,9 @@ from voxcli.ingest.xhtml import (
     NOTE_TYPES,
     SKIP_TAGS,
     SKIP_TYPES,
-    _hidden,
-    _is_marker,
-    _types,
+    epub_types,
+    is_note_marker,
+    is_unread,
     localname,
 )
 
@@ -109,9 +109,9 @@ def _skipped(el: etree._Element) -> bool:
     return (
         name in SKIP_TAGS
         or name == "math"
-        or bool(_types(el) & _INTERRUPTING)
-        or _hidden(el, notes=True)
-        or _is_marker(el, name)
+        or bool(epub_types(el) & _INTERRUPTING)
+        or is_unread(el, notes=True)
+        or is_note_marker(el, name)
     )
 
 
