@@ -38,8 +38,11 @@ FONT_OBFUSCATION = frozenset({"http://www.idpf.org/2008/embedding", "http://ns.a
 _ENC_NS = "http://www.w3.org/2001/04/xmlenc#"
 
 
-def safe_xml_parser(recover: bool = True) -> etree.XMLParser:
-    """An lxml parser that never resolves entities, never touches the network, never grows huge."""
+def safe_xml_parser(recover: bool = True, keep: bool = False) -> etree.XMLParser:
+    """An lxml parser that never resolves entities, never touches the network, never grows huge.
+
+    With ``keep``, comments, processing instructions and CDATA sections stay (for a document that is
+    written back)."""
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,
@@ -47,8 +50,9 @@ def safe_xml_parser(recover: bool = True) -> etree.XMLParser:
         load_dtd=False,
         dtd_validation=False,
         recover=recover,
-        remove_comments=True,
-        remove_pis=True,
+        remove_comments=not keep,
+        remove_pis=not keep,
+        strip_cdata=not keep,
     )
 
 

@@ -18,7 +18,7 @@ from lxml import etree
 
 from voxcli.audio.timeline import TimedChapter
 from voxcli.errors import BookError, VoxError
-from voxcli.ingest.archive import SafeArchive, has_entity_declarations
+from voxcli.ingest.archive import SafeArchive, has_entity_declarations, safe_xml_parser
 from voxcli.ingest.xhtml import numeric_entities
 from voxcli.readalong.apply import Ids, apply, existing_ids
 from voxcli.readalong.match import Placement, match
@@ -64,16 +64,7 @@ class _Doc:
 
 def _parser() -> etree.XMLParser:
     # Comments and processing instructions are kept: the document is written back.
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        huge_tree=False,
-        load_dtd=False,
-        recover=False,
-        remove_comments=False,
-        remove_pis=False,
-        strip_cdata=False,
-    )
+    return safe_xml_parser(recover=False, keep=True)
 
 
 def parse_content(data: bytes, label: str) -> etree._Element:
