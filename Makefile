@@ -17,7 +17,7 @@ DEMO_CHAPTERS ?= 10
 # make lock: uv, itself pinned with hashes in its own small lock, in its own venv.
 LOCK_VENV := .venv-lock
 LOCK_FLAGS := --universal --python-version 3.10 --generate-hashes \
-	--extra test --custom-compile-command 'make lock'
+	--extra test --extra ray --custom-compile-command 'make lock'
 # make test-latest: a venv from the pyproject ranges alone (no lock), then the engine tests.
 LATEST_VENV := .venv-latest
 ENGINE_TESTS := tests/test_stack.py tests/test_engines.py tests/test_kokoro.py tests/test_kokoro_onnx.py \
