@@ -50,6 +50,12 @@ class EngineError(VoxError):
     exit_code = 5
 
 
+class ClusterError(VoxError):
+    """A Ray cluster that is missing, unreachable or cannot run the work (voxcli batch --cluster)."""
+
+    exit_code = 6
+
+
 class Interrupted(VoxError):
     """The user stopped a run (Ctrl-C or SIGTERM); what was finished is kept for the next run."""
 

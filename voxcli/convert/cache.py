@@ -80,9 +80,13 @@ class AudioCache:
         return entry
 
     def put(self, key: str, samples: Int16, sample_rate: int, words: list[WordTiming] | None) -> None:
+        self.put_entry(key, encode_entry(samples, sample_rate, words))
+
+    def put_entry(self, key: str, entry: bytes) -> None:
+        """Store an entry :func:`encode_entry` made (perhaps on another machine)."""
         path = self.path(key)
         make_dirs(path.parent)
-        atomic_write_bytes(path, _encode(samples, sample_rate, words))
+        atomic_write_bytes(path, entry)
 
     def clean(self) -> int:
         """Remove temp files of killed runs; returns how many."""
@@ -99,7 +103,8 @@ class CacheMissing(Exception):
         self.keys = keys
 
 
-def _encode(samples: Int16, sample_rate: int, words: list[WordTiming] | None) -> bytes:
+def encode_entry(samples: Int16, sample_rate: int, words: list[WordTiming] | None) -> bytes:
+    """A cache entry's bytes: the header, then the audio as FLAC."""
     import soundfile
 
     audio = io.BytesIO()

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from voxcli.book import Book, Cover
 from voxcli.convert.assemble import BookTags, ChapterResult, OutputSettings, assemble_chapter
@@ -42,6 +42,9 @@ from voxcli.errors import EngineError, Interrupted, VoxError
 from voxcli.fsutil import remove_stale_temps, write_error
 from voxcli.lexicon.model import Lexicon
 from voxcli.lexicon.pronounce import Pronouncer, book_lexicon
+
+if TYPE_CHECKING:
+    from voxcli.convert.synth import Speakers, Voice
 
 STATE_DIR = ".voxcli"  # inside the output folder: the audio cache
 
@@ -204,10 +207,25 @@ def plan(request: ConvertRequest, remember: bool = False) -> tuple[type[Engine],
     return cls, plans
 
 
+def work_left(request: ConvertRequest) -> int:
+    """Characters a conversion of ``request`` would speak (what its cache lacks), planned as
+    :func:`convert` plans them (the sentence splits are kept for it)."""
+    _, plans = plan(request, remember=True)
+    cache = AudioCache(request.outdir / STATE_DIR / "cache")
+    return sum(len(speech) for speech in _missing(plans, cache).values())
+
+
 def convert(
-    request: ConvertRequest, reporter: Reporter | None = None, should_stop: Callable[[], int] = lambda: 0
+    request: ConvertRequest,
+    reporter: Reporter | None = None,
+    should_stop: Callable[[], int] = lambda: 0,
+    speakers: Speakers[Any] | None = None,
 ) -> Summary:
-    """Convert the requested chapters; ``should_stop`` returns a signal number to stop after the sentence."""
+    """Convert the requested chapters; ``should_stop`` returns a signal number to stop after the sentence.
+
+    ``speakers``: long-lived speakers shared with other books (``voxcli batch``), which then speak
+    everything the narrator says; without them this run starts its own when ``request.jobs`` asks.
+    """
     reporter = reporter or Reporter()
     started = time.monotonic()
     outdir = request.outdir
@@ -241,7 +259,7 @@ def convert(
     reporter.planned(plans, todo, sum(len(speech) for speech in missing.values()))
 
     summary = Summary(skipped=len(plans) - len(todo), jobs=request.jobs)
-    session = _Session(request, cls, cache, reporter, should_stop, summary, missing)
+    session = _Session(request, cls, cache, reporter, should_stop, summary, missing, speakers)
     session.voice_of = {s.key: s.voice for p in plans for s in p.segments if s.voice}
 
     def save() -> dict[str, Any]:
@@ -448,13 +466,15 @@ class _Session:
         should_stop: Callable[[], int],
         summary: Summary,
         missing: dict[str, str],
+        speakers: Speakers[Any] | None = None,
     ) -> None:
         self.request, self.cls, self.cache, self.reporter = request, cls, cache, reporter
         self.should_stop, self.summary, self.missing = should_stop, summary, missing
+        self._shared = speakers  # another's: used, never closed here
         self._engine: Engine | None = None
         self._voices: dict[str, Engine] = {}  # cast voices other than the narrator's, loaded on need
         self.voice_of: dict[str, str] = {}  # cache key -> its cast voice ("" for the narrator)
-        self._pool: Any = None
+        self._pool: Speakers[Any] | None = None  # this run's own worker processes
         self._total = len(missing)
         self.verdicts: dict[int, ChapterVerdict] = {}
         self._speaking = threading.Lock()
@@ -462,7 +482,7 @@ class _Session:
 
     def uses_workers(self) -> bool:
         """Whether chapters are spoken by worker processes (so this process is free to listen)."""
-        return self.request.jobs > 1 and self.cls.parallel
+        return self._shared is not None or (self.request.jobs > 1 and self.cls.parallel)
 
     def speak(self, plan: ChapterPlan) -> None:
         """Speak what the chapter's cache lacks."""
@@ -558,19 +578,13 @@ class _Session:
             self.reporter.advanced(len(speech))
 
         try:
-            if self.request.jobs > 1 and self.cls.parallel and len(jobs) > 1:
-                from voxcli.convert.synth import WorkerPool, worker_profile
-
-                if self._pool is None:
-                    target = registry()[self.request.profile.engine]
-                    profile = worker_profile(self.request.profile, self.cls)
-                    self._pool = WorkerPool(
-                        self.request.jobs, target, profile, self.request.device, self.cache
-                    )
-                finished = self._pool.run(
+            speakers = self._speakers(len(jobs))
+            if speakers is not None:
+                finished = speakers.run(
                     [(job, None) for job in jobs],
                     lambda job, _tag, seconds: done(job[0], job[1], seconds),
                     lambda: bool(self.should_stop()),
+                    self.voice(),
                 )
                 if not finished:
                     self._stop()
@@ -587,6 +601,30 @@ class _Session:
                     done(key, speech, seconds)
         finally:
             self.summary.synth_seconds += time.monotonic() - began
+
+    def _speakers(self, jobs: int) -> Speakers[Any] | None:
+        """Who speaks ``jobs`` narrator segments: the shared speakers, this run's worker processes
+        (started on first need), or None for this process."""
+        if self._shared is not None:
+            return self._shared
+        if self.request.jobs > 1 and self.cls.parallel and jobs > 1:
+            if self._pool is None:
+                from voxcli.convert.synth import WorkerPool
+
+                self._pool = WorkerPool(self.request.jobs)
+            return self._pool
+        return None
+
+    def voice(self) -> Voice:
+        """The narrator's voice as speakers in other processes load it: one thread each."""
+        from voxcli.convert.synth import Voice, worker_profile
+
+        return Voice(
+            target=registry()[self.request.profile.engine],
+            profile=worker_profile(self.request.profile, self.cls),
+            device=self.request.device,
+            cache_root=str(self.cache.root),
+        )
 
     def _verify(self, plan: ChapterPlan, settings: VerifySettings) -> None:
         from voxcli.convert.retake import verify_chapter
@@ -764,25 +802,42 @@ def narrator(profile: VoiceProfile) -> str:
 def check_engine(request: ConvertRequest) -> None:
     """Fail early, before any work, when an engine (the narrator's, a cast voice's) or its model files
     are missing."""
-    ensure_usable(request.profile)
-    if request.voices:
-        for profile in request.voices.values():
-            ensure_usable(profile)
-    if request.verify is not None:
+    check_tools(
+        request.profile,
+        voices=list(request.voices.values()),
+        verify=request.verify,
+        aac=request.audiobook is not None or request.readalong is not None,
+        video=request.video,
+    )
+
+
+def check_tools(
+    profile: VoiceProfile,
+    *,
+    voices: list[VoiceProfile],
+    verify: VerifySettings | None,
+    aac: bool,
+    video: VideoRequest | None,
+) -> None:
+    """What :func:`check_engine` checks, given piece by piece (a batch checks before any book is read)."""
+    ensure_usable(profile)
+    for other in voices:
+        ensure_usable(other)
+    if verify is not None:
         from voxcli.asr import ready_recognizer
 
-        ready_recognizer(request.verify.recognizer, request.profile.lang)  # a download: now, not mid-run
-    if request.audiobook is not None or request.readalong is not None:
+        ready_recognizer(verify.recognizer, profile.lang)  # a download: now, not mid-run
+    if aac:
         from voxcli.audio.m4b import choose_encoder
 
         choose_encoder()  # the M4B's AAC, and the read-along EPUB's
-    if request.video is not None:
+    if video is not None:
         from voxcli.video import video_encoder_problem
 
         problem = video_encoder_problem(soft_subtitles=False)
         if problem is not None:
             raise EngineError(problem, "install PyAV's wheel (make install), which bundles libx264")
-        settings = request.video.settings
+        settings = video.settings
         if settings is None or settings.burn is None:
             problem = video_encoder_problem(soft_subtitles=True)
             if problem is not None:
