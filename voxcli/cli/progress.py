@@ -26,7 +26,7 @@ from voxcli.timefmt import clock
 PLAIN_EVERY = 15.0  # seconds between progress lines when stderr is not a terminal
 
 
-class _Speed(ProgressColumn):
+class Speed(ProgressColumn):
     def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
         return Text(f"{speed:,.0f} chars/s" if speed else "", style="cyan")
@@ -45,7 +45,7 @@ class RichReporter(Reporter):
             TextColumn("{task.description}", markup=False),
             BarColumn(),
             TaskProgressColumn(),
-            _Speed(),
+            Speed(),
             TimeRemainingColumn(),
             console=console.console(),
             transient=True,
