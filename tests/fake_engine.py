@@ -33,6 +33,7 @@ class FakeOptions(EngineOptions):
     pitch: float = Field(default=220.0, gt=0, le=4000)  # Hz of the tone
     delay: float = Field(default=0.0, ge=0, le=10)  # seconds each call takes, to interrupt runs mid-way
     threads: int | None = None  # like Piper's: convert --jobs sets 1 per worker
+    loads: str | None = None  # a file: every load of the engine appends its process id, one a line
 
 
 class FakeEngine(Engine):
@@ -43,7 +44,7 @@ class FakeEngine(Engine):
     install_hint: ClassVar[str] = "pip install fake-engine"
     max_chars: ClassVar[int] = 200
     Options: ClassVar[type[EngineOptions]] = FakeOptions
-    neutral_options: ClassVar[frozenset[str]] = frozenset({"threads", "delay"})
+    neutral_options: ClassVar[frozenset[str]] = frozenset({"threads", "delay", "loads"})
     parallel: ClassVar[bool] = True
     capabilities: ClassVar[frozenset[str]] = frozenset({"threads", "word_timings"})
     loads: ClassVar[int] = 0
@@ -62,6 +63,12 @@ class FakeEngine(Engine):
     @classmethod
     def load(cls, profile: VoiceProfile, device: str = "auto") -> FakeEngine:
         FakeEngine.loads += 1
+        record = profile.options_as(FakeOptions).loads
+        if record:
+            import os
+
+            with profile.path(record).open("a", encoding="utf-8") as out:
+                out.write(f"{os.getpid()}\n")
         return cls(profile)
 
     def synthesize(self, text: str, settings: Settings = DEFAULT_SETTINGS) -> Iterator[AudioChunk]:

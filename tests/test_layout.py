@@ -37,7 +37,8 @@ FORBIDDEN = {
     "readalong": ("voxcli.cli", "voxcli.server", "voxcli.convert", "voxcli.verify", "voxcli.asr"),
     "video": ("voxcli.cli", "voxcli.server", "voxcli.convert", "voxcli.verify", "voxcli.asr"),
     "engines": ("voxcli.cli", "voxcli.server", "voxcli.convert", "voxcli.verify", "voxcli.asr"),
-    "convert": ("voxcli.cli", "voxcli.server"),
+    "convert": ("voxcli.cli", "voxcli.server", "voxcli.batch"),
+    "batch": ("voxcli.cli", "voxcli.server"),
     "server": ("voxcli.cli",),
 }
 

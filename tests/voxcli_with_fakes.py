@@ -14,6 +14,7 @@ from voxcli import engines
 
 engines.BUILTIN["fake"] = "tests.fake_engine:FakeEngine"
 engines.BUILTIN["missing"] = "tests.fake_engine:MissingEngine"
+engines.BUILTIN["recording"] = "tests.fake_engine:RecordingEngine"
 
 if __name__ == "__main__":  # convert --jobs starts workers that import this file again
     from voxcli.cli import main

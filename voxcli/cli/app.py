@@ -15,6 +15,7 @@ import typer
 
 from voxcli import __version__
 from voxcli.cli import console
+from voxcli.cli.batch import batch_command
 from voxcli.cli.cast import cast_command
 from voxcli.cli.check import check_command
 from voxcli.cli.common import (
@@ -345,6 +346,7 @@ def doctor_command(
 
 
 app.command("convert")(convert_command)
+app.command("batch")(batch_command)
 app.command("check")(check_command)
 app.command("cast")(cast_command)
 app.command("serve")(serve_command)
