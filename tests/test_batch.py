@@ -135,9 +135,9 @@ def test_one_engine_load_per_speaker_and_convert_s_layout(tmp_path: Path) -> Non
         assert record["audio_seconds"] == pytest.approx(sum(wav_seconds(folder)), abs=0.01)
 
     alone = tmp_path / "alone"
+    book = books / "rust-book-ch04-01-what-is-ownership.md"
     converted = subprocess.run(
-        [*batch_args()[:2], "convert", str(books / "rust-book-ch04-01-what-is-ownership.md")]
-        + ["-o", str(alone), "--voices", str(voices), "-j", "1"],
+        [*batch_args()[:2], "convert", book, "-o", alone, "--voices", voices, "-j", "1"],
         capture_output=True,
         text=True,
         cwd=REPO,
