@@ -77,6 +77,28 @@ def system(report: Report) -> None:
     m4b_encoder(report)
     video_encoder(report)
     book_tools(report)
+    cluster(report)
+
+
+def cluster(report: Report) -> None:
+    """Ray for `voxcli batch --cluster`: installed, and whether the cluster `--cluster auto` would join
+    answers (a TCP connection to its port; nothing is started)."""
+    from voxcli.batch.raypool import RAY_HINT, known_address, ray_version, reachable
+
+    version = ray_version()
+    if version is None:
+        detail = "not installed (optional: voxcli batch --cluster needs it)"
+        report.add("ray", False, detail, RAY_HINT, warn=True)
+        return
+    address = known_address()
+    if address is None:
+        detail = f"{version}; no cluster here (RAY_ADDRESS unset, none from 'ray start'): --cluster local"
+        report.add("ray", True, detail + " starts one for a run")
+        return
+    answers = reachable(address)
+    state = "answers" if answers else "does not answer"
+    fix = "start it with 'ray start --head', or set RAY_ADDRESS to the head's HOST:PORT"
+    report.add("ray", answers, f"{version}; the cluster at {address} {state}", fix, warn=True)
 
 
 def book_tools(report: Report) -> None:

@@ -76,7 +76,7 @@ def reachable(address: str, timeout: float = 2.0) -> bool:
         return False
 
 
-class _SpeakerActor:
+class VoxcliSpeaker:
     """What a Ray actor holds: its loaded engines (see :class:`~voxcli.convert.synth.Speaking`)."""
 
     def __init__(self) -> None:
@@ -136,7 +136,7 @@ class RayPool(Speakers[Any]):
             num_gpus=1 if on_gpu else 0,
             max_restarts=-1,
             max_task_retries=TASK_RETRIES,
-        )(_SpeakerActor)
+        )(VoxcliSpeaker)
         self._actors: list[Any] = [actor.remote() for _ in range(self.slots)]
         self._busy = [0] * self.slots  # calls in flight per actor
         self._owner: dict[Any, int] = {}  # call -> its actor
@@ -150,7 +150,7 @@ class RayPool(Speakers[Any]):
                 ray.init(num_cpus=jobs or os.cpu_count() or 1, include_dashboard=False, **quiet)
             else:
                 ray.init(address=address, **quiet)
-        except (ConnectionError, TimeoutError, RuntimeError, ValueError) as exc:
+        except Exception as exc:  # Ray raises plain Exception for a node that does not come up
             raise ClusterError(
                 f"cannot reach the Ray cluster at {address}: {' '.join(str(exc).split())[:200]}",
                 "start one with 'ray start --head' (see the README), or check --cluster",

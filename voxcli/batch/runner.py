@@ -79,6 +79,7 @@ class BatchSummary:
     slots: int  # speakers
     books: list[BookOutcome] = field(default_factory=list)  # in the order given
     wall_seconds: float = 0.0
+    driver_cpu_seconds: float = 0.0  # this process's CPU time (reading, assembling, encoding): its load
     stopped_by: int = 0  # the signal that stopped the run, 0 when none did
 
     def count(self, status: str) -> int:
@@ -109,6 +110,7 @@ class BatchSummary:
             "characters_spoken": self.spoken_chars,
             "audio_seconds": round(sum(book.audio_seconds for book in self.books), 3),
             "wall_seconds": round(self.wall_seconds, 3),
+            "driver_cpu_seconds": round(self.driver_cpu_seconds, 3),
             "exit_code": self.exit_code,
         }
 
@@ -147,7 +149,7 @@ def run_batch(
 ) -> BatchSummary:
     """Convert every book of ``batch`` (finished ones are only checked); never raises for one book."""
     reporter = reporter or BatchReporter()
-    began = time.monotonic()
+    began, cpu = time.monotonic(), time.process_time()
     index = BatchIndex(batch.library)
     outcomes: dict[int, BookOutcome] = {}
     recipes: dict[int, str] = {}
@@ -211,6 +213,7 @@ def run_batch(
         slots=speakers.slots,
         books=[outcomes[n] for n in range(len(batch.books))],
         wall_seconds=time.monotonic() - began,
+        driver_cpu_seconds=time.process_time() - cpu,
         stopped_by=should_stop(),
     )
 

@@ -7,7 +7,9 @@ The command takes ``convert``'s options by the same names (its signature is buil
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import sys
 import typing
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -142,12 +144,15 @@ def _run(preparer: Preparer, entries: list[Any], library: Path, given: dict[str,
         if console.console().is_terminal
         else PlainBatchReporter()
     )
-    speakers = _speakers(given, cls, preparer)
-    try:
-        with stop_on_signals() as stop, reporter:
-            return run_batch(batch, speakers, reporter, stop)
-    finally:
-        speakers.close()
+    # Ray prints its cluster's messages (a speaker that died and is retried) on this process's stdout:
+    # they go to stderr, so that stdout holds only the JSON summary.
+    with contextlib.redirect_stdout(sys.stderr):
+        speakers = _speakers(given, cls, preparer)
+        try:
+            with stop_on_signals() as stop, reporter:
+                return run_batch(batch, speakers, reporter, stop)
+        finally:
+            speakers.close()
 
 
 def _speakers(given: dict[str, Any], cls: Any, preparer: Preparer) -> Speakers[Any]:
