@@ -1,11 +1,12 @@
-"""Throughput of `voxcli batch`: `.venv/bin/python bench/batch.py [--quick] [--readme]`.
+"""Throughput of `voxcli batch`: `.venv/bin/python bench/batch.py [--quick] [--cluster ADDRESS] [--readme]`.
 
 A small library of corpus books (a Markdown chapter of the Rust book and three short EPUBs, about
 20,000 characters; --quick: the three EPUBs alone) is converted with the built-in Piper voice from a
 cold library each time:
 - on this machine with 1 and with 2 speakers (worker processes);
 - on Ray, a private local cluster started for the run (`--cluster local`, 2 actors; its start-up is
-  in the wall time), the audio sent back through the driver.
+  in the wall time), or the cluster at `--cluster ADDRESS` with one actor per CPU or GPU; the audio
+  sent back through the driver.
 Each run reports books per hour, characters per second end to end, and the driver's own CPU time,
 from which the ceiling one driver puts on many speakers follows (the README's scaling model).
 Writes bench/results-batch.json; `--readme` also rewrites the table between the bench markers in
@@ -50,6 +51,9 @@ def library(folder: Path, quick: bool) -> Path:
 
 def batch(books: Path, out: Path, args: tuple[str, ...]) -> tuple[float, dict[str, Any]]:
     """(wall seconds, JSON summary) of one batch process."""
+    # The private Ray cluster of --cluster local listens on loopback only here (this machine's other
+    # addresses are not for test traffic), with no token (none to leave in ~/.ray).
+    env = dict(os.environ, RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0", RAY_AUTH_MODE="disabled")
     start = time.perf_counter()
     result = subprocess.run(
         [sys.executable, "-m", "voxcli", "batch", str(books), "-o", str(out), "--json", *args],
@@ -57,6 +61,7 @@ def batch(books: Path, out: Path, args: tuple[str, ...]) -> tuple[float, dict[st
         text=True,
         cwd=REPO,
         check=False,
+        env=env,
     )
     wall = time.perf_counter() - start
     if result.returncode != 0:
@@ -64,11 +69,14 @@ def batch(books: Path, out: Path, args: tuple[str, ...]) -> tuple[float, dict[st
     return wall, json.loads(result.stdout)
 
 
-def measure(quick: bool) -> dict[str, Any]:
+def measure(quick: bool, cluster: str | None) -> dict[str, Any]:
     runs = []
+    plan = list(RUNS)
+    if cluster:  # a real cluster instead of the private one: its default number of actors
+        plan[-1] = (f"Ray {cluster}", ("--cluster", cluster))
     with tempfile.TemporaryDirectory() as tmp:
         books = library(Path(tmp), quick)
-        for name, args in RUNS:
+        for name, args in plan:
             out = Path(tmp) / f"library-{len(runs)}"
             wall, summary = batch(books, out, args)
             chars = summary["characters_spoken"]
@@ -117,7 +125,8 @@ def table(results: dict[str, Any]) -> str:
 
 
 def main(argv: list[str]) -> int:
-    results = measure(quick="--quick" in argv)
+    cluster = argv[argv.index("--cluster") + 1] if "--cluster" in argv else None
+    results = measure(quick="--quick" in argv, cluster=cluster)
     Path(REPO / "bench" / "results-batch.json").write_text(
         json.dumps(results, indent=2) + "\n", encoding="utf-8"
     )

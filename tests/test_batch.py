@@ -4,6 +4,7 @@ kill -9 that speaks nothing twice."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -151,6 +152,24 @@ def test_one_engine_load_per_speaker_and_convert_s_layout(tmp_path: Path) -> Non
     assert code == 1 and again["characters_spoken"] == 0
     assert [b["status"] for b in again["books"]] == ["up to date"] * 3 + ["failed"]
     assert loads.read_text(encoding="utf-8").split() == pids  # nothing loaded: nothing to speak
+
+    # The manifest is the proof: a chapter file gone, and that book (only) is made whole again,
+    # from its cache; an edited book is read again.
+    folder = library / "rust-book-ch04-01-what-is-ownership"
+    lost = sorted(folder.glob("*.wav"))[2]
+    kept = lost.read_bytes()
+    lost.unlink()
+    edited = books / "cnt-mathml-support.epub"
+    edited.write_bytes(edited.read_bytes() + b"\0")  # other bytes, the same book (a zip reads past them)
+    index = library / ".voxcli" / "batch.json"
+    before = json.loads(index.read_text(encoding="utf-8"))["books"]
+    code, third, _ = run_batch(books, "-o", library, "--voices", voices, "-j", "2")
+    assert code == 1 and third["characters_spoken"] == 0
+    assert [b["status"] for b in third["books"]] == ["up to date", "up to date", "converted", "failed"]
+    assert lost.read_bytes() == kept
+    after = json.loads(index.read_text(encoding="utf-8"))["books"]
+    changed = {Path(name).name for name in after if after[name] != before.get(name)}
+    assert changed == {"cnt-mathml-support.epub"}  # read and planned again: a new recipe
 
 
 @pytest.mark.slow

@@ -584,7 +584,7 @@ class _Session:
                     [(job, None) for job in jobs],
                     lambda job, _tag, seconds: done(job[0], job[1], seconds),
                     lambda: bool(self.should_stop()),
-                    self.voice(),
+                    self.voice(speakers),
                 )
                 if not finished:
                     self._stop()
@@ -615,13 +615,13 @@ class _Session:
             return self._pool
         return None
 
-    def voice(self) -> Voice:
-        """The narrator's voice as speakers in other processes load it: one thread each."""
+    def voice(self, speakers: Speakers[Any]) -> Voice:
+        """The narrator's voice as ``speakers`` in other processes load it, with their share of threads."""
         from voxcli.convert.synth import Voice, worker_profile
 
         return Voice(
             target=registry()[self.request.profile.engine],
-            profile=worker_profile(self.request.profile, self.cls),
+            profile=worker_profile(self.request.profile, self.cls, speakers.threads),
             device=self.request.device,
             cache_root=str(self.cache.root),
         )

@@ -75,10 +75,10 @@ def batches(jobs: Iterable[tuple[Job, Any]], limit: int = BATCH_CHARS) -> Iterat
         yield batch
 
 
-def worker_profile(profile: VoiceProfile, cls: type[Engine]) -> VoiceProfile:
-    """One thread per worker unless the profile says otherwise: N workers share N cores."""
+def worker_profile(profile: VoiceProfile, cls: type[Engine], threads: int = 1) -> VoiceProfile:
+    """``threads`` threads per worker unless the profile says otherwise: N workers share the cores."""
     if "threads" in cls.capabilities and getattr(profile.options, "threads", None) is None:
-        return replace(profile, options=profile.options.model_copy(update={"threads": 1}))
+        return replace(profile, options=profile.options.model_copy(update={"threads": threads}))
     return profile
 
 
@@ -153,6 +153,7 @@ class Speakers(ABC, Generic[_H]):
     threads at once (one per book in flight)."""
 
     slots: int  # speakers working at once
+    threads: int = 1  # engine threads for each speaker (for engines with the "threads" capability)
     backend: str = "local"  # where they run, for people: "local", "ray ADDRESS"
 
     @abstractmethod
@@ -207,6 +208,8 @@ class WorkerPool(Speakers["Future[list[Done]]"]):
 
     def __init__(self, jobs: int) -> None:
         self.slots = jobs
+        # The cores shared out: one speaker of one thread would leave the others idle.
+        self.threads = max(1, (os.cpu_count() or 1) // jobs)
         self._pool = ProcessPoolExecutor(
             max_workers=jobs, mp_context=get_context("spawn"), initializer=_init_worker
         )
