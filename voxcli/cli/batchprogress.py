@@ -7,13 +7,12 @@ import threading
 import time
 from typing import Any
 
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
 from voxcli.batch.books import BookEntry
 from voxcli.batch.runner import FAILED, BatchReporter, BookOutcome
 from voxcli.cli import console
-from voxcli.cli.progress import PLAIN_EVERY, Speed
+from voxcli.cli.progress import PLAIN_EVERY, speech_bars
 from voxcli.timefmt import clock
 
 
@@ -43,17 +42,10 @@ class RichBatchReporter(BatchReporter):
     """A bar for the library (characters to speak, with speed and ETA) and one per book in flight."""
 
     def __init__(self) -> None:
-        self._progress = Progress(
-            TextColumn("{task.description}", markup=False),
-            BarColumn(),
-            TaskProgressColumn(),
-            Speed(),
-            TimeRemainingColumn(),
-            console=console.console(),
-            transient=True,
-        )
+        self._progress = speech_bars()
         self._counts = _Counts()
         self._library: Any = None
+        self._total = 0  # characters to speak, of the books surveyed so far
         self._books: dict[BookEntry, Any] = {}
 
     def __enter__(self) -> RichBatchReporter:
@@ -70,8 +62,8 @@ class RichBatchReporter(BatchReporter):
 
     def surveyed(self, entry: BookEntry, chars: int) -> None:
         with self._counts.lock:
-            task = self._progress.tasks[self._library]
-            self._progress.update(self._library, total=(task.total or 0) + chars)
+            self._total += chars
+            self._progress.update(self._library, total=self._total)
 
     def book_started(self, entry: BookEntry, chars: int) -> None:
         with self._counts.lock:

@@ -37,19 +37,24 @@ def _done_line(result: ChapterResult, plan: ChapterPlan) -> str:
     return f"{plan.stem}: {clock(result.duration)} of audio, {result.sentences} {noun}"
 
 
+def speech_bars() -> Progress:
+    """Bars of characters to speak, with their speed and the time left."""
+    return Progress(
+        TextColumn("{task.description}", markup=False),
+        BarColumn(),
+        TaskProgressColumn(),
+        Speed(),
+        TimeRemainingColumn(),
+        console=console.console(),
+        transient=True,
+    )
+
+
 class RichReporter(Reporter):
     """Two bars, the book and the current chapter (in characters still to speak), with speed and ETA."""
 
     def __init__(self) -> None:
-        self._progress = Progress(
-            TextColumn("{task.description}", markup=False),
-            BarColumn(),
-            TaskProgressColumn(),
-            Speed(),
-            TimeRemainingColumn(),
-            console=console.console(),
-            transient=True,
-        )
+        self._progress = speech_bars()
         self._book: Any = None
         self._chapter: Any = None
 
