@@ -69,7 +69,8 @@ def pinned_for(env: dict[str, str]) -> dict[str, str]:
 
 def declared() -> list[Requirement]:
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    return [Requirement(text) for text in project["dependencies"] + project["optional-dependencies"]["test"]]
+    extras = project["optional-dependencies"]
+    return [Requirement(text) for text in project["dependencies"] + extras["test"] + extras["ray"]]
 
 
 @pytest.mark.parametrize("python", PYTHONS)
