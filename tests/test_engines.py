@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -12,7 +16,7 @@ import pytest
 from tests.audiocheck import assert_speech
 from tests.conftest import require
 from voxcli.engines import AudioChunk, VoiceProfile, engine_report, load_engine
-from voxcli.engines.base import loaded_models
+from voxcli.engines.base import forget_models, loaded_models
 from voxcli.engines.espeak import EspeakOptions, system_library
 from voxcli.engines.piper import PiperOptions, builtin_voice
 from voxcli.errors import EngineError
@@ -94,6 +98,62 @@ def test_piper_voice_by_name_from_the_voice_folder(tmp_path: Path, monkeypatch: 
     (tmp_path / "en_US-other-medium.onnx").symlink_to(model)
     (tmp_path / "en_US-other-medium.onnx.json").symlink_to(model.with_name(model.name + ".json"))
     assert speak(profile).sample_rate == 22050
+
+
+# Loads the built-in voice in a fresh interpreter; prints the words it timed and whether onnx was imported.
+LOAD_JOE = """
+import sys
+from voxcli.engines import VoiceProfile, load_engine
+from voxcli.engines.piper import PiperOptions
+profile = VoiceProfile(name="joe", engine="piper", voice="en_US-joe-medium", options=PiperOptions())
+(chunk,) = load_engine(profile).synthesize("Hello there, my old friend.")
+print(" ".join(w.word for w in chunk.words or []), "onnx" in sys.modules)
+"""
+
+
+def test_piper_keeps_its_model_patched_for_word_timings(tmp_path: Path) -> None:
+    """The first load patches the model (with onnx) and keeps the copy; later processes load that file
+    as plain Piper loads a model, without onnx, and still time the words; a damaged copy is replaced."""
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+
+    def load() -> list[str]:
+        done = subprocess.run([sys.executable, "-c", LOAD_JOE], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.split()
+
+    words = ["Hello", "there,", "my", "old", "friend."]
+    assert load() == [*words, "True"]
+    (kept,) = (tmp_path / "cache" / "voxcli" / "piper-aligned").glob("*.onnx")
+    model = builtin_voice()
+    assert model is not None and kept.stat().st_size > model.stat().st_size  # the model, and one output
+    assert load() == [*words, "False"]
+    kept.write_bytes(b"not a model")
+    assert load() == [*words, "True"]  # patched again, in memory
+    assert load() == [*words, "True"] and kept.stat().st_size > model.stat().st_size  # and kept again
+    assert load() == [*words, "False"]
+
+
+def test_piper_drops_the_patched_copies_of_models_that_are_gone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = builtin_voice()
+    assert model is not None
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    kept = tmp_path / "cache" / "voxcli" / "piper-aligned"
+    copy = tmp_path / "copy.onnx"
+    shutil.copyfile(model, copy)
+    shutil.copyfile(model.with_name(model.name + ".json"), tmp_path / "copy.onnx.json")
+    forget_models()  # the built-in voice loads again, from this test's cache folder
+    try:
+        assert speak(replace(JOE, voice=str(copy))).words is not None
+        assert len(list(kept.glob("*.onnx"))) == 1
+        copy.unlink()
+        assert speak(JOE).words is not None  # a new copy kept, and the one of the deleted model dropped
+        (left,) = kept.glob("*.json")
+        assert str(model.resolve()) in left.read_text(encoding="utf-8")
+        assert len(list(kept.glob("*.onnx"))) == 1
+    finally:
+        forget_models()  # the models loaded here came from this test's folders
 
 
 def test_piper_corrupt_model_is_one_clear_error(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
-"""Loudness on real eSpeak-NG speech: the streaming meter against pyloudnorm, true peak and the limiter
-against scipy's 8x oversampling, chapter levelling end to end, and how an audiobook is split in parts."""
+"""Loudness on real eSpeak-NG speech: the streaming meter against pyloudnorm, its filters against
+scipy's, true peak and the limiter against scipy's 8x oversampling, chapter levelling end to end, and
+how an audiobook is split in parts."""
 
 from __future__ import annotations
 
@@ -10,9 +11,18 @@ import pyloudnorm
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.signal import resample_poly
+from scipy.signal import firwin, resample_poly, sosfilt, tf2sos
 
-from voxcli.audio.loudness import LoudnessMeter, LoudnessSettings, limit, true_peak, window_min
+from voxcli.audio.iir import BlockFilter
+from voxcli.audio.loudness import (
+    LoudnessMeter,
+    LoudnessSettings,
+    k_weighting,
+    limit,
+    lowpass,
+    true_peak,
+    window_min,
+)
 from voxcli.convert.audiobook import split_parts
 from voxcli.convert.cache import Entry
 from voxcli.convert.chapter_audio import ChapterAudio
@@ -158,6 +168,39 @@ def test_add_silence_is_adding_zeros(sentences: list[np.ndarray]) -> None:
         whole += [samples, np.zeros(pause)]
     assert with_silence.integrated() == pytest.approx(with_zeros.integrated(), abs=1e-9)
     assert with_silence.integrated() == pytest.approx(lufs(np.concatenate(whole), RATE), abs=0.05)
+
+
+# --- the filters, without scipy ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rate", [16000, RATE, 44100, 48000])
+def test_k_weighting_is_pyloudnorms_and_filters_as_sosfilt_does(rate: int) -> None:
+    stages = list(pyloudnorm.Meter(rate)._filters.values())
+    ours = k_weighting(rate)
+    assert len(ours) == len(stages) == 2
+    for (b, a), stage in zip(ours, stages, strict=True):
+        assert np.allclose(np.asarray(b) / a[0], stage.b, rtol=1e-12, atol=0)
+        assert np.allclose(np.asarray(a) / a[0], stage.a, rtol=1e-12, atol=0)
+    x = np.random.default_rng(rate).normal(0.0, 0.3, 150_001)
+    expected = sosfilt(np.vstack([tf2sos(stage.b, stage.a) for stage in stages]), x)
+    # Fed in pieces of every awkward size (around the 32-sample blocks and 2,048-sample groups).
+    block = BlockFilter(ours)
+    state = block.zero_state()
+    rng = np.random.default_rng(1)
+    pieces, position = [], 0
+    while position < len(x):
+        size = int(rng.choice([0, 1, 31, 32, 33, 2047, 2048, 2049, int(rng.integers(1, 40_000))]))
+        filtered, state = block(x[position : position + size], state)
+        assert len(filtered) == len(x[position : position + size])
+        pieces.append(filtered)
+        position += size
+    assert np.abs(np.concatenate(pieces) - expected).max() < 1e-10
+
+
+@pytest.mark.parametrize("factor", [4, 8])
+def test_lowpass_is_firwins_default_design(factor: int) -> None:
+    taps = 24 * factor + 1
+    assert np.abs(lowpass(taps, 1.0 / factor) - firwin(taps, 1.0 / factor)).max() < 1e-15
 
 
 # --- true peak -----------------------------------------------------------------------------------------

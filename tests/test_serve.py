@@ -204,6 +204,48 @@ def test_streaming_sends_audio_before_the_text_is_done(server: Server) -> None:
     assert first_audio < 0.6 * chunks[-1][0]
 
 
+def test_xtts_streams_a_sentence_while_it_is_generated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """XTTS gives one sentence in pieces of ``stream_tokens`` audio tokens (the tiny random model of
+    tests/xtts_tiny.py makes 21 tokens a sentence: pieces of 7, and the tail of the last)."""
+    from tests.xtts_tiny import TINY_SPEAKER, build_tiny_xtts
+
+    checkpoint = build_tiny_xtts(tmp_path / "xtts")
+    home = tmp_path / "x"
+    (home / "config" / "voxcli").mkdir(parents=True)
+    (home / "config" / "voxcli" / "voices.toml").write_text(
+        f'default = "tiny"\n[voices.tiny]\nengine = "coqui"\nvoice = "xtts_v2"\n'
+        f'[voices.tiny.options]\nmodel_dir = "{checkpoint}"\nspeaker = "{TINY_SPEAKER}"\n'
+        'retries = 0\nstream_tokens = 7\ndevice = "cpu"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("COQUI_TOS_AGREED", "1")
+    request = speech_request(input="Hello there.", voice="tiny")
+    with serve(home, "--preload", "tiny") as xtts:
+        start = time.monotonic()
+        whole, rate = wav(xtts.post("/v1/audio/speech", request).content)
+        whole_seconds = time.monotonic() - start
+        reads: list[tuple[float, bytes]] = []
+        start = time.monotonic()
+        with httpx.stream(
+            "POST", xtts.url + "/v1/audio/speech", json={**request, "stream": True}, timeout=120
+        ) as r:
+            assert r.status_code == 200
+            reads += [(time.monotonic() - start, chunk) for chunk in r.iter_bytes()]
+    streamed, streamed_rate = wav(b"".join(chunk for _, chunk in reads))  # soundfile reads the stream
+    assert streamed_rate == rate == 24000
+    # One sentence, yet its first audio came well before the sentence is made whole, and the rest later
+    # (sent whole, it would all come at once, after about whole_seconds).
+    audio = [t for t, chunk in reads if len(chunk) > 1000]
+    assert audio[0] < 0.75 * whole_seconds
+    assert len(audio) >= 2 and audio[-1] - audio[0] > 0.25 * whole_seconds
+    # The same length as the sentence spoken whole (the same seed; two coqui code paths whose token
+    # counts agree): within one audio token, 1,024 samples at 22,050 Hz.
+    assert abs(len(streamed) - len(whole)) <= 1024 * 24000 / 22050
+    assert len(streamed) > 0.5 * 24000  # 21 tokens: about a second
+
+
 def test_kokoro_say_and_voiceforge_endpoints(server: Server) -> None:
     response = server.post("/synthesize-file", {"text": SHORT, "voice": "joe"})
     assert response.status_code == 200 and response.headers["content-type"] == "audio/wav"
@@ -338,7 +380,7 @@ def test_a_long_request_does_not_hold_up_a_short_one(server: Server) -> None:
 def test_the_queue_limit_is_429(tmp_path: Path) -> None:
     with serve(tmp_path / "q", "--queue", "1", "--preload", "joe") as small:
         busy = threading.Thread(
-            target=small.post, args=("/v1/audio/speech", speech_request(input=LONG[:3000]))
+            target=small.post, args=("/v1/audio/speech", speech_request(input=LONG[:1000]))
         )
         busy.start()
         deadline = time.monotonic() + 30

@@ -157,7 +157,7 @@ def test_verify_listens_to_one_chapter_while_the_workers_speak_the_next(
     for (heard_from, heard_to, thread), (spoken_from, spoken_to, _) in zip(
         spans["verify"][:2], spans["speak"][1:], strict=True
     ):
-        assert thread.startswith("voxcli-verify")
+        assert thread.startswith("voxcli-finish"), thread  # not the thread that speaks
         assert heard_from < spoken_to and spoken_from < heard_to, spans
     summary = json.loads(result.stdout)
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))

@@ -141,14 +141,17 @@ _CHARACTERS = list("abcdefghijklmnopqrstuvwxyz") + list("!'(),-.:;?\"") + list("
 _ACCENTED = list("àáâãäåæçèéêëìíîïñòóôõöøùúûüýÿßœ")
 
 
-def write_vocab(path: Path, languages: list[str]) -> Path:
-    """A character-level ``tokenizers`` BPE file that ``VoiceBpeTokenizer`` accepts."""
+def write_vocab(path: Path, languages: list[str], size: int | None = None) -> Path:
+    """A character-level ``tokenizers`` BPE file that ``VoiceBpeTokenizer`` accepts; ``size``: padded
+    with ids text never maps to up to that many (the real vocab.json has 6,681), so the GPT's text
+    embedding and head have their real shapes."""
     from tokenizers import AddedToken, Tokenizer
     from tokenizers.models import BPE
     from tokenizers.pre_tokenizers import Whitespace
 
     special = _SPECIAL_TOKENS + [f"[{lang}]" for lang in languages]
     symbols = special + _CHARACTERS + _ACCENTED
+    symbols += [f"[unused{index}]" for index in range(max(0, (size or 0) - len(symbols)))]
     vocab = {symbol: index for index, symbol in enumerate(symbols)}
     tokenizer = Tokenizer(BPE(vocab=vocab, merges=[], unk_token="[UNK]"))
     tokenizer.pre_tokenizer = Whitespace()

@@ -26,19 +26,26 @@ _UMASK = _read_umask()
 
 
 @contextlib.contextmanager
-def atomic_writer(path: Path) -> Iterator[BinaryIO]:
+def atomic_writer(path: Path, *, durable: bool = True) -> Iterator[BinaryIO]:
     """Open a temp file beside ``path``; on success fsync it and rename it over ``path``.
 
-    On any error the temp file is removed and ``path`` is left as it was.
+    On any error the temp file is removed and ``path`` is left as it was. ``durable=False``: no
+    fsync (see :func:`atomic_path`).
     """
-    with atomic_path(path) as tmp, tmp.open("wb") as handle:
+    with atomic_path(path, durable=durable) as tmp, tmp.open("wb") as handle:
         yield handle
 
 
 @contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
+def atomic_path(path: Path, *, durable: bool = True) -> Iterator[Path]:
     """A temp path beside ``path`` (a unique, empty file) for a library to write to; fsynced and
-    renamed over ``path`` on success, removed on failure."""
+    renamed over ``path`` on success, removed on failure.
+
+    ``durable=False`` leaves out the fsyncs (of the file and of its folder): a crashed or killed
+    process still leaves the old file or the whole new one, but after a power cut the new one may
+    be gone or empty. For files that can be made again and are checked when read (the audio
+    cache), where an fsync per file would cost more than the work it saves.
+    """
     path = Path(path)
     try:
         fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
@@ -48,8 +55,9 @@ def atomic_path(path: Path) -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
-        with tmp.open("rb+") as handle:
-            os.fsync(handle.fileno())
+        if durable:
+            with tmp.open("rb+") as handle:
+                os.fsync(handle.fileno())
         # mkstemp creates 0600 files; give the result the usual permissions.
         tmp.chmod(0o666 & ~_UMASK)
         tmp.replace(path)
@@ -59,7 +67,8 @@ def atomic_path(path: Path) -> Iterator[Path]:
         if isinstance(exc, OSError):
             raise write_error(path, exc) from exc
         raise
-    _fsync_dir(path.parent)
+    if durable:
+        _fsync_dir(path.parent)
 
 
 def write_error(path: Path, exc: OSError) -> VoxError:
@@ -91,9 +100,9 @@ def remove_stale_temps(folder: Path) -> int:
     return removed
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically."""
-    with atomic_writer(path) as handle:
+def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """Write ``data`` to ``path`` atomically (``durable``: see :func:`atomic_path`)."""
+    with atomic_writer(path, durable=durable) as handle:
         handle.write(data)
 
 

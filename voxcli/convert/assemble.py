@@ -20,7 +20,7 @@ from voxcli.arrays import Int16
 from voxcli.audio.loudness import Levelling, LoudnessSettings
 from voxcli.audio.tags import tag_mp3
 from voxcli.convert.cache import AudioCache, CacheMissing, Entry
-from voxcli.convert.chapter_audio import ChapterAudio
+from voxcli.convert.chapter_audio import KEEP_SAMPLES, ChapterAudio
 from voxcli.convert.plan import ChapterPlan
 from voxcli.engines.base import WordTiming
 from voxcli.errors import EngineError, VoxError
@@ -94,8 +94,12 @@ def assemble_chapter(
     settings: OutputSettings,
     tags: BookTags,
     read_entry: Callable[[str], Entry] | None = None,
+    keep: int = KEEP_SAMPLES,
 ) -> ChapterResult:
-    """Write the chapter's files from the cache; every segment must be cached already."""
+    """Write the chapter's files from the cache; every segment must be cached already.
+
+    ``keep``: samples of audio the levelling may hold between its passes (see :class:`ChapterAudio`).
+    """
     from voxcli.audio.subtitles import Spoken, build_cues, to_srt, to_vtt
 
     def fetch(key: str) -> Entry:
@@ -108,7 +112,7 @@ def assemble_chapter(
     spoken: list[Spoken] = []
     unspoken: list[str] = []
     files = {fmt: f"{plan.stem}.{fmt}" for fmt in (*settings.formats, *settings.subtitles)}
-    audio = ChapterAudio(plan, get)
+    audio = ChapterAudio(plan, get, keep)
     target = settings.loudness
     input_lufs, gain = audio.level(target) if target is not None else (math.nan, 0.0)
     ceiling = target.ceiling if target is not None else None
@@ -132,6 +136,7 @@ def assemble_chapter(
                             position + len(samples),
                             _words(piece.entry.words),
                             piece.segment.speaker,
+                            piece.segment.lang,
                         )
                     )
                 sinks.write(samples)

@@ -22,7 +22,7 @@ from voxcli.errors import VoxError
 
 MAX_GAIN_DB = 30.0  # never lift a nearly silent chapter into noise
 _TOLERANCE = 0.3  # LU: how far below the target a limited chapter may stay
-_KEEP_SAMPLES = 30_000_000  # decoded sentences kept between passes (about 60 MB of int16)
+KEEP_SAMPLES = 30_000_000  # decoded sentences kept between passes (about 60 MB of int16), by default
 
 
 @dataclass(frozen=True)
@@ -35,11 +35,16 @@ class Piece:
 
 
 class ChapterAudio:
-    """The chapter's sentences, fetched through ``get`` (which raises CacheMissing for absent ones)."""
+    """The chapter's sentences, fetched through ``get`` (which raises CacheMissing for absent ones).
 
-    def __init__(self, plan: ChapterPlan, get: Callable[[str], Entry]) -> None:
+    ``keep``: samples held between passes, once for the decoded sentences and once for the last
+    levelled pass (beyond that they are decoded, or levelled, again).
+    """
+
+    def __init__(self, plan: ChapterPlan, get: Callable[[str], Entry], keep: int = KEEP_SAMPLES) -> None:
         self.plan = plan
         self._get = get
+        self._keep = keep
         self._kept: dict[str, Entry] = {}
         self._kept_samples = 0
         # The last levelled pass (when the chapter is short enough to hold) and every measurement:
@@ -58,7 +63,7 @@ class ChapterAudio:
             entry = self._get(key)
             if self.rate and entry.sample_rate != self.rate:
                 entry = resampled(entry, self.rate)
-            if self._kept_samples + len(entry.samples) <= _KEEP_SAMPLES:
+            if self._kept_samples + len(entry.samples) <= self._keep:
                 self._kept[key] = entry
                 self._kept_samples += len(entry.samples)
         if self.rate == 0:
@@ -80,7 +85,7 @@ class ChapterAudio:
             if held is not None:
                 size += piece.samples.size
                 held.append(piece)
-                if size > _KEEP_SAMPLES:
+                if size > self._keep:
                     held = None
             yield piece
         if held is not None:
@@ -93,14 +98,17 @@ class ChapterAudio:
             samples = entry.samples
             pause = round(segment.pause * self.rate)
             if ceiling_db is None or samples.size == 0:
-                peak = float(np.abs(samples.astype(np.float64)).max(initial=0.0)) / 32768.0
+                peak = max(-int(samples.min(initial=0)), int(samples.max(initial=0))) / 32768.0
                 yield Piece(segment, entry, samples, peak, pause)
                 continue
-            levelled, peak = limit(
-                samples.astype(np.float64) * (gain / 32768.0), db_to_gain(ceiling_db), self.rate
-            )
-            samples = np.clip(np.round(levelled * 32768.0), -32768, 32767).astype(np.int16)
-            yield Piece(segment, entry, samples, peak, pause)
+            # In place where it can be: a long sentence's float copies are what levelling holds.
+            x = samples.astype(np.float64)
+            x *= gain / 32768.0
+            levelled, peak = limit(x, db_to_gain(ceiling_db), self.rate)
+            levelled *= 32768.0
+            np.round(levelled, out=levelled)
+            np.clip(levelled, -32768, 32767, out=levelled)
+            yield Piece(segment, entry, levelled.astype(np.int16), peak, pause)
 
     def measure(self, gain_db: float = 0.0, ceiling_db: float | None = None) -> tuple[float, float]:
         """Integrated loudness (LUFS) and peak (dB) of the chapter as :meth:`pieces` gives it."""
@@ -152,7 +160,9 @@ class Metering:
     def add(self, piece: Piece, rate: int) -> None:
         if self._meter is None:
             self._meter = LoudnessMeter(rate)
-        self._meter.add(piece.samples.astype(np.float64) / 32768.0)
+        x = piece.samples.astype(np.float64)
+        x *= 1.0 / 32768.0  # (in place: one sentence-long array, not two)
+        self._meter.add(x)
         self._meter.add_silence(piece.pause)
         self._peak = max(self._peak, piece.peak)
 

@@ -97,6 +97,7 @@ def estimate(request: ConvertRequest) -> Estimate:
                         "kind": s.kind,
                         "voice": s.voice or request.profile.name,
                         "speaker": s.speaker,
+                        "lang": s.lang,
                         "pause": s.pause,
                         "text": s.text,
                         "speech": s.speech,
@@ -112,5 +113,5 @@ def estimate(request: ConvertRequest) -> Estimate:
         engine=cls.name,
         jobs=jobs,
         chapters=chapters,
-        warnings=pronouncer(request, cls).warnings(),
+        warnings=[*request.book.warnings, *pronouncer(request, cls).warnings()],
     )

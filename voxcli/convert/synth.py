@@ -23,10 +23,13 @@ from typing import Any, Generic, TypeVar
 
 from voxcli.audio.encode import to_pcm16
 from voxcli.convert.cache import AudioCache, encode_entry
-from voxcli.engines.base import Engine, Settings, VoiceProfile, speak
+from voxcli.engines.base import Engine, Settings, VoiceProfile, speak, speak_many
 
 Job = tuple[str, str]  # (cache key, text to speak)
 BATCH_CHARS = 600  # per task sent to a speaker: big enough to hide the round trip, small enough to stop soon
+# An engine with the "batch" capability speaks a task's texts in a few padded model calls: it needs
+# enough of them at once to fill a batch (a GPU's), sorted by length (about 30 sentences of a novel).
+BATCHED_CHARS = 4000
 _H = TypeVar("_H")  # a speaker's handle on a task in flight
 
 
@@ -46,6 +49,7 @@ class Voice:
     device: str
     cache_root: str  # the book's audio cache, as this process sees it
     write: bool = True  # the speaker writes entries under cache_root itself; False: it sends them back
+    batch_chars: int = BATCH_CHARS  # texts sent in one task, in characters
 
     @property
     def engine_key(self) -> str:
@@ -58,6 +62,22 @@ def synthesize(engine: Engine, cache: AudioCache, key: str, speech: str, setting
     spoken = speak(engine, speech, settings)
     cache.put(key, to_pcm16(spoken.samples), spoken.sample_rate, spoken.words or None)
     return len(spoken.samples)
+
+
+def synthesize_many(engine: Engine, cache: AudioCache, jobs: Sequence[Job], settings: Settings) -> list[int]:
+    """:func:`synthesize` for several jobs at once (one batch for an engine with "batch")."""
+    lengths = []
+    for (key, _), spoken in zip(
+        jobs, speak_many(engine, [speech for _, speech in jobs], settings), strict=True
+    ):
+        cache.put(key, to_pcm16(spoken.samples), spoken.sample_rate, spoken.words or None)
+        lengths.append(len(spoken.samples))
+    return lengths
+
+
+def batch_chars(cls: type[Engine]) -> int:
+    """How many characters of text to send an engine at once."""
+    return BATCHED_CHARS if "batch" in cls.capabilities else BATCH_CHARS
 
 
 def batches(jobs: Iterable[tuple[Job, Any]], limit: int = BATCH_CHARS) -> Iterator[list[tuple[Job, Any]]]:
@@ -108,13 +128,14 @@ class Speaking:
         settings = voice.profile.settings
         if voice.write:
             cache = AudioCache(Path(voice.cache_root))
+            lengths = synthesize_many(engine, cache, jobs, settings)
             return [
-                Done(key, synthesize(engine, cache, key, speech, settings) / engine.sample_rate)
-                for key, speech in jobs
+                Done(key, length / engine.sample_rate) for (key, _), length in zip(jobs, lengths, strict=True)
             ]
         done = []
-        for key, speech in jobs:
-            spoken = speak(engine, speech, settings)
+        for (key, _), spoken in zip(
+            jobs, speak_many(engine, [speech for _, speech in jobs], settings), strict=True
+        ):
             entry = encode_entry(to_pcm16(spoken.samples), spoken.sample_rate, spoken.words or None)
             done.append(Done(key, len(spoken.samples) / spoken.sample_rate, entry))
         return done
@@ -177,7 +198,7 @@ class Speakers(ABC, Generic[_H]):
         """Speak every job into ``voice``'s cache, calling ``done`` in completion order; False when
         stopped early. At most two batches per speaker are in flight, so a stop waits only for those."""
         pending: dict[Any, list[tuple[Job, Any]]] = {}
-        stream = iter(batches(work))
+        stream = iter(batches(work, voice.batch_chars))
         cache = AudioCache(Path(voice.cache_root))
         stopped = False
         while True:

@@ -10,7 +10,7 @@ import importlib.metadata
 import importlib.util
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
@@ -191,7 +191,8 @@ class Engine(ABC):
     # What callers may rely on, declared rather than guessed: "word_timings" (chunks carry words),
     # "stochastic" (the same text can sound different each time), "threads" (Options has a ``threads``
     # field, set to 1 per worker by convert --jobs), "flags_suspicious" (suspicious() can be non-empty),
-    # "phonemes" (synthesize() reads phoneme spans, voxcli.text.markup, in ``phoneme_alphabet``).
+    # "phonemes" (synthesize() reads phoneme spans, voxcli.text.markup, in ``phoneme_alphabet``),
+    # "batch" (synthesize_batch() speaks several texts in one model call: callers send many at once).
     capabilities: ClassVar[frozenset[str]] = frozenset()
     # With "phonemes": "ipa" (the eSpeak-NG flavour of IPA Piper and Kokoro are trained on) or
     # "espeak" (eSpeak-NG's own phoneme mnemonics, as inside [[...]]).
@@ -287,6 +288,13 @@ class Engine(ABC):
     def synthesize(self, text: str, settings: Settings = DEFAULT_SETTINGS) -> Iterator[AudioChunk]:
         """Speak ``text`` (at most ``max_chars``) with this call's ``settings``, as chunks in order."""
 
+    def synthesize_batch(
+        self, texts: Sequence[str], settings: Settings = DEFAULT_SETTINGS
+    ) -> list[list[AudioChunk]]:
+        """Speak several texts: each one's chunks, as :meth:`synthesize` gives them. An engine with the
+        "batch" capability speaks them together (the same audio, faster); the default, one by one."""
+        return [list(self.synthesize(text, settings)) for text in texts]
+
     def prefetch(self, texts: Sequence[str]) -> None:
         """A hint: these texts will be spoken next, in this order (an engine may prepare them)."""
         return None
@@ -303,15 +311,32 @@ class Engine(ABC):
 def speak(engine: Engine, text: str, settings: Settings = DEFAULT_SETTINGS) -> Spoken:
     """Speak ``text`` with ``engine``: its chunks joined, each checked to be at the engine's rate.
 
-    The one place that joins chunks: convert, say and the server all speak through it.
+    The one place that joins chunks: convert, say and the server all speak through it (or
+    :func:`speak_many`).
     """
+    return join_chunks(engine, engine.synthesize(text, settings))
+
+
+def speak_many(engine: Engine, texts: Sequence[str], settings: Settings = DEFAULT_SETTINGS) -> list[Spoken]:
+    """:func:`speak` for several texts, through the engine's :meth:`Engine.synthesize_batch`."""
+    if len(texts) == 1:
+        return [speak(engine, texts[0], settings)]
+    spoken = engine.synthesize_batch(texts, settings)
+    if len(spoken) != len(texts):
+        raise EngineError(
+            f"engine '{engine.name}' spoke {len(spoken)} of {len(texts)} texts", "report this engine's bug"
+        )
+    return [join_chunks(engine, chunks) for chunks in spoken]
+
+
+def join_chunks(engine: Engine, chunks: Iterable[AudioChunk]) -> Spoken:
     rate = engine.sample_rate
     parts: list[Float32] = []
     words: list[WordTiming] = []
     timed = True
     offset = 0
-    chunks = 0
-    for chunk in engine.synthesize(text, settings):
+    count = 0
+    for chunk in chunks:
         if chunk.sample_rate != rate:
             raise EngineError(
                 f"engine '{engine.name}' gave {chunk.sample_rate} Hz audio after {rate} Hz",
@@ -325,9 +350,9 @@ def speak(engine: Engine, text: str, settings: Settings = DEFAULT_SETTINGS) -> S
             words += [WordTiming(w.word, w.start + start, w.end + start) for w in chunk.words]
         parts.append(samples)
         offset += len(samples)
-        chunks += 1
+        count += 1
     joined = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
-    return Spoken(joined, rate, words if timed and chunks else None, chunks)
+    return Spoken(joined, rate, words if timed and count else None, count)
 
 
 _T = TypeVar("_T")

@@ -4,15 +4,21 @@ XTTS is loaded once per process and device from a local checkpoint (``xtts_files
 conditioning latents of a cloned voice are computed once and kept on disk, keyed by the hashes of
 its recordings. A guard re-synthesises sentences whose length per character or long silences are
 far from the voice's running norm (XTTS sometimes babbles, repeats or goes quiet).
+
+``stream()`` gives a sentence in pieces while XTTS generates it (``Xtts.inference_stream``), for a
+server's early first byte; it skips the guard, since audio already sent cannot be retried. On CUDA,
+``precision = "fp16"`` runs the GPT under fp16 autocast; the HiFi-GAN decoder always runs in fp32.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import statistics
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 import numpy as np
 from pydantic import Field
@@ -49,6 +55,10 @@ NORM_AFTER = 5  # sentences before the running norm is trusted; until then, fixe
 SECONDS_PER_CHAR = (0.025, 0.25)  # plausible speech for the first sentences
 OUTLIER_RATIO = 2.5
 
+log = logging.getLogger(__name__)
+_warned: set[str] = set()
+_T = TypeVar("_T")
+
 
 class CoquiOptions(EngineOptions):
     model_dir: str | None = None  # an xtts_v2 checkpoint folder (else $VOXCLI_XTTS_DIR, Coqui's cache)
@@ -59,6 +69,10 @@ class CoquiOptions(EngineOptions):
     seed: int = Field(default=0, ge=0)
     device: Literal["auto", "cuda", "cpu"] = "auto"
     retries: int = Field(default=2, ge=0, le=10)  # re-syntheses of a suspicious sentence
+    # XTTS: "fp16" runs the GPT under fp16 autocast on CUDA (faster; HiFi-GAN stays fp32); a CPU ignores it
+    precision: Literal["fp32", "fp16"] = "fp32"
+    # When a server streams: audio tokens per piece (21.5 a second of audio); fewer, an earlier first byte
+    stream_tokens: int = Field(default=20, ge=1, le=600)
 
 
 class CoquiEngine(Engine):
@@ -75,7 +89,10 @@ class CoquiEngine(Engine):
     )
     distribution: ClassVar[str | None] = "coqui-tts"
     Options: ClassVar[type[EngineOptions]] = CoquiOptions
-    neutral_options: ClassVar[frozenset[str]] = frozenset({"device", "model_dir", "retries"})
+    # precision: like device, it changes rounding, not the voice; stream_tokens: streamed audio is not cached
+    neutral_options: ClassVar[frozenset[str]] = frozenset(
+        {"device", "model_dir", "retries", "precision", "stream_tokens"}
+    )
     chars_per_second: ClassVar[float] = 15.0  # CPU; a GPU is many times faster
     capabilities: ClassVar[frozenset[str]] = frozenset({"stochastic", "flags_suspicious"})
 
@@ -85,13 +102,17 @@ class CoquiEngine(Engine):
         latents: tuple[Any, Any] | None,
         profile: VoiceProfile,
         sample_rate: int = SAMPLE_RATE,
+        *,
+        half_on: str | None = None,
     ) -> None:
+        """``half_on``: the device type ("cuda") whose autocast runs the GPT in fp16, or None for fp32."""
         options = profile.options_as(CoquiOptions)
         self._model, self._latents = model, latents  # no latents: a Coqui model other than XTTS
         self._speaker = options.speaker
         self._speaker_wav = [str(profile.path(sample)) for sample in options.speaker_wav or []]
         self._language = options.language or profile.lang.split("-")[0]
         self._temperature, self._seed, self._retries = options.temperature, options.seed, options.retries
+        self._stream_tokens, self._half_on = options.stream_tokens, half_on
         self._norm: list[float] = []  # seconds per character at speed 1 of accepted sentences
         self._suspicious: list[str] = []  # sentences that stayed suspicious after every retry
         self.sample_rate = sample_rate
@@ -157,7 +178,7 @@ class CoquiEngine(Engine):
         assert isinstance(folder, Path)  # profile_problem said so
         chosen = _device(device if device != "auto" else options.device)
         model = shared_model(("coqui", str(folder.resolve()), chosen), lambda: _load(folder, chosen))
-        return cls(model, _latents(model, profile, folder), profile)
+        return cls(model, _latents(model, profile, folder), profile, half_on=_half_on(profile, chosen))
 
     def synthesize(self, text: str, settings: Settings = DEFAULT_SETTINGS) -> Iterator[AudioChunk]:
         speed = settings.speed
@@ -192,7 +213,7 @@ class CoquiEngine(Engine):
         gpt_latent, speaker_embedding = self._latents
         parts = []
         for piece in self.pieces(text):
-            with torch.inference_mode():
+            with torch.inference_mode(), self._precision():
                 output = self._model.inference(
                     piece,
                     self._language,
@@ -206,6 +227,46 @@ class CoquiEngine(Engine):
             parts.append(wav.detach().cpu().numpy() if hasattr(wav, "detach") else np.asarray(wav))
         samples: Float32 = np.clip(np.concatenate([p.reshape(-1) for p in parts]), -1.0, 1.0)
         return samples.astype(np.float32)
+
+    def stream(self, text: str, settings: Settings = DEFAULT_SETTINGS) -> Iterator[AudioChunk]:
+        """Speak ``text`` in pieces as XTTS generates it: one every ``stream_tokens`` audio tokens.
+
+        For a server's early first byte. The same seed as the first try of ``synthesize()``, but no
+        guard: a piece already sent cannot be taken back, so a babbled sentence is not retried.
+        Other Coqui models cannot stream: their sentence comes whole.
+        """
+        if self._latents is None:
+            yield from self.synthesize(text, settings)
+            return
+        import torch
+
+        torch.manual_seed(self._seed)
+        gpt_latent, speaker_embedding = self._latents
+        for piece in self.pieces(text):
+            generated = self._model.inference_stream(
+                piece,
+                self._language,
+                gpt_latent,
+                speaker_embedding,
+                stream_chunk_size=self._stream_tokens,
+                temperature=self._temperature,
+                speed=settings.speed,
+                enable_text_splitting=False,
+            )
+            for wav in each_within(self._precision, generated):
+                samples = np.clip(wav.detach().float().cpu().numpy().reshape(-1), -1.0, 1.0)
+                if samples.size:
+                    yield AudioChunk(
+                        samples=samples.astype(np.float32), sample_rate=self.sample_rate, text=piece
+                    )
+
+    def _precision(self) -> AbstractContextManager[Any]:
+        """fp16 autocast for the GPT when this voice asked for it on CUDA; otherwise nothing."""
+        if self._half_on is None:
+            return nullcontext()
+        import torch
+
+        return torch.autocast(device_type=self._half_on, dtype=torch.float16)
 
     def pieces(self, text: str) -> list[str]:
         """The text in halves at spaces until each fits XTTS's text-token limit (400 for xtts_v2)."""
@@ -309,11 +370,65 @@ def _device(wanted: str) -> str:
 
 def _load(folder: Path, device: str) -> Any:
     try:
-        return load_xtts(folder, device)
+        model = load_xtts(folder, device)
     except Exception as exc:  # a damaged checkpoint fails anywhere inside torch or TTS
         raise EngineError(
             f"XTTS checkpoint {folder} cannot be loaded: {type(exc).__name__}: {exc}", "download it again"
         ) from exc
+    decode_in_fp32(model)
+    return model
+
+
+def _half_on(profile: VoiceProfile, device: str) -> str | None:
+    """The device type whose autocast runs this voice's GPT in fp16, or None (fp32).
+
+    Half precision only pays on CUDA: a CPU has no fast fp16 matrix units and runs it slower than fp32,
+    so there fp16 is ignored, with one warning per process.
+    """
+    if profile.options_as(CoquiOptions).precision != "fp16":
+        return None
+    if device.startswith("cuda"):
+        return "cuda"
+    if device not in _warned:
+        _warned.add(device)
+        log.warning(
+            "%s: fp16 runs on CUDA only (half precision on %s is slower than fp32); using fp32",
+            profile.where("options.precision"),
+            device,
+        )
+    return None
+
+
+def decode_in_fp32(model: Any) -> None:
+    """Make XTTS's HiFi-GAN decoder run in fp32 even when the call around it is under fp16 autocast.
+
+    ``inference`` calls the GPT and the decoder in one go, so autocast cannot be put around the GPT
+    alone. It would lower the decoder's convolutions too, and a vocoder's upsampling stack can overflow
+    fp16 (NaN, clicks); so the decoder gets fp32 latents and runs with autocast switched off.
+    """
+    import torch
+
+    decoder = model.hifigan_decoder
+    decode = decoder.forward
+    device_type = model.device.type
+
+    def fp32_forward(latents: Any, g: Any = None) -> Any:
+        with torch.autocast(device_type=device_type, enabled=False):
+            return decode(latents.float(), g=None if g is None else g.float())
+
+    decoder.forward = fp32_forward
+
+
+def each_within(context: Callable[[], AbstractContextManager[Any]], items: Iterator[_T]) -> Iterator[_T]:
+    """The items of a generator, each made inside a fresh ``context()``, which is never left open while
+    the caller holds an item (a ``with`` around a ``yield`` would leak autocast into the caller's code)."""
+    while True:
+        with context():
+            try:
+                item = next(items)
+            except StopIteration:
+                return
+        yield item
 
 
 def _reference_hashes(profile: VoiceProfile) -> list[str]:

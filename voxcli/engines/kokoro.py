@@ -8,6 +8,7 @@ because misaki would try to download the spaCy model in the middle of a batch ru
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import logging
@@ -36,6 +37,7 @@ from voxcli.engines.base import (
     shared_model,
 )
 from voxcli.engines.blend import blend, parse_blend
+from voxcli.engines.kokoro_batch import Batcher, Piece
 from voxcli.engines.phonemes import MAX_PHONEMES, split_phonemes
 from voxcli.engines.stack import Layer
 from voxcli.engines.timing import match_words, word_spans
@@ -76,6 +78,14 @@ class KokoroOptions(EngineOptions):
     device: Literal["auto", "cuda", "mps", "cpu"] = "auto"
     chunk_phonemes: int = Field(default=250, ge=50, le=MAX_PHONEMES)  # longer chunks sound rushed
     g2p: Literal["auto", "misaki", "espeak"] = "auto"  # auto: misaki when its spaCy model is installed
+    # Pieces per forward pass, at most: 0 picks it (a GPU: from its free memory; a CPU: one);
+    # 1 is one piece at a time (what KPipeline does). Batching never changes the audio.
+    batch: int = Field(default=0, ge=0, le=512)
+    # The vocoder adds random noise; with a seed each piece's noise comes from (seed, its phonemes),
+    # so the same text always gives the same audio.
+    seed: int | None = None
+    # fp16 or bf16 autocast on a CUDA GPU (a CPU warns and keeps fp32); bench/gpu.py measures both.
+    precision: Literal["fp32", "fp16", "bf16"] = "fp32"
 
 
 @dataclass(frozen=True)
@@ -151,19 +161,39 @@ class KokoroEngine(Engine):
     )
     distribution: ClassVar[str | None] = "kokoro"
     Options: ClassVar[type[EngineOptions]] = KokoroOptions
-    neutral_options: ClassVar[frozenset[str]] = frozenset({"device", "model_dir"})
-    capabilities: ClassVar[frozenset[str]] = frozenset({"word_timings", "phonemes"})
+    # batch: the same audio in any batch; precision: like device, it changes rounding, not the voice
+    neutral_options: ClassVar[frozenset[str]] = frozenset({"device", "model_dir", "batch", "precision"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({"word_timings", "phonemes", "batch"})
     phoneme_alphabet: ClassVar[str | None] = "ipa"
     chars_per_second: ClassVar[float] = 60.0  # CPU; a GPU is far faster
 
     def __init__(self, model: Any, g2p: Any, pack: Any, profile: VoiceProfile) -> None:
         self._model, self._g2p, self._pack = model, g2p, pack
-        self._chunk = profile.options_as(KokoroOptions).chunk_phonemes
+        options = profile.options_as(KokoroOptions)
+        self._chunk = options.chunk_phonemes
+        self._seed = options.seed
+        precision = options.precision
+        if precision != "fp32" and model.device.type != "cuda":
+            if f"precision-{profile.name}" not in _warned:
+                _warned.add(f"precision-{profile.name}")
+                log.warning(
+                    "%s: %s runs on a CUDA GPU only; using fp32 on %s",
+                    profile.where("options.precision"),
+                    precision,
+                    model.device.type,
+                )
+            precision = "fp32"
+        self._batcher = Batcher(str(model.device), options.batch, precision)
         self.sample_rate = SAMPLE_RATE
         # Phonemes are made on one thread, ahead of the model: text processing overlaps synthesis
         # (torch releases the GIL), and the G2P libraries are never used from two threads at once.
         self._phonemizer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kokoro-g2p")
         self._ahead: dict[str, Future[str]] = {}
+
+    @property
+    def device(self) -> str:
+        """Where the model runs: "cuda:0", "cpu", ..."""
+        return str(self._model.device)
 
     def close(self) -> None:
         """Stop the phoneme thread (the model stays loaded for other instances)."""
@@ -253,32 +283,46 @@ class KokoroEngine(Engine):
         return cls(model, g2p, pack, profile)
 
     def synthesize(self, text: str, settings: Settings = DEFAULT_SETTINGS) -> Iterator[AudioChunk]:
-        import torch
+        yield from self.synthesize_batch([text], settings)[0]
 
-        phonemes = self.phonemes(text)
-        pieces: list[Float32] = []
-        spans: list[tuple[int, int]] = []
-        offset = 0
-        for chunk in split_phonemes(phonemes, self._chunk):
-            ids = [self._model.vocab[p] for p in chunk if p in self._model.vocab]
-            if not ids:
-                continue
-            with torch.inference_mode():
-                output = self._model(chunk, self._pack[len(ids) - 1], settings.speed, return_output=True)
-            audio = output.audio.detach().float().cpu().numpy().reshape(-1)
-            if output.pred_dur is not None:
-                durations = output.pred_dur.detach().cpu().numpy().reshape(-1)
+    def synthesize_batch(
+        self, texts: Sequence[str], settings: Settings = DEFAULT_SETTINGS
+    ) -> list[list[AudioChunk]]:
+        """Every text's phoneme pieces, spoken in padded batches of similar length (kokoro_batch)."""
+        owners: list[int] = []
+        chunks: list[str] = []
+        pieces: list[Piece] = []
+        for index, text in enumerate(texts):
+            for chunk in split_phonemes(self.phonemes(text), self._chunk):
+                ids = [self._model.vocab[p] for p in chunk if p in self._model.vocab]
+                if ids:
+                    owners.append(index)
+                    chunks.append(chunk)
+                    pieces.append(Piece(ids, self._pack[len(ids) - 1], self._piece_seed(chunk)))
+        spoken = self._batcher.run(self._model, pieces, settings.speed)
+        results: list[list[AudioChunk]] = []
+        for index, text in enumerate(texts):
+            parts: list[Float32] = []
+            spans: list[tuple[int, int]] = []
+            offset = 0
+            for owner, chunk, (audio, durations) in zip(owners, chunks, spoken, strict=True):
+                if owner != index:
+                    continue
                 timed = timed_phonemes(chunk, self._model.vocab, durations)
                 spans += word_spans((p, offset + start, offset + end) for p, start, end in timed)
-            pieces.append(np.clip(audio, -1.0, 1.0).astype(np.float32))
-            offset += len(audio)
-        samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
-        yield AudioChunk(
-            samples=samples,
-            sample_rate=SAMPLE_RATE,
-            text=text,
-            words=match_words(plain(text), [(s, min(e, offset)) for s, e in spans], SAMPLE_RATE),
-        )
+                parts.append(np.clip(audio, -1.0, 1.0).astype(np.float32))
+                offset += len(audio)
+            samples = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+            words = match_words(plain(text), [(s, min(e, offset)) for s, e in spans], SAMPLE_RATE)
+            results.append([AudioChunk(samples=samples, sample_rate=SAMPLE_RATE, text=text, words=words)])
+        return results
+
+    def _piece_seed(self, chunk: str) -> int | None:
+        """The piece's own seed (from the profile's seed and its phonemes), or None."""
+        if self._seed is None:
+            return None
+        digest = hashlib.sha256(f"{self._seed}\0{chunk}".encode()).digest()
+        return int.from_bytes(digest[:7], "little")
 
 
 def pick_device(wanted: str) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import hashlib
 import json
 import logging
 import os
@@ -30,7 +32,8 @@ from voxcli.engines.onnx import providers as onnx_providers
 from voxcli.engines.onnx import session_options
 from voxcli.engines.stack import Layer
 from voxcli.engines.timing import match_words, word_spans
-from voxcli.errors import EngineError
+from voxcli.errors import EngineError, VoxError
+from voxcli.fsutil import atomic_write_bytes, make_dirs
 from voxcli.text.markup import has_phonemes, parts, plain
 
 log = logging.getLogger(__name__)
@@ -212,8 +215,7 @@ def piper_text(speech: str) -> str:
 
 def _load_voice(model: Path, providers: Sequence[str], options: PiperOptions) -> tuple[Any, bool]:
     """Load a Piper voice with explicit ONNX Runtime threads, exposing alignments when possible."""
-    import onnxruntime
-    from piper import PiperConfig, PiperVoice
+    from piper import PiperConfig
 
     try:
         config = PiperConfig.from_dict(json.loads(_config_path(model).read_text(encoding="utf-8")))
@@ -222,10 +224,27 @@ def _load_voice(model: Path, providers: Sequence[str], options: PiperOptions) ->
             f"Piper voice config {_config_path(model)} is unreadable: {exc}",
             "download the voice's .onnx.json again",
         ) from exc
-    source: str | bytes = str(model)
-    alignments = False
-    if options.word_timings:
-        source, alignments = _with_alignments(model)
+    if not options.word_timings:
+        return _voice(model, str(model), config, providers, options), False
+    source, alignments = _with_alignments(model)
+    if isinstance(source, Path) and source != model:
+        try:
+            return _voice(model, str(source), config, providers, options), alignments
+        except EngineError:
+            # A kept copy that no longer loads (damaged since): patch the model again, in memory.
+            log.debug("discarding %s, which does not load", source)
+            source.unlink(missing_ok=True)
+            source, alignments = _patched(model, keep=False)
+    loadable = source if isinstance(source, bytes) else str(source)
+    return _voice(model, loadable, config, providers, options), alignments
+
+
+def _voice(
+    model: Path, source: str | bytes, config: Any, providers: Sequence[str], options: PiperOptions
+) -> Any:
+    import onnxruntime
+    from piper import PiperVoice
+
     try:
         session = onnxruntime.InferenceSession(
             source, sess_options=session_options(options.threads), providers=list(providers)
@@ -235,27 +254,96 @@ def _load_voice(model: Path, providers: Sequence[str], options: PiperOptions) ->
             f"Piper model {model} cannot be loaded: {exc}",
             "download the voice again; the file may be truncated",
         ) from exc
-    return PiperVoice(session=session, config=config), alignments
+    return PiperVoice(session=session, config=config)
 
 
-def _with_alignments(model: Path) -> tuple[str | bytes, bool]:
-    """The model with its phoneme-duration output exposed (patched in memory), when possible."""
+def aligned_dir() -> Path:
+    """Where models patched to expose their alignments are kept (one per model file)."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("voxcli")) / "piper-aligned"
+
+
+def _kept_name(model: Path) -> str:
+    """The name of ``model``'s patched copy: a new one whenever the file (or piper-tts) changes."""
+    identity = {**file_identity(model), "piper": PiperEngine.version()}
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode("utf-8")).hexdigest()[:32]
+
+
+def _with_alignments(model: Path) -> tuple[Path | bytes, bool]:
+    """The model with its phoneme-duration output exposed, when possible.
+
+    Patched once, then kept in :func:`aligned_dir`: a later load reads that file as plain Piper
+    reads its model, without importing onnx (seconds) or holding a second copy of the model in
+    memory. A model that needs no patch (or cannot have one) is remembered too.
+    """
+    name = _kept_name(model)
+    kept = aligned_dir() / f"{name}.onnx"
+    if kept.is_file():
+        return kept, True
+    if (aligned_dir() / f"{name}.same").is_file():
+        return model, True
+    return _patched(model, keep=True)
+
+
+def _patched(model: Path, *, keep: bool) -> tuple[Path | bytes, bool]:
     try:
         import onnx
         from piper.patch_voice_with_alignment import add_alignment_output
     except ImportError:
         log.debug("onnx is not installed: no word timings from Piper")
-        return str(model), False
+        return model, False
+    name = _kept_name(model)
     try:
         graph = onnx.load(str(model))
         add_alignment_output(graph)
     except ValueError:
         # Already patched, or a voice without a duration tensor: use the file as it is.
-        return str(model), True
+        if keep:
+            _keep(model, name, ".same", b"")
+        return model, True
     except Exception as exc:  # a corrupt file fails here first; let the session load report it
         log.debug("cannot patch %s for alignments: %s", model, exc)
-        return str(model), False
-    return graph.SerializeToString(), True
+        return model, False
+    data: bytes = graph.SerializeToString()
+    del graph  # the patched bytes are all that is needed now: one copy of the model in memory, not two
+    if keep and (kept := _keep(model, name, ".onnx", data)) is not None:
+        return kept, True
+    return data, True
+
+
+def _keep(model: Path, name: str, suffix: str, data: bytes) -> Path | None:
+    """Write a patched model (or a marker) for ``model`` under :func:`aligned_dir`, dropping the copies
+    of models that changed or are gone; None when the folder cannot be written."""
+    folder = aligned_dir()
+    path = folder / f"{name}{suffix}"
+    try:
+        make_dirs(folder)
+        # The record first: a copy is never left without the record that lets _prune remove it.
+        record = {"model": str(model.resolve()), "file": file_identity(model)}
+        atomic_write_bytes(folder / f"{name}.json", json.dumps(record).encode("utf-8"))
+        atomic_write_bytes(path, data)
+    except (OSError, VoxError) as exc:
+        log.debug("cannot keep the patched model in %s: %s", folder, exc)
+        return None
+    _prune(folder)
+    return path
+
+
+def _prune(folder: Path) -> None:
+    """Remove kept copies whose model file is gone or has changed since (those of another piper-tts
+    release stay: another environment may use them)."""
+    for record in folder.glob("*.json"):
+        try:
+            kept = json.loads(record.read_text(encoding="utf-8"))
+            source = Path(kept["model"])
+            current = source.is_file() and file_identity(source) == kept["file"]
+        except (OSError, ValueError, KeyError, TypeError):
+            current = False
+        if not current:
+            for suffix in (".onnx", ".same", ".json"):
+                with contextlib.suppress(OSError):
+                    (folder / f"{record.stem}{suffix}").unlink()
 
 
 def _speaker_id(voice: Any, speaker: int | str | None, profile: VoiceProfile) -> int | None:

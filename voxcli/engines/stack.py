@@ -19,14 +19,13 @@ import sys
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import SpecifierSet
-from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from typing import TYPE_CHECKING
 
 from voxcli.engines.base import Problem
 from voxcli.fsutil import atomic_write_bytes
+
+if TYPE_CHECKING:
+    from packaging.specifiers import SpecifierSet
 
 IGNORE_VERSIONS_ENV = "VOXCLI_IGNORE_VERSIONS"  # "1": skip the version ranges (imports still count)
 COMPANIONS = ("torchaudio",)  # compiled against torch: only the same release loads
@@ -55,6 +54,11 @@ def installed_version(distribution: str) -> str | None:
 @cache
 def supported(distribution: str) -> SpecifierSet | None:
     """The range voxcli's own metadata declares for ``distribution`` (None: no range, or not installed)."""
+    # packaging is imported here, not at the top: what speaks imports this module, and checks ranges
+    # only for ranged layers (a tenth of a second saved at every start).
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
     try:
         declared = importlib.metadata.requires("voxcli") or []
     except importlib.metadata.PackageNotFoundError:
@@ -81,6 +85,8 @@ def requirement_text(distribution: str) -> str:
 
 
 def _release(version: str) -> tuple[int, ...] | None:
+    from packaging.version import InvalidVersion, Version
+
     try:
         return Version(version).release
     except InvalidVersion:
@@ -104,6 +110,8 @@ def companion_mismatch(distribution: str) -> Problem | None:
         return None
     if _release(torch) == _release(companion):
         return None
+    from packaging.version import Version
+
     torch_release = Version(torch).base_version
     torch_spec = supported("torch")
     if torch_spec is None or torch_spec.contains(torch, prereleases=True):

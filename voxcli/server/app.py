@@ -31,7 +31,7 @@ from voxcli import __version__
 from voxcli.arrays import Float32
 from voxcli.config import NAME_PATTERN, VoicesFile, load_voices, resolve_voice
 from voxcli.engines import engine_class
-from voxcli.engines.base import Problem, Spoken, VoiceProfile, looks_like_path
+from voxcli.engines.base import AudioChunk, Problem, Spoken, VoiceProfile, looks_like_path
 from voxcli.errors import VoxError
 from voxcli.lexicon.pronounce import for_profile
 from voxcli.server.queue import Busy, Job, SpeechQueue
@@ -330,16 +330,23 @@ def _groups(state: State, profile: VoiceProfile, text: str) -> list[Group]:
     return groups
 
 
-def _submit(
-    state: State, profile: VoiceProfile, pieces: list[Piece]
-) -> tuple[Job, asyncio.Queue[tuple[int, Spoken | BaseException]]]:
-    loop = asyncio.get_running_loop()
-    results: asyncio.Queue[tuple[int, Spoken | BaseException]] = asyncio.Queue()
+Results = asyncio.Queue[tuple[int, Spoken | AudioChunk | BaseException]]
 
-    def deliver(index: int, result: Spoken | BaseException) -> None:
+
+def _submit(
+    state: State, profile: VoiceProfile, pieces: list[Piece], stream: bool = False
+) -> tuple[Job, Results]:
+    """Queue the pieces; ``results`` gets each piece's Spoken (or error) and, when ``stream``, each of
+    its chunks as it is made before that."""
+    loop = asyncio.get_running_loop()
+    results: Results = asyncio.Queue()
+
+    def deliver(index: int, result: Spoken | AudioChunk | BaseException) -> None:
         loop.call_soon_threadsafe(results.put_nowait, (index, result))
 
-    job = Job(profile, [piece.speech for piece in pieces], deliver, profile.settings)
+    job = Job(
+        profile, [piece.speech for piece in pieces], deliver, profile.settings, deliver if stream else None
+    )
     try:
         state.queue.submit(job)
     except Busy as exc:
@@ -347,10 +354,8 @@ def _submit(
     return job, results
 
 
-Results = asyncio.Queue[tuple[int, Spoken | BaseException]]
-
-
-async def _next(job: Job, results: Results, deadline: float) -> Spoken:
+async def _receive(job: Job, results: Results, deadline: float) -> Spoken | AudioChunk:
+    """The next result: a piece's whole audio, or (streaming) one chunk of it."""
     loop = asyncio.get_running_loop()
     try:
         _, result = await asyncio.wait_for(results.get(), timeout=max(0.0, deadline - loop.time()))
@@ -362,6 +367,14 @@ async def _next(job: Job, results: Results, deadline: float) -> Spoken:
     if isinstance(result, BaseException):
         raise ApiError(500, f"the engine failed: {result}", code="engine_error")
     return result
+
+
+async def _next(job: Job, results: Results, deadline: float) -> Spoken:
+    """The next piece's whole audio (a job that does not stream sends nothing else)."""
+    while True:
+        result = await _receive(job, results, deadline)
+        if isinstance(result, Spoken):
+            return result
 
 
 async def _speak(state: State, profile: VoiceProfile, text: str) -> tuple[Float32, int]:
@@ -391,10 +404,10 @@ async def _stream(state: State, profile: VoiceProfile, text: str, fmt: str, mode
             400, "text whose tags change the voice or speed cannot be streamed; send stream=false", "input"
         )
     profile, pieces = groups[0]
-    job, results = _submit(state, profile, pieces)
+    job, results = _submit(state, profile, pieces, stream=True)
     deadline = asyncio.get_running_loop().time() + state.settings.timeout
     try:
-        first = await _next(job, results, deadline)  # errors before the first byte are still HTTP errors
+        first = await _receive(job, results, deadline)  # errors before the first byte are still HTTP errors
     except BaseException:
         job.cancel()
         raise
@@ -408,19 +421,20 @@ async def _stream(state: State, profile: VoiceProfile, text: str, fmt: str, mode
     async def body() -> AsyncIterator[bytes]:
         try:
             yield streamer.start()
-            spoken: Spoken | None = first
+            result: Spoken | AudioChunk | None = first
             for piece in pieces:
-                if spoken is None:
-                    try:
-                        spoken = await _next(job, results, deadline)
-                    except ApiError:
-                        return  # the status is sent already: the stream ends early
-                yield streamer.piece(
-                    np.concatenate(
-                        [spoken.samples, np.zeros(round(piece.pause * spoken.sample_rate), dtype=np.float32)]
-                    )
-                )
-                spoken = None
+                while True:  # the piece's chunks as they are made, then its end (a Spoken)
+                    if result is None:
+                        try:
+                            result = await _receive(job, results, deadline)
+                        except ApiError:
+                            return  # the status is sent already: the stream ends early
+                    done, samples = isinstance(result, Spoken), result.samples
+                    result = None
+                    if done:
+                        break
+                    yield streamer.piece(samples)
+                yield streamer.piece(np.zeros(round(piece.pause * streamer.rate), dtype=np.float32))
             yield streamer.end()
         finally:
             job.cancel()

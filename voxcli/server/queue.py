@@ -4,6 +4,8 @@ Each request is cut into sentences. An engine's worker speaks one sentence at a 
 requests in turn (round robin), so a long request slows the others down but never holds them up
 until it is done. At most ``capacity`` requests wait for or use an engine; one more is refused
 (:class:`Busy`, HTTP 429). Models load in the worker, once per voice, on first use or at preload.
+A streaming request gets each sentence's audio in pieces as the engine makes them
+(``chunks_as_made``), and the rest of a sentence is not made once the request is cancelled.
 
 An engine instance is kept per voice (its model and voice), never per speed: speed travels with each
 request as :class:`Settings`. At most ``MAX_ENGINES`` voices stay warm per engine; the one used
@@ -18,8 +20,11 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from voxcli.engines import load_engine, speak
-from voxcli.engines.base import Engine, Settings, Spoken, VoiceProfile
+from voxcli.engines.base import AudioChunk, Engine, Settings, Spoken, VoiceProfile
+from voxcli.engines.streams import chunks_as_made
 
 MAX_ENGINES = 8  # warm voices per engine
 
@@ -36,6 +41,8 @@ class Job:
     pieces: list[str]
     deliver: Callable[[int, Spoken | BaseException], None]
     settings: Settings = field(default_factory=Settings)  # this request's speed
+    # Streaming: gets (index, chunk) for each chunk of a piece as it is made, before the piece's Spoken
+    parts: Callable[[int, AudioChunk], None] | None = None
     next: int = 0
     cancelled: bool = False
 
@@ -136,7 +143,7 @@ class SpeechQueue:
                     lane.jobs.append(job)  # to the back of the line: the others go first
                 lane.busy = True
             try:
-                job.deliver(index, self._speak(lane, job, job.pieces[index]))
+                job.deliver(index, self._speak(lane, job, index))
             except Exception as exc:
                 job.cancel()
                 job.deliver(index, exc)
@@ -156,9 +163,19 @@ class SpeechQueue:
         lane.engines.move_to_end(key)
         return engine
 
-    def _speak(self, lane: _Lane, job: Job, text: str) -> Spoken:
+    def _speak(self, lane: _Lane, job: Job, index: int) -> Spoken:
         engine = self._engine(lane, job.profile)
-        return speak(engine, text, job.settings)
+        if job.parts is None:
+            return speak(engine, job.pieces[index], job.settings)
+        made: list[AudioChunk] = []
+        for chunk in chunks_as_made(engine, job.pieces[index], job.settings):
+            if job.cancelled:  # the listener left: stop making the rest of the sentence
+                break
+            job.parts(index, chunk)
+            made.append(chunk)
+        samples = [np.asarray(chunk.samples, dtype=np.float32).reshape(-1) for chunk in made]
+        joined = np.concatenate(samples) if samples else np.zeros(0, dtype=np.float32)
+        return Spoken(joined, engine.sample_rate, None, len(made))  # sent already: the piece's end
 
 
 def _key(profile: VoiceProfile) -> str:
