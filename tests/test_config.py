@@ -93,7 +93,7 @@ def test_unknown_top_level_key(runner: CliRunner, isolated: Path) -> None:
     line = list_error(runner, 'defualt = "joe"\n\n[voices.joe]\nengine = "piper"\nvoice = "v"\n')
     assert "voices.toml: defualt: unknown field (did you mean 'default'?)" in line
     line = list_error(runner, 'colour = "red"\n' + JOE)
-    assert "voices.toml: colour: unknown field (allowed: default, voices)" in line
+    assert "voices.toml: colour: unknown field (allowed: default, voices, languages)" in line
 
 
 def test_unknown_engine_option_key(runner: CliRunner, isolated: Path, fake_engines: None) -> None:

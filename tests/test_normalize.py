@@ -145,8 +145,8 @@ ENGLISH = [
 OTHER_LANGUAGES = [
     ("fr", "Il avait 21 ans.", "Il avait vingt et un ans."),
     ("fr", "— Bonjour, dit-il.", "Bonjour, dit-il."),
-    ("fr", "M. Dupont a 45 %.", "M. Dupont a quarante-cinq %."),
-    ("fr", "Il coûte 3,14 euros.", "Il coûte 3,14 euros."),  # decimal commas are left to the engine
+    ("fr", "M. Dupont a 45 %.", "M. Dupont a quarante-cinq pour cent."),
+    ("fr", "Il coûte 3,14 euros.", "Il coûte trois euros quatorze."),
     ("fr", "Écrivez à jean@exemple.fr.", "Écrivez à jean arobase exemple point fr."),
     ("fr-ca", "Il a 2 chats.", "Il a deux chats."),
     ("de", "Er war 21 Jahre alt.", "Er war einundzwanzig Jahre alt."),

@@ -128,9 +128,10 @@ def test_add_to_fresh_setup_copies_the_packaged_profiles(
     assert user.is_file()
     assert not (isolated / "voices.toml").exists()  # the user's own file, not the working folder's
     data = read(user)
-    assert set(data) == {"default", "voices"}
+    assert set(data) == {"default", "voices", "languages"}
     assert data["default"] == "joe"
     assert list(data["voices"]) == ["joe", "espeak", "narrator"]
+    assert data["languages"] == tomllib.loads(config.packaged_text())["languages"]
     assert_same(data["voices"]["joe"], PACKAGED_JOE)
     assert_same(data["voices"]["espeak"], PACKAGED_ESPEAK)
     assert_same(data["voices"]["narrator"], {"engine": "fake", "voice": "bob", "lang": "en-gb", "speed": 1.3})

@@ -20,7 +20,10 @@ def count_words(text: str) -> int:
 # Around text the book gives a pronunciation for (SSML ``ph``), while a reader builds paragraphs:
 # START text SAY phonemes END. Unicode noncharacters, so no real text contains them.
 MARK_START, MARK_SAY, MARK_END = "\ufdd0", "\ufdd1", "\ufdd2"
-MARKERS = MARK_START + MARK_SAY + MARK_END
+# Around text in another language than the book's (an element's xml:lang or lang):
+# LANG_OPEN tag LANG_TAG text LANG_CLOSE.
+LANG_OPEN, LANG_TAG, LANG_CLOSE = "\ufdd3", "\ufdd4", "\ufdd5"
+MARKERS = MARK_START + MARK_SAY + MARK_END + LANG_OPEN + LANG_TAG + LANG_CLOSE
 
 ChapterKind = Literal["text", "notes"]
 
@@ -32,6 +35,30 @@ class Mark:
     start: int  # character offsets in the paragraph
     end: int
     ipa: str
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A stretch of one paragraph in another language than the book's (``xml:lang``, ``lang``)."""
+
+    start: int  # character offsets in the paragraph
+    end: int
+    lang: str  # its BCP 47 tag as the book gives it
+
+
+def primary(tag: str) -> str:
+    """The primary language subtag, lower case: 'en-US' -> 'en', 'fr_CA' -> 'fr', 'grc' -> 'grc'."""
+    return tag.strip().lower().replace("_", "-").split("-")[0]
+
+
+def same_language(a: str, b: str) -> bool:
+    """Whether two BCP 47 tags name one language (their primary subtags agree: en-US and en-GB)."""
+    return primary(a) == primary(b)
+
+
+def in_language(text: str, lang: str) -> str:
+    """``text`` marked as being in ``lang`` (see :data:`LANG_OPEN`), for :func:`unmark` to find."""
+    return f"{LANG_OPEN}{lang}{LANG_TAG}{text}{LANG_CLOSE}" if text else ""
 
 
 @dataclass(frozen=True)
@@ -52,6 +79,7 @@ class Chapter:
     paragraphs: tuple[str, ...]
     kind: ChapterKind = "text"  # "notes": note material the table of contents lists as a section
     marks: tuple[tuple[Mark, ...], ...] = ()  # per paragraph (or empty): the book's pronunciations
+    passages: tuple[tuple[Passage, ...], ...] = ()  # per paragraph (or empty): other languages' text
 
     @property
     def text(self) -> str:
@@ -61,6 +89,10 @@ class Chapter:
     def marks_of(self, paragraph: int) -> tuple[Mark, ...]:
         """The book's pronunciations inside paragraph number ``paragraph`` (0-based)."""
         return self.marks[paragraph] if paragraph < len(self.marks) else ()
+
+    def passages_of(self, paragraph: int) -> tuple[Passage, ...]:
+        """The passages in other languages inside paragraph number ``paragraph`` (0-based)."""
+        return self.passages[paragraph] if paragraph < len(self.passages) else ()
 
     @property
     def words(self) -> int:
@@ -130,18 +162,19 @@ def number_chapters(raw: Sequence[RawChapter]) -> tuple[Chapter, ...]:
     for item in raw:
         title, paras = item[0], item[1]
         kind: ChapterKind = item[2] if len(item) == 3 else "text"
-        unmarked = [unmark(p) for p in paras]
-        kept = [(text, marks) for text, marks in unmarked if text.strip()]
+        kept = [found for found in map(unmark_all, paras) if found[0].strip()]
         if not kept:
             continue
-        marks = tuple(m for _, m in kept)
+        marks = tuple(m for _, m, _ in kept)
+        passages = tuple(p for _, _, p in kept)
         chapters.append(
             Chapter(
                 index=len(chapters) + 1,
                 title=unmark(title)[0],
-                paragraphs=tuple(text for text, _ in kept),
+                paragraphs=tuple(text for text, _, _ in kept),
                 kind=kind,
                 marks=marks if any(marks) else (),
+                passages=passages if any(passages) else (),
             )
         )
     return tuple(chapters)
@@ -151,12 +184,23 @@ def unmark(text: str) -> tuple[str, tuple[Mark, ...]]:
     """Text with pronunciation markers as plain text (whitespace collapsed, stripped) and its marks.
 
     A marker pair that is broken or wraps no text is dropped; the text itself is always kept.
+    Language markers are dropped (:func:`unmark_all` keeps them as passages).
     """
-    if not any(ch in MARKERS for ch in text):
-        return text, ()
+    plain, marks, _ = unmark_all(text)
+    return plain, marks
+
+
+def unmark_all(text: str) -> tuple[str, tuple[Mark, ...], tuple[Passage, ...]]:
+    """Text with markers as plain text (whitespace collapsed, stripped), its pronunciation marks and
+    its passages in other languages (adjacent stretches of one language, apart only by spaces, are
+    one passage)."""
+    if not any(marker in text for marker in MARKERS):  # six substring scans, not one per character
+        return text, (), ()
     out: list[str] = []
     marks: list[Mark] = []
+    spans: list[tuple[int, int, str]] = []
     start: int | None = None
+    lang: tuple[int, str] | None = None  # where the open passage starts, and its language
     position = 0
     while position < len(text):
         ch = text[position]
@@ -174,7 +218,16 @@ def unmark(text: str) -> tuple[str, tuple[Mark, ...]]:
                     marks.append(Mark(first, len(out), ipa))
             start = None
             position = close
-        elif ch == MARK_END:
+        elif ch == LANG_OPEN:
+            close = text.find(LANG_TAG, position)
+            close = len(text) if close < 0 else close
+            lang = (len(out), text[position + 1 : close].strip())
+            position = close
+        elif ch == LANG_CLOSE:
+            if lang is not None and lang[1]:
+                spans.append((lang[0], len(out), lang[1]))
+            lang = None
+        elif ch in MARKERS:
             pass
         elif ch.isspace():
             if out and out[-1] != " ":
@@ -185,4 +238,21 @@ def unmark(text: str) -> tuple[str, tuple[Mark, ...]]:
     while out and out[-1] == " ":
         out.pop()
     plain = "".join(out)
-    return plain, tuple(m for m in marks if m.end <= len(plain))
+    return plain, tuple(m for m in marks if m.end <= len(plain)), _passages(plain, spans)
+
+
+def _passages(plain: str, spans: list[tuple[int, int, str]]) -> tuple[Passage, ...]:
+    found: list[Passage] = []
+    for first, last, lang in spans:
+        last = min(last, len(plain))
+        while first < last and plain[first].isspace():
+            first += 1
+        while last > first and plain[last - 1].isspace():
+            last -= 1
+        if first >= last:
+            continue
+        if found and found[-1].lang == lang and not plain[found[-1].end : first].strip():
+            found[-1] = Passage(found[-1].start, last, lang)
+        else:
+            found.append(Passage(first, last, lang))
+    return tuple(found)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -58,6 +58,9 @@ class VoicesModel(BaseModel):
 
     default: str | None = None
     voices: dict[ProfileName, ProfileModel] = Field(default_factory=dict)
+    # language tag (or "*") -> the voice that speaks it (a profile name, ENGINE:VOICE, or for "*" an
+    # engine: "espeak", eSpeak-NG's voice of each language)
+    languages: dict[str, str] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,7 @@ class VoicesFile:
     origin: str  # which rule of the search order found it
     default: str | None
     profiles: dict[str, VoiceProfile] = field(default_factory=dict)
+    languages: dict[str, str] = field(default_factory=dict)  # [languages]: lower-case tag or "*" -> voice
 
 
 def user_voices_path() -> Path:
@@ -182,7 +186,36 @@ def validate_voices(data: dict[str, Any], label: str, path: Path | None, origin:
             f"{label}: default: no voice named '{model.default}'",
             _known_hint(model.default, list(profiles), "set default to one of"),
         )
-    return VoicesFile(label=label, path=path, origin=origin, default=model.default, profiles=profiles)
+    found = VoicesFile(label=label, path=path, origin=origin, default=model.default, profiles=profiles)
+    return replace(found, languages=_languages(model.languages, found))
+
+
+LANGUAGE_KEY = r"^(\*|[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*)$"
+WILDCARD_ENGINES = ("espeak",)  # engines that have a voice of their own for each language they speak
+
+
+def _languages(table: dict[str, str], voices: VoicesFile) -> dict[str, str]:
+    """The [languages] table, checked: keys are language tags (or "*"), values voices that exist."""
+    import re
+
+    checked: dict[str, str] = {}
+    for key, value in table.items():
+        where = f"{voices.label}: languages.{key}"
+        if not re.match(LANGUAGE_KEY, key):
+            raise ConfigError(f"{where}: not a language tag", 'use a tag such as fr, de, pt-br, or "*"')
+        if key == "*":
+            if value not in WILDCARD_ENGINES:
+                raise ConfigError(
+                    f'{where}: "*" takes an engine with a voice per language, got {value!r}',
+                    'use "*" = "espeak" (eSpeak-NG\'s voice of each language), or remove it',
+                )
+        else:
+            try:
+                resolve_voice(value, voices)
+            except (ConfigError, EngineError) as exc:
+                raise ConfigError(f"{where}: {exc.message}", exc.fix) from None
+        checked[key.lower().replace("_", "-")] = value
+    return checked
 
 
 def resolve_voice(spec: str | None, voices: VoicesFile) -> VoiceProfile:

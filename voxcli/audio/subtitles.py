@@ -36,6 +36,7 @@ class Spoken:
     # display text word for word (normalisation turns "1851" into several words)
     words: list[WordTiming] | None = None
     speaker: str = ""  # the character saying it (a cast), for WebVTT voice spans
+    lang: str = ""  # a passage in another language than the book's: its tag (WebVTT language spans)
 
     def __post_init__(self) -> None:
         if self.start < 0 or self.end <= self.start:
@@ -54,6 +55,7 @@ class Cue:
     # each display word of ``lines`` in order with its absolute times, when the engine's word timings
     # match the display words (for karaoke); () when they are not known
     words: _Timed = ()
+    lang: str = ""  # the language of a passage in another language than the book's
 
 
 def build_cues(
@@ -75,7 +77,7 @@ def build_cues(
     if sample_rate <= 0 or max_line < 1 or max_lines < 1 or duration < 0 or min_duration < 0:
         raise ValueError("sample_rate, max_line and max_lines must be positive; durations not negative")
     raw: list[_RawCue] = []
-    speakers: list[str] = []  # per raw cue
+    speakers: list[tuple[str, str]] = []  # per raw cue: (speaker, lang)
     previous_end = 0
     for sentence in spoken:
         if sentence.start < previous_end:
@@ -95,11 +97,13 @@ def build_cues(
             raw.extend((a, b, [word], ((word, a, b),)) for word, (a, b) in zip(words, spans, strict=True))
         else:
             raw.extend(_chunk_cues(words, start, end, spans, max_line=max_line, max_lines=max_lines))
-        speakers.extend([sentence.speaker] * (len(raw) - before))
+        speakers.extend([(sentence.speaker, sentence.lang)] * (len(raw) - before))
     _lengthen_short(raw, min_duration, duration)
     return [
-        Cue(index, start, end, lines, speaker, timed)
-        for index, ((start, end, lines, timed), speaker) in enumerate(zip(raw, speakers, strict=True), 1)
+        Cue(index, start, end, lines, speaker, timed, lang)
+        for index, ((start, end, lines, timed), (speaker, lang)) in enumerate(
+            zip(raw, speakers, strict=True), 1
+        )
     ]
 
 
@@ -116,10 +120,14 @@ def to_srt(cues: Sequence[Cue]) -> str:
 
 def to_vtt(cues: Sequence[Cue], speakers: bool = False) -> str:
     """WebVTT text: the ``WEBVTT`` header, then cues with ``HH:MM:SS.mmm`` times and escaped text;
-    with ``speakers``, a character's cue is a voice span (``<v Peleg>Who is Captain Ahab, sir?``)."""
+    with ``speakers``, a character's cue is a voice span (``<v Peleg>Who is Captain Ahab, sir?``). A
+    passage in another language is a language span (``<lang fr>mon semblable</lang>``)."""
     blocks = ["WEBVTT\n\n"]
     for cue in cues:
         lines = [_escape_vtt(line) for line in _clean(cue.lines)]
+        if lines and cue.lang:
+            tag = "".join(ch for ch in cue.lang if ch.isalnum() or ch == "-")
+            lines = [f"<lang {tag}>{line}</lang>" for line in lines]
         if lines and speakers and cue.speaker:
             name = _escape_vtt(" ".join(cue.speaker.replace(">", " ").split()))
             lines = [f"<v {name}>{line}" for line in lines]

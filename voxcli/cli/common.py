@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -18,6 +18,12 @@ from voxcli.errors import UsageError, VoxError
 EXIT_INTERRUPTED = 130
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in voxcli, not a user mistake
 MAX_SAY_BYTES = 16 * 1024 * 1024
+
+
+def lang_option(help_text: str) -> Any:
+    """A ``--lang TAG`` option (a BCP 47 language tag) with its command's help."""
+    return typer.Option("--lang", metavar="TAG", show_default=False, help=help_text)
+
 
 VoiceOption = Annotated[
     str | None,
@@ -60,6 +66,13 @@ IgnoreBookLexiconOption = Annotated[
         help="Do not use the book's own pronunciations (EPUB 3 PLS lexicons, SSML ph attributes).",
     ),
 ]
+
+
+class Passages(str, Enum):
+    """``--passages``: who reads a passage marked as another language."""
+
+    follow = "follow"
+    ignore = "ignore"
 
 
 class MathMode(str, Enum):

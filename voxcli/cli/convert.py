@@ -24,11 +24,13 @@ from voxcli.cli.common import (
     NoTagsOption,
     OcrLangOption,
     OcrOption,
+    Passages,
     SkipNotesOption,
     SpeedOption,
     VoiceOption,
     VoicesOption,
     handled,
+    lang_option,
 )
 from voxcli.cli.request import Layout, Position, ReadAlong, VideoMode
 from voxcli.errors import UsageError
@@ -238,6 +240,21 @@ def convert_command(
             "announces each title).",
         ),
     ] = None,
+    lang: Annotated[
+        str | None,
+        lang_option(
+            "The book's language (e.g. fr, pt-br) when its metadata is wrong or missing; without -v "
+            "it picks the voice ([languages] in voices.toml). Default: the book's, else detected."
+        ),
+    ] = None,
+    passages: Annotated[
+        Passages,
+        typer.Option(
+            "--passages",
+            help="Passages marked as another language (xml:lang, lang): follow = read by the voice mapped "
+            "to their language in [languages]; ignore = by the chapter's voice.",
+        ),
+    ] = Passages.follow,
     voices_file: VoicesOption = None,
     device: DeviceOption = Device.auto,
 ) -> None:

@@ -11,7 +11,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from voxcli.cli.common import Device, MathMode, find_cast_file
+from voxcli.cli.common import Device, MathMode, Passages, find_cast_file
 from voxcli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -81,6 +81,8 @@ class ConvertOptions:
     no_cast: bool = False
     no_tags: bool = False
     voice_map: str | None = None
+    lang: str | None = None
+    passages: Passages = Passages.follow
     voices_file: str | None = None
     device: Device = Device.auto
 
@@ -148,9 +150,11 @@ class Preparer:
             options.subtitle_size,
             options.subtitle_position,
         )
-        from voxcli.convert.retake import VerifySettings
+        self.verify = None
+        if options.verify:  # (retake imports the speech checks: only when asked for)
+            from voxcli.convert.retake import VerifySettings
 
-        self.verify = VerifySettings(options.asr, options.verify_tries) if options.verify else None
+            self.verify = VerifySettings(options.asr, options.verify_tries)
         self.voices = load_voices(options.voices_file)
         # The narrator when no cast file names one (a book's cast file may).
         self.profile = self._narrator(options.voice)
@@ -164,8 +168,6 @@ class Preparer:
     def request(self, book: str, outdir: Path | None) -> ConvertRequest:
         """Read ``book`` and give its request; ``outdir``: the folder (the library with
         --layout audiobookshelf; None: beside the book)."""
-        from voxcli.cast.castfile import read_cast
-        from voxcli.convert.casting import casting
         from voxcli.convert.pipeline import ConvertRequest
         from voxcli.convert.plan import parse_chapters
         from voxcli.convert.tagging import tag_voices
@@ -174,7 +176,11 @@ class Preparer:
 
         options = self.options
         cast_file = find_cast_file(book, options.cast, options.no_cast)
-        chosen_cast = read_cast(cast_file) if cast_file is not None else None
+        chosen_cast = None
+        if cast_file is not None:
+            from voxcli.cast.castfile import read_cast
+
+            chosen_cast = read_cast(cast_file)
         profile = self.profile
         if options.voice is None and chosen_cast is not None:
             profile = self._narrator(chosen_cast.narrator)
@@ -187,11 +193,27 @@ class Preparer:
                 ocr_lang=options.ocr_lang,
             ),
         )
-        cast_plan = (
-            casting(chosen_cast, result, self.voices, profile, str(cast_file))
-            if chosen_cast is not None and cast_file is not None
-            else None
-        )
+        named = options.voice is not None or (chosen_cast is not None and chosen_cast.narrator is not None)
+        language, result, profile = self._language(result, profile, named)
+        passages = self._passages(result, options.chapters, profile)
+        if passages is not None:
+            result = passages.with_marks(result)
+            result = replace(result, warnings=(*result.warnings, *passages.warnings(self.voices.label)))
+        digits = _digit_languages(result, parse_chapters(options.chapters, len(result.chapters)), passages)
+        if digits:
+            result = replace(
+                result,
+                warnings=(
+                    *result.warnings,
+                    f"numbers are left as digits for the voice to read in {', '.join(digits)}: "
+                    "num2words has no rules for these languages",
+                ),
+            )
+        cast_plan = None
+        if chosen_cast is not None and cast_file is not None:
+            from voxcli.convert.casting import casting
+
+            cast_plan = casting(chosen_cast, result, self.voices, profile, str(cast_file))
         if self.shelf:
             from voxcli.convert.shelf import shelf_folder
 
@@ -213,6 +235,8 @@ class Preparer:
             lexicon=user_lexicons(book, options.lexicon),
             book_lexicon=not options.ignore_book_lexicon,
             cast=cast_plan,
+            passages=passages,
+            language=language,
             voice_map=_voice_map(options.voice_map, len(result.chapters), self.voices, profile),
             tagged=None if options.no_tags else tag_voices(result, book, self.voices, profile),
             readalong=self.readalong,
@@ -220,6 +244,83 @@ class Preparer:
             shelf=self.shelf,
             cover=self.cover,
         )
+
+    def _language(self, book: Any, profile: Any, named: bool) -> tuple[Any, Any, Any]:
+        """The book's language (--lang, else its metadata, else detected in its text) and its
+        narrator: the voice named, else the one voices.toml maps to the language; the book with the
+        language set and a warning when the narrator speaks another language."""
+        from voxcli.book import same_language
+        from voxcli.text.languages import normalise_tag
+        from voxcli.voicelang import BookLanguage, mismatch, narrator
+
+        lang, source, confidence = normalise_tag(self.options.lang or ""), "--lang", None
+        if self.options.lang and not lang:
+            raise UsageError(
+                f"--lang: '{self.options.lang}' is not a language tag", "use a tag such as fr, de or pt-br"
+            )
+        if not lang:
+            lang, source = normalise_tag(book.language), "metadata"
+        if not lang:
+            from voxcli.text.detect import detect_language, release_model
+
+            try:
+                found = detect_language("\n\n".join(c.text for c in book.chapters))
+            finally:
+                release_model()  # about 100 MB the engine can use
+            lang, source = (found.lang, "detected") if found is not None else ("", "unknown")
+            confidence = found.confidence if found is not None else None
+        warnings: list[str] = []
+        if named:
+            chosen = BookLanguage(lang, source, profile, f"named: {profile.name}", confidence)
+            warning = mismatch(profile, lang, source)
+        else:
+            chosen, warning = narrator(lang, source, self.voices)
+            chosen = replace(chosen, confidence=confidence)
+            if self.options.speed is not None:
+                chosen = replace(chosen, profile=replace(chosen.profile, speed=self.options.speed))
+        if source == "detected" and not same_language(lang, self.profile.lang):
+            # Said when it matters: the language chose the voice, or the voice named does not speak it.
+            warnings.append(
+                f"the book does not say its language: {lang} detected in its text (confidence "
+                f"{confidence or 0:.2f}), read by '{chosen.profile.name}'; pass --lang to set another"
+            )
+        warnings += [warning] if warning else []
+        book = replace(book, language=lang or book.language, warnings=(*book.warnings, *warnings))
+        return chosen, book, chosen.profile
+
+    def _passages(self, book: Any, chapters: str | None, profile: Any) -> Any:
+        """The passages in other languages that go to their languages' voices (None: --passages ignore)."""
+        from voxcli.convert.passages import plan_passages
+        from voxcli.convert.plan import parse_chapters
+
+        if self.options.passages is Passages.ignore:
+            return None
+        from voxcli.engines import engine_class
+
+        engine = engine_class(profile.engine, profile.where("engine"))
+        phonemes = "phonemes" in engine.capabilities and engine.phoneme_alphabet is not None
+        numbers = parse_chapters(chapters, len(book.chapters))
+        return plan_passages(
+            book, numbers, self.voices, profile, phonemes and not self.options.ignore_book_lexicon
+        )
+
+
+def _digit_languages(book: Any, numbers: list[int], passages: Any) -> list[str]:
+    """The languages of text with digits in it (the book's, and its passages' that another voice
+    reads) that num2words cannot say: their numbers reach the engine as digits."""
+    from voxcli.text.normalize import has_number_rules
+
+    chosen = [c for c in book.chapters if c.index in set(numbers)]
+    found: set[str] = set()
+    digits = any(ch.isdigit() for c in chosen for p in c.paragraphs for ch in p)
+    if book.language and not has_number_rules(book.language) and digits:
+        found.add(book.language)
+    for chapter in chosen:
+        for stretch in passages.voiced.get(chapter.index, []) if passages is not None else []:
+            text = chapter.paragraphs[stretch.paragraph][stretch.start : stretch.end]
+            if not has_number_rules(stretch.lang) and any(ch.isdigit() for ch in text):
+                found.add(stretch.lang)
+    return sorted(found)
 
 
 def _voice_map(value: str | None, count: int, voices: Any, narrator: Any) -> dict[int, Any]:
@@ -353,9 +454,6 @@ def _video(
     size: int | None,
     position: Position | None,
 ) -> Any:
-    from voxcli.convert.video import VideoRequest
-    from voxcli.video import SubtitleStyle, VideoSettings
-
     styled = [
         n
         for n, v in (("--subtitle-font", font), ("--subtitle-size", size), ("--subtitle-position", position))
@@ -370,6 +468,9 @@ def _video(
         return None
     if styled and not burn:
         raise UsageError(f"{styled[0]} styles burned-in subtitles", "add --burn-subtitles")
+    from voxcli.convert.video import VideoRequest  # (PIL and PyAV: only for a video)
+    from voxcli.video import SubtitleStyle, VideoSettings
+
     if font is not None and not font.is_file():
         raise UsageError(f"--subtitle-font: {font} is not a file", "give a TTF or OTF font file")
     style = (

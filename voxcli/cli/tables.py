@@ -32,17 +32,24 @@ def profile_json(profile: VoiceProfile, default: bool) -> dict[str, Any]:
     }
 
 
-def voices_json(voices: VoicesFile) -> dict[str, Any]:
-    return {
+def voices_json(voices: VoicesFile, lang: str | None = None, mapped: str | None = None) -> dict[str, Any]:
+    """The profiles (with ``lang``: those for that language, ``mapped`` the one it is mapped to)."""
+    found: dict[str, Any] = {
         "file": voices.label,
         "origin": voices.origin,
         "default": voices.default,
+        "languages": voices.languages,
         "voices": [profile_json(p, name == voices.default) for name, p in voices.profiles.items()],
     }
+    if lang is not None:
+        found["lang"] = lang
+        found["mapped"] = mapped
+    return found
 
 
-def voices_table(voices: VoicesFile) -> Table:
-    table = Table(title=Text(f"Voices in {voices.label}"), title_justify="left")
+def voices_table(voices: VoicesFile, lang: str | None = None, mapped: str | None = None) -> Table:
+    title = f"Voices for {lang} in {voices.label}" if lang is not None else f"Voices in {voices.label}"
+    table = Table(title=Text(title), title_justify="left")
     for column in ("Name", "Engine", "Voice", "Lang", "Speed", "Usable"):
         table.add_column(column, overflow="fold")
     for name, profile in voices.profiles.items():
@@ -53,6 +60,7 @@ def voices_table(voices: VoicesFile) -> Table:
             else Text(f"no: {problem.message}" + (f" ({problem.fix})" if problem.fix else ""), style="red")
         )
         marker = " (default)" if name == voices.default else ""
+        marker += f" (mapped to {lang})" if lang is not None and name == mapped else ""
         table.add_row(
             Text(name + marker),
             profile.engine,

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from voxcli.cli import console
-from voxcli.cli.common import VoicesOption, handled
+from voxcli.cli.common import VoicesOption, handled, lang_option
 from voxcli.errors import UsageError
 
 voices_app = typer.Typer(
@@ -21,18 +21,36 @@ voices_app = typer.Typer(
 @voices_app.command("list")
 def list_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+    lang: Annotated[
+        str | None,
+        lang_option("Only the voices for this language (e.g. fr), the one [languages] maps it to first."),
+    ] = None,
     voices_file: VoicesOption = None,
 ) -> None:
     """Every profile: engine, voice, language, and whether it can speak right now."""
+    from dataclasses import replace
+
     from voxcli.cli.tables import voices_json, voices_table
     from voxcli.config import load_voices
 
     with handled():
         voices = load_voices(voices_file)
+        mapped = None
+        if lang is not None:
+            from voxcli.voicelang import voices_for
+
+            found, mapped = voices_for(lang, voices)
+            if not found:
+                raise UsageError(
+                    f"no voice speaks {lang} in {voices.label}",
+                    f'add [languages] {lang} = "VOICE" (or "*" = "espeak") to it, '
+                    f'or a profile with lang = "{lang}"',
+                )
+            voices = replace(voices, profiles=found)
         if as_json:
-            console.emit_json(voices_json(voices))
+            console.emit_json(voices_json(voices, lang, mapped))
         else:
-            console.show(voices_table(voices))
+            console.show(voices_table(voices, lang, mapped))
 
 
 @voices_app.command("show")

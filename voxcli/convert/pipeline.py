@@ -22,7 +22,7 @@ from voxcli.convert.assemble import BookTags, ChapterResult, OutputSettings, ass
 from voxcli.convert.audiobook import AudiobookSettings, ChapterSource
 from voxcli.convert.audiobook import Progress as AudiobookProgress
 from voxcli.convert.cache import AudioCache, CacheMissing
-from voxcli.convert.casting import Casting
+from voxcli.convert.chapter_audio import KEEP_SAMPLES
 from voxcli.convert.manifest import (
     ManifestChapter,
     previous_chapters,
@@ -30,23 +30,27 @@ from voxcli.convert.manifest import (
     write_manifest,
     write_playlist,
 )
-from voxcli.convert.plan import ChapterPlan, SentenceMemo, VoicePlan, plan_book
+from voxcli.convert.plan import ChapterPlan, SentenceMemo, Voiced, VoicePlan, plan_book
 from voxcli.convert.readalong import ReadAlongSettings
 from voxcli.convert.record import write_plan_record
-from voxcli.convert.retake import ChapterVerdict, VerifySettings
 from voxcli.convert.timeline import Finished
 from voxcli.convert.video import VideoRequest
 from voxcli.engines import engine_class, ensure_usable, load_engine, registry
-from voxcli.engines.base import Engine, VoiceProfile
+from voxcli.engines.base import Engine, VoiceProfile, forget_models
 from voxcli.errors import EngineError, Interrupted, VoxError
 from voxcli.fsutil import remove_stale_temps, write_error
 from voxcli.lexicon.model import Lexicon
 from voxcli.lexicon.pronounce import Pronouncer, book_lexicon
 
 if TYPE_CHECKING:
+    from voxcli.convert.casting import Casting  # (the cast file's parser: only with a cast)
+    from voxcli.convert.passages import Passages
+    from voxcli.convert.retake import ChapterVerdict, VerifySettings  # (the speech checks: --verify only)
     from voxcli.convert.synth import Speakers, Voice
+    from voxcli.voicelang import BookLanguage
 
 STATE_DIR = ".voxcli"  # inside the output folder: the audio cache
+LEAN_KEEP_SAMPLES = 2_000_000  # audio a chapter's levelling holds while a model is loaded (about 4 MB)
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,8 @@ class ConvertRequest:
     lexicon: Lexicon = field(default_factory=Lexicon)  # the user's pronunciations (files, --lexicon)
     book_lexicon: bool = True  # honour the book's own PLS lexicons and SSML pronunciations
     cast: Casting | None = None  # characters' quotes in their own voices (convert --cast)
+    passages: Passages | None = None  # passages in other languages in their own voices (--passages)
+    language: BookLanguage | None = None  # the book's language and why the narrator is who it is
     voice_map: dict[int, VoiceProfile] = field(default_factory=dict)  # chapter -> its reader (--voice-map)
     tagged: dict[str, VoiceProfile] | None = None  # the voices of a TXT/Markdown book's tags; None: --no-tags
     readalong: ReadAlongSettings | None = None  # also write a read-along EPUB 3 (--format epub)
@@ -78,6 +84,8 @@ class ConvertRequest:
         """Every voice but the narrator's: the cast's and the voice map's, by name."""
         found = dict(self.cast.profiles) if self.cast is not None else {}
         found.update(self.tagged or {})
+        for name, profile in (self.passages.profiles if self.passages is not None else {}).items():
+            found.setdefault(name, profile)
         for profile in self.voice_map.values():
             if profile != self.profile:
                 found.setdefault(profile.name, profile)
@@ -200,11 +208,25 @@ def plan(request: ConvertRequest, remember: bool = False) -> tuple[type[Engine],
         memo=memo,
         pronounce=pronouncer(request, cls),
         voices=cast_voices(request),
-        voiced=request.cast.voiced if request.cast is not None else None,
+        voiced=voiced(request),
         chapter_voices={n: p.name for n, p in request.voice_map.items() if p != request.profile},
         tags=request.tagged is not None and request.book.tags,
+        lang=request.language.lang if request.language is not None else "",
     )
     return cls, plans
+
+
+def voiced(request: ConvertRequest) -> dict[int, list[Voiced]]:
+    """The stretches of each chapter that another voice says: the cast's quotes, then the passages in
+    other languages (where a passage and a quote overlap, the one that starts first wins)."""
+    found: dict[int, list[Voiced]] = {}
+    for source in (
+        request.cast.voiced if request.cast is not None else {},
+        request.passages.voiced if request.passages is not None else {},
+    ):
+        for chapter, stretches in source.items():
+            found.setdefault(chapter, []).extend(stretches)
+    return found
 
 
 def work_left(request: ConvertRequest) -> int:
@@ -283,21 +305,21 @@ def convert(
         summary.manifest = save()
 
     try:
-        if request.verify is not None and session.uses_workers():
-            # Worker processes speak chapter N+1 while this process listens to chapter N.
-            with ThreadPoolExecutor(1, thread_name_prefix="voxcli-verify") as listening:
-                pending: Future[tuple[ChapterPlan, ChapterResult, list[str]]] | None = None
-                for chapter_plan in todo:
-                    session.speak(chapter_plan)
-                    if pending is not None:
-                        keep(*pending.result())
-                    pending = listening.submit(finish, chapter_plan)
-                if pending is not None:
-                    keep(*pending.result())
-        else:
+        # When the speaking happens elsewhere (worker processes, a GPU), this process finishes
+        # chapter N (listens to it, assembles and encodes it) while chapter N+1 is spoken.
+        with ThreadPoolExecutor(1, thread_name_prefix="voxcli-finish") as finishing:
+            pending: Future[tuple[ChapterPlan, ChapterResult, list[str]]] | None = None
             for chapter_plan in todo:
                 session.speak(chapter_plan)
-                keep(*finish(chapter_plan))
+                if pending is not None:
+                    keep(*pending.result())
+                    pending = None
+                if session.speaks_elsewhere():
+                    pending = finishing.submit(finish, chapter_plan)
+                else:
+                    keep(*finish(chapter_plan))
+            if pending is not None:
+                keep(*pending.result())
     finally:
         session.close()
     if request.verify is not None:
@@ -477,12 +499,18 @@ class _Session:
         self._pool: Speakers[Any] | None = None  # this run's own worker processes
         self._total = len(missing)
         self.verdicts: dict[int, ChapterVerdict] = {}
+        self._flagged: set[str] = set()  # suspicious() of engines closed by _release
         self._speaking = threading.Lock()
         self._loading = threading.Lock()
 
     def uses_workers(self) -> bool:
         """Whether chapters are spoken by worker processes (so this process is free to listen)."""
         return self._shared is not None or (self.request.jobs > 1 and self.cls.parallel)
+
+    def speaks_elsewhere(self) -> bool:
+        """Whether speaking leaves this process's cores free: worker processes, or a model on a GPU."""
+        device = getattr(self._engine, "device", "cpu")
+        return self.uses_workers() or (isinstance(device, str) and device.startswith("cuda"))
 
     def speak(self, plan: ChapterPlan) -> None:
         """Speak what the chapter's cache lacks."""
@@ -494,6 +522,26 @@ class _Session:
         self.reporter.chapter_started(plan, sum(len(speech) for _, speech in jobs))
         if jobs:
             self._speak(jobs)
+        if not self.missing:
+            self._release()
+
+    def _release(self) -> None:
+        """Nothing is left to speak: give back what this run loaded to speak (a neural voice's model
+        and its buffers, hundreds of MB, or the worker processes) before the last files are made.
+        A sentence that has to be spoken again after all (a lost cache entry) loads it again."""
+        if self._shared is not None or self.request.verify is not None:
+            return  # another's speakers; or --verify, which speaks new takes after the chapter
+        with self._speaking:  # (a chapter finishing in the background may be speaking a retake)
+            loaded = self._engine is not None or bool(self._voices)
+            self._flagged |= self.suspicious()
+            self.close()
+            if loaded:
+                forget_models()  # the process-wide copy too (a CLI run is the only user of the model)
+
+    def _keep(self) -> int:
+        """Samples of audio the levelling of a chapter may hold between passes: few while this process
+        holds a model (its memory is what a run is measured by), plenty once it has none."""
+        return LEAN_KEEP_SAMPLES if self._engine is not None or self._voices else KEEP_SAMPLES
 
     def finish(self, plan: ChapterPlan, tracks: int) -> ChapterResult:
         """After :meth:`speak`: the check (and new takes) of --verify, word timings, the files."""
@@ -513,7 +561,9 @@ class _Session:
         speech = {s.key: s.speech for s in plan.segments}
         for _ in range(3):
             try:
-                result = assemble_chapter(plan, self.cache, self.request.outdir, settings=settings, tags=tags)
+                result = assemble_chapter(
+                    plan, self.cache, self.request.outdir, settings=settings, tags=tags, keep=self._keep()
+                )
                 break
             except CacheMissing as missing:
                 # An entry that passed the size check but not decoding (it is deleted by now).
@@ -589,16 +639,19 @@ class _Session:
                 if not finished:
                     self._stop()
             else:
-                from voxcli.convert.synth import synthesize
+                from voxcli.convert.synth import batch_chars, batches, synthesize_many
 
                 engine = self._load()
                 settings = self.request.profile.settings
                 engine.prefetch([speech for _, speech in jobs])
-                for key, speech in jobs:
+                # One text at a time, or (an engine with "batch") a few thousand characters' worth.
+                for group in batches(((job, None) for job in jobs), batch_chars(self.cls)):
                     if self.should_stop():
                         self._stop()
-                    seconds = synthesize(engine, self.cache, key, speech, settings) / engine.sample_rate
-                    done(key, speech, seconds)
+                    texts = [job for job, _ in group]
+                    lengths = synthesize_many(engine, self.cache, texts, settings)
+                    for (key, speech), length in zip(texts, lengths, strict=True):
+                        done(key, speech, length / engine.sample_rate)
         finally:
             self.summary.synth_seconds += time.monotonic() - began
 
@@ -617,13 +670,14 @@ class _Session:
 
     def voice(self, speakers: Speakers[Any]) -> Voice:
         """The narrator's voice as ``speakers`` in other processes load it, with their share of threads."""
-        from voxcli.convert.synth import Voice, worker_profile
+        from voxcli.convert.synth import Voice, batch_chars, worker_profile
 
         return Voice(
             target=registry()[self.request.profile.engine],
             profile=worker_profile(self.request.profile, self.cls, speakers.threads),
             device=self.request.device,
             cache_root=str(self.cache.root),
+            batch_chars=batch_chars(self.cls),
         )
 
     def _verify(self, plan: ChapterPlan, settings: VerifySettings) -> None:
@@ -665,7 +719,7 @@ class _Session:
         engines = (
             [self._engine, *self._voices.values()] if self._engine is not None else [*self._voices.values()]
         )
-        return {text for engine in engines for text in engine.suspicious()}
+        return self._flagged | {text for engine in engines for text in engine.suspicious()}
 
     def close(self) -> None:
         if self._engine is not None:
@@ -760,6 +814,10 @@ def _write_records(
             "characters": {name: c.voice for name, c in request.cast.cast.characters.items()},
             "dialogue": request.cast.cast.dialogue,
         }
+    if request.language is not None:  # the book's language and why this narrator
+        voice["language"] = request.language.record()
+    if request.passages is not None and (request.passages.switched or request.passages.unvoiced):
+        voice["passages"] = request.passages.record()
     meta = {
         "title": book.title,
         "author": book.author,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from voxcli.book import Book, Chapter, Mark
+from voxcli.book import Book, Chapter, Mark, same_language
 from voxcli.convert.cache import cache_key
 from voxcli.convert.tagging import voice_key
 from voxcli.engines.base import VoiceProfile
@@ -54,6 +54,7 @@ class Segment:
     kind: Kind = "text"
     voice: str = ""  # the cast voice that says it; "" for the narrator (the request's profile)
     speaker: str = ""  # the character whose line it is (a cast), "" for narration and unknown speakers
+    lang: str = ""  # a passage in another language: its tag ("" for the book's language)
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,8 @@ class Voiced:
     text_end: int
     voice: str  # a key of the cast's voices
     speaker: str = ""  # the character, as the cast file names it
+    quoted: bool = True  # a quote (its quotation marks are not spoken); False: a passage (see lang)
+    lang: str = ""  # a passage in another language than the book's: its tag
 
 
 @dataclass(frozen=True)
@@ -205,10 +208,12 @@ def plan_chapter(
     engine's limit, pronunciations and cache identity); the rest by the narrator (``profile``)."""
     segments: list[Segment] = []
 
-    def add(pieces: list[Piece], kind: Kind = "text", voice: str = "", speaker: str = "") -> None:
+    def add(
+        pieces: list[Piece], kind: Kind = "text", voice: str = "", speaker: str = "", lang: str = ""
+    ) -> None:
         key_of = identity if not voice else (voices or {})[voice].identity
         segments.extend(
-            Segment(p.shown, p.speech, p.pause, cache_key(p.speech, key_of), kind, voice, speaker)
+            Segment(p.shown, p.speech, p.pause, cache_key(p.speech, key_of), kind, voice, speaker, lang)
             for p in pieces
         )
 
@@ -258,7 +263,8 @@ def plan_chapter(
                 _end_paragraph(segments, profile)
             continue
         if found == [block] and position in quotes and voices:
-            for part, voice, speaker, inside in _voiced_parts(block, quotes[position], marks):
+            for part, stretch, inside in _voiced_parts(block, quotes[position], marks):
+                voice, speaker = stretch.voice if stretch else "", stretch.speaker if stretch else ""
                 plan = voices[voice] if voice else narrator
                 pieces = paragraph_pieces(
                     part,
@@ -269,10 +275,11 @@ def plan_chapter(
                     marks=inside,
                     pronounce=plan.pronounce,
                 )
-                if voice:  # a quote: its marks stay in the subtitles, never reach the engine
+                if stretch and stretch.quoted:  # a quote: its marks stay in the subtitles, not spoken
                     pieces = [replace(p, speech=_unquoted(p.speech)) for p in pieces]
                 before = len(segments)
-                add([p for p in pieces if pronounceable(p.speech)], voice=voice, speaker=speaker)
+                lang = stretch.lang if stretch else ""
+                add([p for p in pieces if pronounceable(p.speech)], voice=voice, speaker=speaker, lang=lang)
                 if len(segments) > before:
                     _between(segments, plan.profile)
             _end_paragraph(segments, profile)
@@ -300,6 +307,12 @@ def plan_chapter(
     )
 
 
+def _reading(profile: VoiceProfile, lang: str) -> VoiceProfile:
+    """The profile as the text's reader: its language the text's (``lang``) when that is another
+    language than the voice's (the engine's identity, and so the cache key, is computed apart)."""
+    return replace(profile, lang=lang) if lang and not same_language(lang, profile.lang) else profile
+
+
 def runs_pause_last(block: str) -> bool:
     """Whether a paragraph ends with a [pause:...] tag (its pause then replaces the paragraph's)."""
     return bool(re.search(r"\[pause:[^\s\]]+\]\s*$", block))
@@ -307,13 +320,13 @@ def runs_pause_last(block: str) -> bool:
 
 def _voiced_parts(
     paragraph: str, quotes: Sequence[Voiced], marks: Sequence[Mark]
-) -> list[tuple[str, str, str, list[Mark]]]:
-    """The paragraph cut into narration (voice "") and quotes (their voice), in order, nothing left out:
-    (text, voice, speaker, the book's marks inside it)."""
-    parts: list[tuple[str, str, str, list[Mark]]] = []
+) -> list[tuple[str, Voiced | None, list[Mark]]]:
+    """The paragraph cut into narration (None) and quotes or passages (their :class:`Voiced`), in
+    order, nothing left out: (text, its voiced stretch, the book's marks inside it)."""
+    parts: list[tuple[str, Voiced | None, list[Mark]]] = []
     cursor = 0
 
-    def take(start: int, end: int, voice: str, speaker: str = "") -> None:
+    def take(start: int, end: int, quote: Voiced | None) -> None:
         while start < end and paragraph[start].isspace():
             start += 1
         while end > start and paragraph[end - 1].isspace():
@@ -324,18 +337,18 @@ def _voiced_parts(
                 for m in marks
                 if start <= m.start and m.end <= end
             ]
-            parts.append((paragraph[start:end], voice, speaker, inside))
+            parts.append((paragraph[start:end], quote, inside))
         elif start < end and parts:  # punctuation between quotes: kept with the text before it
-            text, voice_before, speaker_before, inside = parts[-1]
-            parts[-1] = (text + " " + paragraph[start:end], voice_before, speaker_before, inside)
+            text, before, inside = parts[-1]
+            parts[-1] = (text + " " + paragraph[start:end], before, inside)
 
     for quote in sorted(quotes, key=lambda q: q.start):
         if quote.start < cursor:
             continue  # overlapping quotes cannot happen; never speak a stretch twice
-        take(cursor, quote.start, "")
-        take(quote.start, quote.end, quote.voice, quote.speaker)
+        take(cursor, quote.start, None)
+        take(quote.start, quote.end, quote)
         cursor = quote.end
-    take(cursor, len(paragraph), "")
+    take(cursor, len(paragraph), None)
     return parts
 
 
@@ -379,9 +392,12 @@ def plan_book(
     voiced: dict[int, list[Voiced]] | None = None,
     chapter_voices: dict[int, str] | None = None,
     tags: bool = False,
+    lang: str = "",
 ) -> list[ChapterPlan]:
     """Every requested chapter's plan. ``chapter_voices`` (``--voice-map``): chapter number -> the
-    voice of ``voices`` that reads it instead of the narrator (who still announces its title)."""
+    voice of ``voices`` that reads it instead of the narrator (who still announces its title).
+    ``lang``: the book's language, when known: its text is split into sentences and normalised in
+    it whatever the language of the voice that reads it (passages in other languages, in theirs)."""
     width = max(2, len(str(len(book.chapters))))
     by_index = {chapter.index: chapter for chapter in book.chapters}
     memo = memo or SentenceMemo(None)
@@ -395,7 +411,7 @@ def plan_book(
             by_index[n],
             number=n,
             width=width,
-            profile=reader.profile,
+            profile=_reading(reader.profile, lang),
             identity=reader.identity,
             max_chars=reader.max_chars,
             normalize=normalize,
@@ -414,7 +430,7 @@ def plan_book(
                 ),
                 number=n,
                 width=width,
-                profile=profile,
+                profile=_reading(profile, lang),
                 identity=identity,
                 max_chars=max_chars,
                 normalize=normalize,

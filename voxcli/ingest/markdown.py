@@ -15,7 +15,7 @@ from lxml import etree, html
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from voxcli.book import Book, number_chapters
+from voxcli.book import Book, in_language, number_chapters, same_language
 from voxcli.errors import BookError
 from voxcli.ingest import ReadOptions
 from voxcli.ingest.textutil import clean_inline, decode_text, normalise_newlines
@@ -41,7 +41,7 @@ def read_markdown_bytes(
     text, _ = decode_text(data)
     text = normalise_newlines(text)
     fields, text = _front_matter(text)
-    paragraphs, headings = _blocks(text, options.include_code)
+    paragraphs, headings = _blocks(text, options.include_code, fields.get("language", ""))
     title = fields.get("title", "")
     level = options.split_level
     if level is None:
@@ -83,8 +83,9 @@ def _front_matter(text: str) -> tuple[dict[str, str], str]:
     return fields, text[match.end() :]
 
 
-def _blocks(text: str, include_code: bool) -> tuple[list[str], list[_Heading]]:
-    """Paragraphs in reading order, and where the headings are among them."""
+def _blocks(text: str, include_code: bool, lang: str = "") -> tuple[list[str], list[_Heading]]:
+    """Paragraphs in reading order, and where the headings are among them; text that inline or block
+    HTML marks as another language than ``lang`` (``<span lang="fr">``) is marked as a passage."""
     tokens = MarkdownIt("commonmark").enable("table").enable("strikethrough").parse(text)
     paragraphs: list[str] = []
     headings: list[_Heading] = []
@@ -112,7 +113,7 @@ def _blocks(text: str, include_code: bool) -> tuple[list[str], list[_Heading]]:
             else:
                 paragraphs.append(_row_sentence(header, row))
         elif kind == "inline" and tokens[i - 1].type in ("paragraph_open", "heading_open"):
-            content = _inline(tok)
+            content = _inline(tok, lang)
             if not content:
                 continue
             opener = tokens[i - 1]
@@ -125,19 +126,44 @@ def _blocks(text: str, include_code: bool) -> tuple[list[str], list[_Heading]]:
         elif kind in ("fence", "code_block") and include_code and tok.content.strip():
             paragraphs.append(clean_inline(tok.content))
         elif kind == "html_block":
-            paragraphs.extend(_html_text(tok.content))
+            paragraphs.extend(_html_text(tok.content, lang))
     return [p for p in paragraphs if p], headings
 
 
-def _inline(tok: Token) -> str:
+_OPEN_TAG = re.compile(r"^<([A-Za-z][\w-]*)\b([^>]*)>$")
+_CLOSE_TAG = re.compile(r"^</([A-Za-z][\w-]*)\s*>$")
+_LANG_ATTR = re.compile(r"""\b(?:xml:)?lang\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
+
+
+def _inline(tok: Token, lang: str | None = None) -> str:
+    """A paragraph's text; with ``lang`` (the document's language, "" unknown), inline HTML's
+    ``lang`` attributes mark passages in other languages."""
     parts: list[str] = []
+    open_tags: list[tuple[str, str]] = []  # (tag, its language or "") of the inline HTML open here
     for child in tok.children or []:
         if child.type in ("text", "code_inline"):
-            parts.append(child.content)
+            passage = next((tag_lang for _, tag_lang in reversed(open_tags) if tag_lang), "")
+            marked = lang is not None and passage and not same_language(passage, lang or "und")
+            parts.append(in_language(child.content, passage) if marked else child.content)
         elif child.type in ("softbreak", "hardbreak"):
             parts.append(" ")
+        elif child.type == "html_inline":
+            _html_tag(child.content.strip(), open_tags)
         # images, inline HTML and link markup are not read; a link's text is a "text" child
     return clean_inline("".join(parts))
+
+
+def _html_tag(tag: str, open_tags: list[tuple[str, str]]) -> None:
+    """Follow the inline HTML elements open at this point (and their lang attributes)."""
+    if tag.endswith("/>"):
+        return
+    if match := _OPEN_TAG.match(tag):
+        found = _LANG_ATTR.search(match.group(2))
+        value = next((v for v in found.groups() if v is not None), "") if found else ""
+        open_tags.append((match.group(1).lower(), value.strip()))
+    elif (match := _CLOSE_TAG.match(tag)) and any(name == match.group(1).lower() for name, _ in open_tags):
+        while open_tags and open_tags.pop()[0] != match.group(1).lower():
+            pass
 
 
 def _sentence(text: str) -> str:
@@ -153,13 +179,13 @@ def _row_sentence(header: list[str], row: list[str]) -> str:
     return _sentence("; ".join(c for c in cells if c))
 
 
-def _html_text(source: str) -> list[str]:
-    """Text of a raw HTML block (comments and scripts dropped)."""
+def _html_text(source: str, lang: str | None = None) -> list[str]:
+    """Text of a raw HTML block (comments and scripts dropped); see :func:`_inline` for ``lang``."""
     if not source.strip() or (source.lstrip().startswith("<!--") and source.rstrip().endswith("-->")):
         return []
     try:
         fragment = html.fragment_fromstring(source, create_parent="div")
     except (etree.ParserError, ValueError):
         return []
-    text = element_text(fragment)
+    text = element_text(fragment, lang)
     return [text] if text else []

@@ -20,12 +20,22 @@ from typing import Literal
 
 from lxml import etree, html
 
-from voxcli.book import MARK_END, MARK_SAY, MARK_START, MARKERS, ChapterKind, unmark
+from voxcli.book import (
+    MARK_END,
+    MARK_SAY,
+    MARK_START,
+    MARKERS,
+    ChapterKind,
+    in_language,
+    same_language,
+    unmark,
+)
 from voxcli.ingest.archive import safe_xml_parser
 from voxcli.ingest.textutil import clean_inline
 
 OPS_NS = "http://www.idpf.org/2007/ops"
 SSML_NS = "http://www.w3.org/2001/10/synthesis"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 MathMode = Literal["speak", "skip"]
 _NO_MARKERS = dict.fromkeys(map(ord, MARKERS), None)
 
@@ -259,6 +269,9 @@ class _Walker:
     lang: str = "en"
     math_read: Counter[str] = field(default_factory=Counter)
     in_notes: bool = False  # inside note material the table of contents lists: read it
+    # The language of the text being read (xml:lang/lang of the elements around it), innermost last;
+    # text in another language than the first (the document's) is marked as a passage.
+    langs: list[str] = field(default_factory=list)
 
     def flush(self) -> None:
         text = clean_inline("".join(self.buffer))
@@ -268,9 +281,25 @@ class _Walker:
 
     def text(self, value: str | None) -> None:
         if value:
-            self.buffer.append(value.translate(_NO_MARKERS))
+            # Markers are rare: checking first skips translate's lookup per character.
+            value = value.translate(_NO_MARKERS) if any(m in value for m in MARKERS) else value
+            if len(self.langs) > 1 and value.strip() and not same_language(self.langs[-1], self.langs[0]):
+                value = in_language(value, self.langs[-1])
+            self.buffer.append(value)
 
     def walk(self, el: etree._Element) -> None:
+        lang = element_lang(el)
+        if lang:
+            self.langs.append(lang)
+        try:
+            self._walk(el)
+        finally:
+            if lang:
+                self.langs.pop()
+        # The tail belongs to the parent, whatever happened to the element itself.
+        self.text(el.tail)
+
+    def _walk(self, el: etree._Element) -> None:
         name = localname(el)
         anchor = el.get("id") or (el.get("name") if name == "a" else None)
         listed_notes = (
@@ -313,8 +342,6 @@ class _Walker:
                     self.buffer.append(MARK_SAY + _ssml_ipa(el, ph) + MARK_END)
             if block:
                 self.flush()
-        # The tail belongs to the parent, whatever happened to the element itself.
-        self.text(el.tail)
 
     def read_notes(self, el: etree._Element, anchor: str) -> None:
         """Note material the table of contents lists as a section of its own: read as "notes"."""
@@ -357,12 +384,26 @@ def extract_sections(
     # A cut at the body itself is the start of the document.
     start = body.get("id") if body is not None and body.get("id") in cuts else None
     walker = _Walker(cuts, [Section(start)], math=math, lang=lang)
+    # The book's language, then the document's own (its html or body element's): a document in
+    # another language than the book's is a passage as a whole.
+    walker.langs.append(lang)
+    document = (element_lang(body) if body is not None else "") or element_lang(root)
+    if document:
+        walker.langs.append(document)
     if body is not None:
         walker.text(body.text)
         for child in body:
             walker.walk(child)
         walker.flush()
     return Extract(walker.sections, walker.skipped_ids, walker.math_read)
+
+
+def element_lang(el: etree._Element) -> str:
+    """The language an element declares (``xml:lang``, else HTML's ``lang``), "" when none."""
+    value = el.get(XML_LANG) or el.get("lang") or ""
+    value = value.strip() if isinstance(value, str) else ""
+    # "und" (undetermined), "mul" (several), "zxx" (no language): the language around it goes on.
+    return "" if value.lower() in ("und", "mul", "zxx") else value
 
 
 def _ssml_ipa(el: etree._Element, ph: str) -> str:
@@ -405,11 +446,16 @@ def _body(root: etree._Element) -> etree._Element | None:
     return None
 
 
-def element_text(el: etree._Element) -> str:
-    """All text under an element, cleaned, skipping what is never read aloud."""
+def element_text(el: etree._Element, lang: str | None = None) -> str:
+    """All text under an element, cleaned, skipping what is never read aloud. With ``lang`` (the
+    document's language, "" when unknown), text its elements mark as another language keeps its
+    passage markers (see :func:`voxcli.book.unmark_all`)."""
     walker = _Walker(frozenset(), [Section(None)])
+    if lang is not None:
+        walker.langs.append(lang or "und")
     walker.text(el.text)
     for child in el:
         walker.walk(child)
     walker.flush()
-    return unmark(" ".join(p for s in walker.sections for p in s.paragraphs))[0]
+    text = " ".join(p for s in walker.sections for p in s.paragraphs)
+    return text if lang is not None else unmark(text)[0]

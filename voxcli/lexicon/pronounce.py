@@ -67,7 +67,9 @@ class _Matcher:
             else:
                 self.folded[entry.key.casefold()] = entry
         self._exact = _alternation(self.literal, 0)
-        self._any = _alternation(self.folded, re.IGNORECASE)
+        # The pattern from the keys as written: casefolding can change a word's length (Greek "ῖ" is
+        # two characters folded), and the regular expression's own case-insensitivity does not.
+        self._any = _alternation({e.key: e for e in self.folded.values()}, re.IGNORECASE)
 
     def find(self, text: str) -> list[tuple[int, int, Entry]]:
         found: list[tuple[int, int, Entry]] = []

@@ -3,7 +3,8 @@
 Language-neutral steps run for every language: typography (curly quotes, dashes, ellipses,
 invisible characters, whitespace) and URLs/e-mail addresses. Numbers are spelled out with
 num2words where it knows the language; English also gets currency, times, years, ordinals,
-abbreviations, roman numerals in headings and symbols. Every rule rewrites a token into its
+abbreviations, roman numerals in headings and symbols, and French and German their own numbers,
+ordinals, dates and times (voxcli.text.normalize_fr_de). Every rule rewrites a token into its
 spoken form and never deletes words, so a listener hears everything the reader would see.
 """
 
@@ -15,7 +16,7 @@ from functools import lru_cache
 
 from num2words import CONVERTER_CLASSES, num2words  # type: ignore[import-untyped]
 
-__all__ = ["normalize"]
+__all__ = ["has_number_rules", "normalize"]
 
 # --- typography (all languages) ------------------------------------------------------------------
 # Invisible characters go, as the readers in voxcli.ingest drop them; zero-width joiners (U+200C/D)
@@ -256,14 +257,16 @@ _NUMBER_RE = re.compile(_NUMBER)
 _DIGITS = re.compile(r"\d+")
 _OTHER_INT = re.compile(r"(?<![\w.,:/-])\d+(?![\w]|[.,:/-]\d)")
 _YEAR_LANGS = frozenset({"de", "nl"})  # languages whose years are not read as plain cardinals
+_OWN_RULES = frozenset({"fr", "de"})  # languages with their own number rules in normalize_fr_de
 
 
 def normalize(text: str, lang: str = "en-us") -> str:
     """Rewrite one sentence or short paragraph of `text` into words a TTS engine reads correctly.
 
     `lang` is a BCP-47-like tag ("en-us", "en-gb", "fr", "de"). Typography, whitespace and URLs are
-    handled for every language; numbers for languages num2words knows; the rest (currency, times,
-    abbreviations, roman numerals, symbols) for English. Never raises and never drops a word.
+    handled for every language; numbers for languages num2words knows; currency, times, dates and
+    ordinals for English, French and German; abbreviations and symbols for English. Never raises and
+    never drops a word.
     """
     try:
         primary, code = _language(lang)
@@ -273,9 +276,21 @@ def normalize(text: str, lang: str = "en-us") -> str:
     if code is None:
         return spoken
     try:
-        return _english(spoken, code) if primary == "en" else _numbers_other(spoken, primary, code)
+        if primary == "en":
+            return _english(spoken, code)
+        if primary in _OWN_RULES:
+            # imported here: normalize_fr_de builds on this module's number helpers
+            from voxcli.text.normalize_fr_de import speak_numbers
+
+            return speak_numbers(spoken, primary, code)
+        return _numbers_other(spoken, primary, code)
     except Exception:  # same: fall back to the typographically cleaned text
         return spoken
+
+
+def has_number_rules(lang: str) -> bool:
+    """Whether `normalize` spells out the numbers of `lang` (num2words knows it); if not they stay digits."""
+    return _language(lang)[1] is not None
 
 
 def _language(lang: str) -> tuple[str, str | None]:
