@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -208,6 +209,47 @@ def test_espeak_is_safe_across_threads() -> None:
         assert [w.word for w in got.words] == [w.word for w in expected.words]
         # eSpeak-NG varies a few milliseconds from run to run, never more.
         assert abs(got.duration - expected.duration) < 0.03 * expected.duration
+
+
+# An eSpeak-NG engine kept across a run's end (forget_models), while later runs load their own and end:
+# a server's voice, a batch's speakers, a test's fixture. Prints each take's duration and words as JSON.
+ESPEAK_OUTLIVES_A_RUN = """
+import gc, json
+from voxcli.engines import VoiceProfile, load_engine
+from voxcli.engines.base import forget_models
+from voxcli.engines.espeak import EspeakOptions
+profile = VoiceProfile(name="e", engine="espeak", voice="en-us", lang="en-us", options=EspeakOptions())
+def take(engine):
+    (chunk,) = engine.synthesize("The quick brown fox jumps over the lazy dog.")
+    return [chunk.duration, [w.word for w in chunk.words or []], float(abs(chunk.samples).max(initial=0))]
+kept = load_engine(profile)
+takes = [take(kept)]
+forget_models()
+later = load_engine(profile)
+takes += [take(later), take(kept)]  # two engines alive, loaded either side of a run's end
+del later
+forget_models()
+gc.collect()
+takes.append(take(kept))  # the later run's engine and its library state are gone
+print(json.dumps(takes))
+"""
+
+
+def test_espeak_engine_outlives_the_end_of_a_run() -> None:
+    """A run's end drops the shared models; eSpeak-NG's library must not be opened and initialised a
+    second time under a new callback, which sent a kept engine's audio elsewhere (an empty take) and,
+    once that callback was collected, crashed the process inside espeak_Synth (CI, 2026-12-07)."""
+    done = subprocess.run(
+        [sys.executable, "-X", "faulthandler", "-c", ESPEAK_OUTLIVES_A_RUN], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    takes = json.loads(done.stdout)
+    words = ["The", "quick", "brown", "fox", "jumps", "over", "the", "lazy", "dog"]
+    first = takes[0][0]
+    assert 1.5 < first < 5.0
+    for duration, said, peak in takes:
+        assert [w.strip(".") for w in said] == words
+        assert abs(duration - first) < 0.03 * first and peak > 0.05
 
 
 def test_espeak_system_library() -> None:

@@ -2,7 +2,8 @@
 
 The library comes from the ``espeakng-loader`` wheel (bundled with its data) or from the system
 (``apt-get install espeak-ng``). eSpeak-NG keeps global state, so one library handle is shared per
-process and every call holds a lock.
+process and every call holds a lock. A library is initialised once per process and kept: it cannot be
+unloaded, and initialising it again would replace the callback an engine still in use relies on.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from voxcli.engines.base import (
     Settings,
     VoiceProfile,
     WordTiming,
-    shared_model,
 )
 from voxcli.errors import EngineError
 from voxcli.text.markup import has_phonemes, parts
@@ -129,6 +129,24 @@ def _locate(choice: str) -> tuple[str, str | None, str]:
     raise EngineError(f"{wanted} library not found", INSTALL_HINT)
 
 
+_libraries: dict[str, _Library] = {}  # path -> the library, initialised once (never forgotten)
+_libraries_lock = threading.Lock()
+
+
+def _library(path: str, data: str | None, origin: str) -> _Library:
+    """The process's one initialised eSpeak-NG at ``path``.
+
+    Not a :func:`shared_model`: those are dropped when a run ends (``forget_models``), and opening the
+    library again would initialise it again under a new callback and a new lock, while an engine of
+    the earlier one (a server's, a batch's speakers) may still be speaking with the old ones.
+    """
+    with _libraries_lock:
+        found = _libraries.get(path)
+        if found is None:
+            found = _libraries[path] = _open(path, data, origin)
+        return found
+
+
 def _open(path: str, data: str | None, origin: str) -> _Library:
     try:
         lib = ctypes.CDLL(path)
@@ -220,7 +238,7 @@ class EspeakEngine(Engine):
     @classmethod
     def load(cls, profile: VoiceProfile, device: str = "auto") -> EspeakEngine:
         path, data, origin = _locate(profile.options_as(EspeakOptions).library)
-        library = shared_model(("espeak", path), lambda: _open(path, data, origin))
+        library = _library(path, data, origin)
         engine = cls(library, profile)
         with library.lock:
             engine._select_voice()
