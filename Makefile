@@ -55,12 +55,11 @@ typecheck: install
 
 # The whole suite: what CI runs (through .ci/run).
 # Two workers by default (make test WORKERS=1 runs serially); a test file stays in one worker, so its
-# module fixtures (a converted book) are made once. Files go out heaviest first (tests/conftest.py
-# FILE_SECONDS), not by number of tests. A worker that crashes ends the run with its report:
+# module fixtures (a converted book) are made once. A worker that crashes ends the run with its report:
 # pytest-xdist 3.8's loadfile scheduler can wait forever after replacing one (pytest-xdist#1378).
 WORKERS ?= 2
 unit: install
-	$(PYTEST) -n $(WORKERS) --dist loadfile --no-loadscope-reorder --max-worker-restart 0 --durations=40
+	$(PYTEST) -n $(WORKERS) --dist loadfile --max-worker-restart 0 --durations=40
 
 # mypy (a minute on one core) runs beside pytest, whose workers often wait on ffmpeg, Java or a server.
 test: lint

@@ -80,8 +80,15 @@ def user_voices(tmp_path: Path) -> Path:
 
 @pytest.fixture(autouse=True)
 def _no_colour(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plain 200-column output, on a console made for this test: the CLI keeps its console for the
+    process, and one made by an earlier test (or a module fixture, before this fixture runs) could
+    keep another width."""
+    from voxcli.cli import console
+
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("LINES", "50")  # with COLUMNS, rich takes the size as given (no terminal probe)
+    monkeypatch.setattr(console, "_console", None)
 
 
 KOKORO_MODEL = "kokoro-v1.0.int8.onnx"
@@ -119,32 +126,3 @@ vocab = "vocab.json"
     )
     return folder
 
-
-# Worker-seconds per test file in a clean CI run (make test, 2 workers), the heaviest files only. Files
-# are handed to the workers in this order, heaviest first, then the rest in their usual order, so a run
-# does not end with one worker on a 3-minute book while the other waits (xdist's own order puts the
-# files with the most tests first, which here are the quickest). Only the order depends on these.
-FILE_SECONDS: dict[str, float] = {
-    "test_m4b.py": 280,
-    "test_check.py": 220,
-    "test_engine_contract.py": 150,
-    "test_m4b_robust.py": 130,
-    "test_serve.py": 120,
-    "test_kokoro_batch.py": 110,
-    "test_verify.py": 100,
-    "test_stack.py": 100,
-    "test_cast.py": 80,
-    "test_kokoro_onnx.py": 80,
-    "test_products_cli.py": 80,
-    "test_batch_ray.py": 80,
-    "test_asr.py": 70,
-    "test_ingest_pdf.py": 60,
-    "test_languages.py": 50,
-}
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    def weight(item: pytest.Item) -> float:
-        return -FILE_SECONDS.get(item.path.name, 0.0)
-
-    items.sort(key=weight)  # stable: each file keeps its order, and the rest keep theirs
