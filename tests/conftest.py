@@ -125,4 +125,3 @@ vocab = "vocab.json"
         encoding="utf-8",
     )
     return folder
-
